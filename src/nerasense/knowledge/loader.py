@@ -1,0 +1,270 @@
+"""Load, validate and version the knowledge base.
+
+Nothing is read at import time. :func:`load_knowledge` reads every ``*.yaml`` in the data folder,
+validates each entry into its strict model, checks every source id resolves, checks every file
+against ``manifest.yaml`` and computes ``kb_version``. All problems are gathered before one
+:class:`~nerasense.errors.KnowledgeError` is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from nerasense.errors import KnowledgeError
+from nerasense.knowledge import schema
+from nerasense.knowledge.registry import KINDS
+
+MANIFEST = "manifest.yaml"
+M = TypeVar("M", bound=BaseModel)
+
+
+def default_data_dir() -> Path:
+    """The data folder shipped inside the package."""
+    return Path(str(resources.files("nerasense.knowledge") / "data"))
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The validated knowledge: entries by kind, the sources registry and the version."""
+
+    version: str
+    content_hash: str
+    data_dir: Path
+    entries: dict[str, tuple[BaseModel, ...]]
+    entry_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def kb_version(self) -> str:
+        """Semantic version plus the first 12 hex digits of the content hash, e.g. ``0.1.0+3f2a…``."""
+        return f"{self.version}+{self.content_hash[:12]}"
+
+    def of(self, kind: str, model: type[M]) -> tuple[M, ...]:
+        items = self.entries.get(kind, ())
+        out = tuple(i for i in items if isinstance(i, model))
+        if len(out) != len(items):  # pragma: no cover - registry and caller disagree
+            raise KnowledgeError(f"kind {kind!r} does not hold {model.__name__} entries")
+        return out
+
+    @property
+    def sources(self) -> dict[str, schema.Source]:
+        return {s.id: s for s in self.of("sources", schema.Source)}
+
+    @property
+    def trials(self) -> dict[str, schema.Trial]:
+        return {t.id: t for t in self.of("trials", schema.Trial)}
+
+    def threshold(self, threshold_id: str) -> schema.Threshold:
+        for t in self.of("her2_thresholds", schema.Threshold):
+            if t.id == threshold_id:
+                return t
+        raise KnowledgeError(f"her2_thresholds: no entry with id={threshold_id!r}")
+
+    def cite(self, source_id: str) -> schema.Source:
+        try:
+            return self.sources[source_id]
+        except KeyError:
+            raise KnowledgeError(f"unknown source id {source_id!r}") from None
+
+
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every knowledge data file (YAML and TSV) except the manifest, sorted by name."""
+    return sorted(
+        p for p in data_dir.iterdir() if p.suffix in {".yaml", ".tsv"} and p.name != MANIFEST
+    )
+
+
+def content_hash(data_dir: Path) -> str:
+    h = hashlib.sha256()
+    for p in data_files(data_dir):
+        h.update(p.name.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _format_validation(fname: str, label: str, err: ValidationError) -> Iterator[str]:
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(entry)"
+        value = e.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        yield f"{fname}: {label}: field {loc}: {e['msg']}{shown}"
+
+
+def _walk_sources(obj: Any) -> Iterator[str]:
+    """Every source id referenced anywhere inside a validated model."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if name == "source" and isinstance(value, str):
+                yield value
+            elif name == "sources" and isinstance(value, list):
+                yield from (v for v in value if isinstance(v, str))
+            else:
+                yield from _walk_sources(value)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            yield from _walk_sources(v)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _walk_sources(v)
+
+
+def _numbers_without_source(obj: Any, cited: bool, path: str) -> Iterator[str]:
+    """Paths of numeric facts with no source on themselves or an enclosing entry."""
+    if isinstance(obj, BaseModel):
+        has_source = cited or bool(getattr(obj, "source", None)) or bool(getattr(obj, "sources", None))
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            if isinstance(value, float | int) and not isinstance(value, bool) and not has_source:
+                yield f"{path}.{name}"
+            else:
+                yield from _numbers_without_source(value, has_source, f"{path}.{name}")
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            yield from _numbers_without_source(v, cited, f"{path}[{i}]")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _numbers_without_source(v, cited, f"{path}.{k}")
+
+
+def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
+    """Read and validate every knowledge file; raise one KnowledgeError listing all problems."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    problems: list[str] = []
+    if not data_dir.is_dir():
+        raise KnowledgeError(f"knowledge data folder {data_dir} does not exist")
+
+    entries: dict[str, list[BaseModel]] = {}
+    files_by_kind: dict[str, list[str]] = {}
+    for path in data_files(data_dir):
+        if path.suffix != ".yaml":
+            continue  # TSV tables are read by the module that owns them; still hashed and listed
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{path.name}: not valid YAML: {exc}".replace("\n", " "))
+            continue
+        if not isinstance(doc, dict) or set(doc) - {"kind", "description", "entries"}:
+            problems.append(
+                f"{path.name}: top level must be a mapping with keys kind, description, entries"
+                + (f"; unexpected keys {sorted(set(doc) - {'kind', 'description', 'entries'})}"
+                   if isinstance(doc, dict) else "")
+            )
+            continue
+        kind = doc.get("kind")
+        model = KINDS.get(str(kind))
+        if model is None:
+            problems.append(f"{path.name}: field kind={kind!r} is not allowed; allowed: {sorted(KINDS)}")
+            continue
+        raw_entries = doc.get("entries")
+        if not isinstance(raw_entries, list) or not raw_entries:
+            problems.append(f"{path.name}: field entries must be a non-empty list")
+            continue
+        files_by_kind.setdefault(str(kind), []).append(path.name)
+        for i, raw in enumerate(raw_entries):
+            label = schema.entry_label(raw, i)
+            try:
+                entries.setdefault(str(kind), []).append(model.model_validate(raw))
+            except ValidationError as err:
+                problems.extend(_format_validation(path.name, label, err))
+
+    problems.extend(_cross_check(entries, files_by_kind))
+    version, manifest_problems = _check_manifest(data_dir)
+    problems.extend(manifest_problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return KnowledgeBase(
+        version=version,
+        content_hash=content_hash(data_dir),
+        data_dir=data_dir,
+        entries={k: tuple(v) for k, v in entries.items()},
+        entry_files={k: tuple(v) for k, v in files_by_kind.items()},
+    )
+
+
+def _cross_check(entries: dict[str, list[BaseModel]], files_by_kind: dict[str, list[str]]) -> list[str]:
+    problems: list[str] = []
+    source_ids = {s.id for s in entries.get("sources", []) if isinstance(s, schema.Source)}
+    if not source_ids:
+        problems.append("sources.yaml: the sources registry is missing or empty")
+    for kind, items in entries.items():
+        fname = "/".join(files_by_kind.get(kind, [kind]))
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            key = getattr(item, "id", None)
+            if isinstance(key, str):
+                if key in seen:
+                    problems.append(f"{fname}: entry {i} (id={key!r}): duplicate id")
+                seen.add(key)
+            for sid in _walk_sources(item):
+                if sid not in source_ids:
+                    problems.append(
+                        f"{fname}: entry {i}{f' (id={key!r})' if key else ''}: source {sid!r} "
+                        "is not in sources.yaml; add it there or fix the id"
+                    )
+            if kind != "sources":
+                for p in _numbers_without_source(item, False, f"entry {i}"):
+                    problems.append(f"{fname}: {p}: a number with no source; add source: <id>")
+    return problems
+
+
+def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
+    path = data_dir / MANIFEST
+    if not path.is_file():
+        return "0.0.0", [f"{MANIFEST}: missing; run `nerasense kb rehash`"]
+    try:
+        manifest = schema.Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValidationError, yaml.YAMLError) as err:
+        return "0.0.0", [f"{MANIFEST}: invalid: {err}".replace("\n", " ")]
+    problems = []
+    listed = {f.name: f.sha256 for f in manifest.files}
+    present = {p.name: p for p in data_files(data_dir)}
+    for name in sorted(set(present) - set(listed)):
+        problems.append(f"{MANIFEST}: {name} is not listed; run `nerasense kb rehash` after bumping version")
+    for name in sorted(set(listed) - set(present)):
+        problems.append(f"{MANIFEST}: lists {name}, which does not exist")
+    for name in sorted(set(listed) & set(present)):
+        if _hash_file(present[name]) != listed[name]:
+            problems.append(
+                f"{MANIFEST}: {name} changed since the manifest was written; review the change, bump "
+                "version and run `nerasense kb rehash`"
+            )
+    return manifest.version, problems
+
+
+def write_manifest(data_dir: Path, version: str | None = None, curated: str | None = None) -> schema.Manifest:
+    """Rewrite ``manifest.yaml`` with the current checksums (a curator's tool, not used at run time)."""
+    path = data_dir / MANIFEST
+    old: dict[str, Any] = {}
+    if path.is_file():
+        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    manifest = schema.Manifest(
+        version=version or str(old.get("version", "0.1.0")),
+        curated=curated or str(old.get("curated", "")),
+        files=[schema.ManifestFile(name=p.name, sha256=_hash_file(p)) for p in data_files(data_dir)],
+    )
+    path.write_text(
+        "# Knowledge-base manifest: bump version when any file changes, then `nerasense kb rehash`.\n"
+        + yaml.safe_dump(manifest.model_dump(mode="json"), sort_keys=False),
+        encoding="utf-8",
+    )
+    return manifest
+
+
+@lru_cache(maxsize=1)
+def default_knowledge() -> KnowledgeBase:
+    """The bundled knowledge base, loaded once on first use."""
+    return load_knowledge()

@@ -1,0 +1,20 @@
+"""Which model validates which ``kind`` of knowledge file.
+
+Add a line here when a new kind of knowledge file is introduced; the loader refuses unknown kinds.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from nerasense.knowledge import schema
+
+KINDS: dict[str, type[BaseModel]] = {
+    "sources": schema.Source,
+    "trials": schema.Trial,
+    "her2_ihc_scores": schema.IhcScoreRule,
+    "her2_ish_dual_probe": schema.IshGroupRule,
+    "her2_ish_single_probe": schema.SingleProbeRule,
+    "her2_categories": schema.CategoryRule,
+    "her2_thresholds": schema.Threshold,
+}
