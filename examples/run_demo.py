@@ -40,11 +40,13 @@ def main_demo() -> int:
     print("nerasense demo (research use only)")
     failures += run("kb-validate", ["kb", "validate"]) != 0
     cases = yaml.safe_load((HERE / "her2_cases.yaml").read_text(encoding="utf-8"))
-    print(f"HER2 testing — {len(cases)} cases from the seeds and the guideline:")
+    print(f"HER2 testing — {len(cases)} real TCGA-BRCA cases (examples/her2_cases.yaml):")
     for case in cases:
         failures += run(f"her2/{case['id']}", ["her2", *case["args"]]) != 0
-    summary = {p.stem: json.loads(p.read_text()) .get("result") for p in sorted((OUT / "her2").glob("*.json"))}
-    print(json.dumps(summary, indent=1))
+    for case in cases:
+        d = json.loads((OUT / "her2" / f"{case['id']}.json").read_text(encoding="utf-8"))
+        print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
+              f"{d['category'] or '-':<14} (lab: {case['lab']})")
     return 1 if failures else 0
 
 

@@ -31,7 +31,10 @@ class Problem:
 
     def __str__(self) -> str:
         head = f"{self.where}: " if self.where else ""
-        text = f"{head}{self.field}={self.value!r} is not allowed; allowed: {self.allowed}"
+        if self.value is None:
+            text = f"{head}{self.field} is missing; needed: {self.allowed}"
+        else:
+            text = f"{head}{self.field}={self.value!r} is not allowed; allowed: {self.allowed}"
         if self.fix:
             text += f" ({self.fix})"
         return text

@@ -69,11 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NerasenseWarning)
             result: CommandResult = args.handler(args)
-        for w in caught:
-            if issubclass(w.category, NerasenseWarning):
-                result.warnings.append(str(w.message))
+        for caught_warning in caught:
+            if issubclass(caught_warning.category, NerasenseWarning):
+                result.warnings.append(str(caught_warning.message))
             else:  # a library's own warning: show it, do not hide it
-                print(f"warning: {w.message}", file=sys.stderr)
+                print(f"warning: {caught_warning.message}", file=sys.stderr)
     except (InputError, UsageError) as exc:
         _print_error(str(exc))
         return EXIT_INPUT

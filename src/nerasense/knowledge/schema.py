@@ -94,6 +94,7 @@ class Measure(StrEnum):
     HAZARD_RATIO = "hazard_ratio"
     PROPORTION = "proportion"  # ORR, CBR, pCR, DCR, rate of an adverse event, landmark survival
     MEDIAN_MONTHS = "median_months"
+    MEDIAN_WEEKS = "median_weeks"
     MEAN_MONTHS = "mean_months"
     COUNT = "count"
     PROBABILITY = "probability"  # Bayesian predictive probability
@@ -123,9 +124,13 @@ class TrialResult(Cited):
     def _ci_contains_value(self) -> TrialResult:
         if (self.ci_low is None) != (self.ci_high is None):
             raise ValueError("give both ci_low and ci_high, or neither")
-        if self.ci_low is not None and self.ci_high is not None:
-            if not self.ci_low <= self.value <= self.ci_high and self.measure is not Measure.PROBABILITY:
-                raise ValueError(f"value {self.value} lies outside its CI [{self.ci_low}, {self.ci_high}]")
+        if (
+            self.ci_low is not None
+            and self.ci_high is not None
+            and not self.ci_low <= self.value <= self.ci_high
+            and self.measure is not Measure.PROBABILITY
+        ):
+            raise ValueError(f"value {self.value} lies outside its CI [{self.ci_low}, {self.ci_high}]")
         if self.measure in (Measure.PROPORTION, Measure.PROBABILITY) and not 0 <= self.value <= 1:
             raise ValueError(f"a {self.measure.value} must lie in [0, 1], got {self.value}")
         if self.ci_level <= 0 or self.ci_level >= 1:
@@ -196,13 +201,40 @@ class IhcScoreRule(Cited):
 
 
 class Range(KBModel):
-    """A half-open numeric interval [minimum, below); either end may be open."""
+    """A numeric interval; each end is open (``above``/``below``) or closed (``minimum``/``maximum``)."""
 
     minimum: float | None = None
+    above: float | None = None
     below: float | None = None
+    maximum: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound_per_end(self) -> Range:
+        if self.minimum is not None and self.above is not None:
+            raise ValueError("give minimum or above, not both")
+        if self.below is not None and self.maximum is not None:
+            raise ValueError("give below or maximum, not both")
+        return self
 
     def contains(self, x: float) -> bool:
-        return (self.minimum is None or x >= self.minimum) and (self.below is None or x < self.below)
+        return (
+            (self.minimum is None or x >= self.minimum)
+            and (self.above is None or x > self.above)
+            and (self.below is None or x < self.below)
+            and (self.maximum is None or x <= self.maximum)
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.minimum is not None:
+            parts.append(f">= {self.minimum:g}")
+        if self.above is not None:
+            parts.append(f"> {self.above:g}")
+        if self.below is not None:
+            parts.append(f"< {self.below:g}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum:g}")
+        return " and ".join(parts) or "any value"
 
 
 class IshGroupRule(Cited):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
 from nerasense.knowledge import load_knowledge
@@ -40,11 +43,7 @@ def _no_action(args: argparse.Namespace) -> CommandResult:
 def _summary(data_dir: Path | None) -> dict[str, Any]:
     kb = load_knowledge(data_dir)
     counts = {kind: len(items) for kind, items in sorted(kb.entries.items())}
-    tags: Counter[str] = Counter()
-    for items in kb.entries.values():
-        for item in items:
-            if isinstance(item, Cited):
-                tags[item.verification.value] += 1
+    tags: Counter[str] = Counter(c.verification.value for items in kb.entries.values() for c in _cited(items))
     return {
         "kb_version": kb.kb_version,
         "version": kb.version,
@@ -61,19 +60,35 @@ def _summary(data_dir: Path | None) -> dict[str, Any]:
     }
 
 
+def _cited(obj: Any) -> Iterator[Cited]:
+    """Every cited fact, however deeply nested (trial results, eligibility criteria)."""
+    if isinstance(obj, Cited):
+        yield obj
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _cited(getattr(obj, name))
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            yield from _cited(item)
+
+
 def _validate(args: argparse.Namespace) -> CommandResult:
     s = _summary(args.data_dir)
     total = sum(s["entries"].values())
     payload = stamp({"valid": True, "entries": s["entries"], "verification": s["verification"]}, s["kb_version"])
-    return CommandResult(payload, f"knowledge base {s['kb_version']} is valid: {total} entries in {len(s['entries'])} kinds")
+    text = f"knowledge base {s['kb_version']} is valid: {total} entries in {len(s['entries'])} kinds"
+    return CommandResult(payload, text)
 
 
 def _show(args: argparse.Namespace) -> CommandResult:
     s = _summary(args.data_dir)
     lines = [f"nerasense knowledge base {s['kb_version']}  ({s['data_dir']})", ""]
-    lines += [f"  {kind:<24} {n:>5} entries  ({', '.join(s['files'][kind])})" for kind, n in s["entries"].items()]
+    lines += [
+        f"  {kind:<24} {n:>5} entries  ({', '.join(s['files'][kind])})" for kind, n in s["entries"].items()
+    ]
     v = s["verification"]
-    lines += ["", f"  verification: {v['V']} verified, {v['P']} partly verified, {v['U']} unverified (marked in outputs)"]
+    lines += ["", f"  verification: {v['V']} verified, {v['P']} partly verified, "
+              f"{v['U']} unverified (marked in outputs)"]
     lines += ["", f"  {len(s['sources'])} sources, {len(s['trials'])} trials:"]
     lines += [f"    {t['id']:<14} {t['name']:<40} {t['nct'] or '':<12} {t['results']} results" for t in s["trials"]]
     return CommandResult(stamp(s, s["kb_version"]), "\n".join(lines))

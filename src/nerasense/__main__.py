@@ -1,0 +1,5 @@
+"""``python -m nerasense`` runs the command line."""
+
+from nerasense.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""Typed, validated models of the things nerasense reasons about. No I/O, no knowledge."""

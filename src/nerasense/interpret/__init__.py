@@ -1,0 +1,1 @@
+"""Interpretation of test results: HER2 testing (ASCO/CAP), variants, ctDNA dynamics."""

@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests that need ../shared/data skip with a reason when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (it sits beside the checkout in CI)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def kb():
+    from nerasense.knowledge import default_knowledge
+
+    return default_knowledge()

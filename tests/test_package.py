@@ -1,0 +1,59 @@
+"""Public surface, layering and import-time behaviour."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nerasense
+
+SRC = Path(nerasense.__file__).parent
+
+# design.md: which of our layers each layer may import.
+ALLOWED = {
+    "domain": {"domain", "errors"},
+    "knowledge": {"knowledge", "domain", "errors"},
+    "ingest": {"ingest", "domain", "knowledge", "errors"},
+    "interpret": {"interpret", "domain", "knowledge", "errors"},
+    "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
+    "stats": {"stats", "domain", "errors"},
+}
+
+
+def test_exported_members() -> None:
+    assert set(nerasense.__all__) == {
+        "AnalysisError", "InputError", "KnowledgeError", "NerasenseError", "NerasenseWarning",
+        "UnverifiedKnowledgeWarning", "__version__",
+    }
+    for name in nerasense.__all__:
+        assert hasattr(nerasense, name)
+
+
+def test_one_exception_root() -> None:
+    for name in ("AnalysisError", "InputError", "KnowledgeError"):
+        assert issubclass(getattr(nerasense, name), nerasense.NerasenseError)
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layers_import_downward_only(layer: str) -> None:
+    folder = SRC / layer
+    if not folder.is_dir():
+        pytest.skip(f"layer {layer} not built yet")
+    for path in folder.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nerasense."):
+                target = node.module.split(".")[1]
+                assert target in ALLOWED[layer] | {"_version"}, f"{path}: imports {node.module}"
+
+
+def test_import_reads_no_knowledge() -> None:
+    code = (
+        "import nerasense, nerasense.cli, nerasense.knowledge.loader as l; "
+        "assert l.default_knowledge.cache_info().currsize == 0"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
