@@ -87,7 +87,8 @@ def test_cli_single_arm(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_simon(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["design", "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--power", "0.8", "--nmax", "40", "--json"]) == 0
+    argv = ["design", "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--power", "0.8", "--nmax", "40"]
+    assert main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for kind in ("optimal", "minimax"):
         assert {"r1", "n1", "r", "n", "en0", "pet0"} <= out[kind].keys()

@@ -100,7 +100,7 @@ def single_arm_normal(
     from scipy.stats import norm
 
     za, zb = norm.ppf(1.0 - alpha / sides), norm.ppf(power)
-    raw = float(za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) ** 2 / (p1 - p0) ** 2)
+    raw = float((za * math.sqrt(p0 * (1 - p0)) + zb * math.sqrt(p1 * (1 - p1))) ** 2 / (p1 - p0) ** 2)
     n = math.ceil(round(raw, 9))
     r, a, pw = _exact_oc(n, p0, p1, alpha / sides)
     return SingleArmDesign("normal", p0, p1, alpha, power, sides, n, _enrolled(n, dropout), dropout, r, a, pw, raw)
