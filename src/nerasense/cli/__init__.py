@@ -95,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if result.text:
             print(result.text)
-        for w in result.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+        for message in result.warnings:
+            print(f"warning: {message}", file=sys.stderr)
     return result.exit_code
 
 
