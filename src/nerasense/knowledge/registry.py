@@ -17,4 +17,5 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "regimens": schema.Regimen,
 }
