@@ -56,6 +56,7 @@ _RANGE = re.compile(
 _FS = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)(?P<a2>{_A})?fs(?:[*X](?P<n>\d+|\?))?$")
 _EXT = re.compile(rf"^\*(?P<p1>\d+)(?P<a2>{_A})ext(?:\*(?P<n>\d+|\?))?$")
 _START = re.compile(r"^M1\?$")
+_ZERO = re.compile(r"(?<![0-9])0")  # a number that starts with 0: residue 0 or a leading zero
 _SPLICE = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)_splice$")
 
 
@@ -85,6 +86,8 @@ def parse_protein_change(text: str) -> ProteinChange:
     if body in {"?", "=", "0", "0?"}:
         return ProteinChange(text=f"p.{body}", type=ProteinChangeType.UNKNOWN_EFFECT, predicted=predicted)
     body = _to_one_letter(body)
+    if _ZERO.search(body):
+        raise _problem(text, "positions count from 1 (no residue 0 and no leading zeros)")
 
     if _START.match(body):
         return ProteinChange(text="p.M1?", type=ProteinChangeType.START_LOSS, start_aa="M", start=1,

@@ -114,7 +114,7 @@ def _split_header(data: bytes, path: Path) -> tuple[list[str], bytes, int, str]:
     return header, data[end + 1:], comments, flavour
 
 
-def _rows(body: bytes, header: list[str], comments: int) -> pl.DataFrame:
+def _rows(body: bytes, header: list[str], comments: int, fast: bool = True) -> pl.DataFrame:
     """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
@@ -126,7 +126,7 @@ def _rows(body: bytes, header: list[str], comments: int) -> pl.DataFrame:
     if not body or body.isspace():
         return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
                                     "line": pl.String})
-    if b"\r" not in body:
+    if fast and b"\r" not in body:
         try:
             frame = pl.read_csv(body, has_header=False, new_columns=header, separator="\t", quote_char=None,
                                 infer_schema=False, comment_prefix=None)

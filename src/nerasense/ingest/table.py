@@ -94,9 +94,10 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
 # Already-normalised 1-letter forms that need no Python parsing (most rows of a real MAF). The slow
 # parser is the reference: tests hold the fast path equal to it on every form.
 _AA1 = "ACDEFGHIKLMNPQRSTVWY"
-_FAST_OTHER = rf"^p\.(?:[{_AA1}]\d+[{_AA1}]?fs(?:\*\d+)?|[{_AA1}*]\d+_splice|[{_AA1}]\d+(?:del|dup))$"
-_FAST_RANGE = rf"^p\.[{_AA1}](?<p1>\d+)_[{_AA1}](?<p2>\d+)(?:del|dup)$"
-_MISSENSE = rf"^p\.(?<a1>[{_AA1}])\d+(?<a2>[{_AA1}*])$"
+_N = r"[1-9]\d*"
+_FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
+_FAST_RANGE = rf"^p\.[{_AA1}](?<p1>{_N})_[{_AA1}](?<p2>{_N})(?:del|dup)$"
+_MISSENSE = rf"^p\.(?<a1>[{_AA1}]){_N}(?<a2>[{_AA1}*])$"
 
 
 def _fast_mask(alias_genes: list[str]) -> pl.Expr:

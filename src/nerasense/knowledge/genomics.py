@@ -62,12 +62,15 @@ def read_hotspot_tsv(path: Path) -> list[HotspotAllele]:
 # --------------------------------------------------------------------------- look-ups
 
 
-@dataclass
+@dataclass(repr=False)
 class GenomicsKnowledge:
     """Look-up tables over the genomic parts of a knowledge base."""
 
     kb: KnowledgeBase
     extra_hotspots: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+    def __repr__(self) -> str:
+        return f"GenomicsKnowledge(kb_version={self.kb.kb_version!r}, extra_hotspots={len(self.extra_hotspots)})"
 
     @cached_property
     def gene_aliases(self) -> dict[str, str]:
