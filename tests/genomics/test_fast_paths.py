@@ -44,7 +44,7 @@ def test_attach_changes_matches_parser_on_every_form(gk: GenomicsKnowledge) -> N
     _check(gk, FORMS)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.from_regex(r"p\.[ACDEFGHIKLMNPQRSTVWY*X][0-9]{1,4}(_[A-Z][0-9]{1,4})?(del|dup|fs\*[0-9]|[A-Z*=]|_splice)?",
                               fullmatch=True), min_size=1, max_size=20))
 def test_attach_changes_matches_parser_on_generated_strings(texts: list[str]) -> None:

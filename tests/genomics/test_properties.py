@@ -25,7 +25,7 @@ def _frame(picks: list[int]) -> pl.DataFrame:
                                               "record": pl.String}), ALTERATION_SCHEMA)
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, len(ALLELES) - 1), min_size=1, max_size=30), st.integers(0, 10**6))
 def test_annotation_is_order_independent(picks: list[int], seed: int) -> None:
     gk = GenomicsKnowledge(default_knowledge())  # not a fixture: hypothesis would print the whole knowledge base
