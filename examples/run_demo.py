@@ -47,7 +47,29 @@ def main_demo() -> int:
         d = json.loads((OUT / "her2" / f"{case['id']}.json").read_text(encoding="utf-8"))
         print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
               f"{d['category'] or '-':<14} (lab: {case['lab']})")
+    failures += genomics_demo()
     return 1 if failures else 0
+
+
+def genomics_demo() -> int:
+    """Classify ERBB2 alleles one by one, then annotate the bundled MAF, VCF and copy-number examples."""
+    failures = 0
+    alleles = [("ERBB2", "L755S"), ("HER2", "A775_G776insYVMA"), ("ERBB2", "p.Thr798Ile"), ("ERBB2", "T862A")]
+    print(f"Genomics — {len(alleles)} alleles (nerasense variant) and 3 files (nerasense annotate):")
+    for gene, change in alleles:
+        name = f"genomics/variant-{gene}-{change}".replace(">", "").replace(".", "")
+        failures += run(name, ["variant", gene, change]) != 0
+        d = json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
+        flag = ", lower benefit" if d["lower_benefit"] else ""
+        print(f"    {gene} {change:<18} -> {d['protein_change']:<16} {d['effect']}{flag}  [{', '.join(d['evidence'])}]")
+    for fname in ("example_tumours.maf", "example_tumour_vep.vcf", "example_cna.tsv"):
+        stem = fname.split(".")[0]
+        failures += run(f"genomics/annotate-{stem}", ["annotate", str(HERE / "genomics" / fname)]) != 0
+        d = json.loads((OUT / "genomics" / f"annotate-{stem}.json").read_text(encoding="utf-8"))
+        s = d["summary"]
+        print(f"    {fname:<24} {s['input_records']} records -> {s['alterations']} alterations, "
+              f"{s['rejected']} rejected; effects {s['by_effect']}")
+    return failures
 
 
 if __name__ == "__main__":
