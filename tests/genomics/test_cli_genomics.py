@@ -51,7 +51,7 @@ def test_variant_errors_are_one_line_naming_field_and_allowed(capsys: pytest.Cap
 
 def test_variant_unknown_gene_is_unknown_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "variant", "FOO1", "A1V")
-    assert code == 0 and out["effect"] == "unknown" and "holds nothing on FOO1" in out["reason"]
+    assert code == 0 and out["effect"] == "unknown" and "holds nothing on this gene" in out["reason"]
 
 
 def test_annotate_summit_reports_shift_and_accounts_for_rows(capsys: pytest.CaptureFixture[str]) -> None:

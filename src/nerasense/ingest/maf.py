@@ -52,7 +52,7 @@ SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 GENOMIC_COLUMNS = ("Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2")
 REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode")
-NON_PROTEIN_LABELS = frozenset({"promoter"})
+NON_PROTEIN_LABELS = frozenset({"Promoter", "promoter", "PROMOTER"})
 SHIFT_BLOCK_START, SHIFT_BLOCK_END = "Consequence", "dbSNP_RS"
 
 
@@ -248,7 +248,7 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         raw_change = pl.coalesce(pl.col(name_), raw_change)  # HGVSp_Short first, then HGVSp, ...
     # cBioPortal writes "Promoter" (TERT promoter mutations) where a protein change would go: a valid
     # non-coding alteration, read with no protein change rather than rejected as bad HGVS
-    raw_change = pl.when(raw_change.str.to_lowercase().is_in(list(NON_PROTEIN_LABELS))).then(None).otherwise(raw_change)
+    raw_change = pl.when(raw_change.is_in(list(NON_PROTEIN_LABELS))).then(None).otherwise(raw_change)
     ref, t1, t2 = _col(frame, "Reference_Allele"), _col(frame, "Tumor_Seq_Allele1"), _col(frame, "Tumor_Seq_Allele2")
     alt = pl.when(t2.is_not_null() & (t2 != ref)).then(t2).otherwise(t1)
     t_alt = _col(frame, "t_alt_count").cast(pl.Int64, strict=False)

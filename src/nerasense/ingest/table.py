@@ -181,13 +181,15 @@ def alias_map(gk: GenomicsKnowledge) -> dict[str, dict[str, str]]:
 
 
 def resolve_gene_column(frame: pl.DataFrame, column: str, gk: GenomicsKnowledge) -> pl.Expr:
-    """An expression mapping a gene column through the knowledge base's aliases (HER2 -> ERBB2)."""
-    mapping = gk.gene_aliases
-    return (
-        pl.col(column).str.strip_chars().str.to_uppercase()
-        .replace(mapping)
-        .alias("gene")
-    )
+    """An expression mapping a gene column through the knowledge base's aliases (HER2 -> ERBB2).
+
+    The mapping is worked out on the distinct values (a few thousand), so only symbols that change are
+    replaced row by row.
+    """
+    values = frame[column].drop_nulls().unique().to_list()
+    mapping = {v: gk.symbol(v) for v in values if gk.symbol(v) != v}
+    expr = pl.col(column).replace(mapping) if mapping else pl.col(column)
+    return expr.alias("gene")
 
 
 def read_bytes(path: Path) -> bytes:

@@ -33,6 +33,11 @@ from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.genomics_schema import ProteinRegion, RuleMatch, VariantRule
 
 _NO_POSITION = {ProteinChangeType.UNKNOWN_EFFECT}
+_SYNONYMOUS_TEXT = "Synonymous: the protein is unchanged (splicing effects not assessed)."
+_NOTHING_TEXT = "The knowledge base holds nothing on this gene; effect unknown, not guessed."
+_NO_RULE_TEXT = "No curated rule matches this alteration; effect unknown, not guessed."
+_HOTSPOT_TEXT = ("Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
+                 "hotspot status alone does not set the effect.")
 
 
 def _rule_matches(match: RuleMatch, kind: AlterationKind, change: ProteinChange | None) -> bool:
@@ -110,18 +115,15 @@ def interpret_parts(
         evidence.extend(r.sources)
 
     if not callers:
-        subject = f"{gene} {text}" if text else f"{gene} {kind.value}"
         if change is not None and change.type is ProteinChangeType.SYNONYMOUS:
             effect = Effect.LIKELY_NEUTRAL
-            reasons.insert(0, f"{subject} is synonymous: the protein is unchanged (splicing effects not assessed).")
+            reasons.insert(0, _SYNONYMOUS_TEXT)
         elif gene not in gk.known_genes():
-            reasons.insert(0, f"{subject}: the knowledge base holds nothing on {gene}; effect unknown.")
+            reasons.insert(0, _NOTHING_TEXT)
         else:
-            reasons.insert(0, f"{subject}: no curated rule matches this alteration; "
-                              "effect unknown, not guessed.")
+            reasons.insert(0, _NO_RULE_TEXT)
     if hotspot:
-        reasons.append("Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
-                       "hotspot status alone does not set the effect.")
+        reasons.append(_HOTSPOT_TEXT)
         evidence.extend(gk.hotspot_source_ids)
     pathway = gk.pathway_genes.get(gene)
     if pathway is not None and not callers:
@@ -203,16 +205,11 @@ def _uncurated_answers(fast: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFram
     key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
     fast = fast.with_columns(key.is_in(hot_keys).fill_null(False).alias("hotspot"))
     known = list(gk.known_genes())
-    subject = pl.col("gene") + pl.lit(" ") + pl.coalesce(pl.col("protein_change"), pl.col("kind"))
     synonymous = pl.col("protein_change").is_not_null() & pl.col("protein_change").str.contains(_SYNONYMOUS)
-    first = (
-        pl.when(synonymous).then(subject + pl.lit(" is synonymous: the protein is unchanged (splicing effects not assessed)."))
-        .when(~pl.col("gene").is_in(known)).then(
-            subject + pl.lit(": the knowledge base holds nothing on ") + pl.col("gene") + pl.lit("; effect unknown."))
-        .otherwise(subject + pl.lit(": no curated rule matches this alteration; effect unknown, not guessed."))
-    )
-    hot_text = (" Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
-                "hotspot status alone does not set the effect.")
+    first = (pl.when(synonymous).then(pl.lit(_SYNONYMOUS_TEXT))
+             .when(~pl.col("gene").is_in(known)).then(pl.lit(_NOTHING_TEXT))
+             .otherwise(pl.lit(_NO_RULE_TEXT)))
+    hot_text = " " + _HOTSPOT_TEXT
     return fast.with_columns(
         pl.lit(None, dtype=pl.String).alias("domain"),
         pl.lit(None, dtype=pl.Int64).alias("exon"),
