@@ -74,3 +74,8 @@ def test_hotspot_subset_agrees_with_the_shared_table() -> None:
 
 def test_gene_aliases(gk: GenomicsKnowledge) -> None:
     assert gk.symbol("her2") == "ERBB2" and gk.symbol("HER3") == "ERBB3" and gk.symbol("tp53") == "TP53"
+
+
+def test_symbols_keep_hgnc_case(gk: GenomicsKnowledge) -> None:
+    """Regression: C1orf112 must not become C1ORF112 (HGNC orf symbols keep lower case)."""
+    assert gk.symbol("C1orf112") == "C1orf112" and gk.symbol(" erbb2 ") == "ERBB2" and gk.symbol("Her2") == "ERBB2"

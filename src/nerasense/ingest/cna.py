@@ -129,7 +129,7 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
 
 def _one_call(gene: str, sample: str, call: str, where: str, cn: str | None,
               origin: str) -> dict[str, object] | None:
-    g = gene.strip().upper()
+    g = gene.strip()
     key = call.strip().upper()
     if not g:
         return {"record": where, "reason": "gene is empty", "value": call, "sample": sample}

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import polars as pl
 
 from nerasense.errors import InputError, Problem
-from nerasense.ingest.table import AlterationTable, normalise_changes, require_file
+from nerasense.ingest.table import AlterationTable, normalise_changes, require_file, resolve_gene_column
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
 _FORMAT = re.compile(r"Format:\s*'?([^'\"]+)'?", re.IGNORECASE)
@@ -187,7 +187,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                 flavours.add(str(ann["flavour"]))
                 vaf, depth, alt_count = _sample_counts(rec, idx, a_i)
                 kind = "snv" if len(rec.REF) == 1 == len(alt) else ("mnv" if len(rec.REF) == len(alt) else "indel")
-                rows.append({**base, "gene": str(ann["gene"]).upper(), "raw_change": ann["change"], "kind": kind,
+                rows.append({**base, "gene": str(ann["gene"]).strip(), "raw_change": ann["change"], "kind": kind,
                              "consequence": ann["consequence"], "hgvs_c": ann["hgvs_c"],
                              "transcript": ann["transcript"], "chrom": str(rec.CHROM).removeprefix("chr"),
                              "pos": int(rec.POS), "ref": rec.REF, "alt": alt, "vaf": vaf, "depth": depth,
@@ -202,7 +202,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
         schema={"gene": pl.String, "raw_change": pl.String, "record": pl.String, "sample": pl.String,
                 "value": pl.String})
     if rows:
-        frame = frame.with_columns(pl.col("gene").replace(gk.gene_aliases))
+        frame = frame.with_columns(resolve_gene_column(frame, "gene", gk))
         changes = normalise_changes(frame.select("gene", "raw_change").unique(), gk)
         frame = frame.join(changes, on=["gene", "raw_change"], how="left", nulls_equal=True)
         bad = frame.filter(pl.col("change_error").is_not_null())

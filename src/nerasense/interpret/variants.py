@@ -201,9 +201,13 @@ def annotate_frame(
 
 def _uncurated_answers(fast: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     """The answers of :func:`interpret_parts` for genes with no rule, region or pathway entry, as expressions."""
-    hot_keys = [f"{g}\t{c}" for g, c in gk.hotspots]
-    key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
-    fast = fast.with_columns(key.is_in(hot_keys).fill_null(False).alias("hotspot"))
+    curated = set(gk.rules) | set(gk.regions) | set(gk.pathway_genes)
+    hot_keys = [f"{g}\t{c}" for g, c in gk.hotspots if g not in curated]  # only a full run-time table adds these
+    if hot_keys:
+        key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
+        fast = fast.with_columns(key.is_in(hot_keys).fill_null(False).alias("hotspot"))
+    else:
+        fast = fast.with_columns(pl.lit(False).alias("hotspot"))
     known = list(gk.known_genes())
     synonymous = pl.col("protein_change").is_not_null() & pl.col("protein_change").str.contains(_SYNONYMOUS)
     first = (pl.when(synonymous).then(pl.lit(_SYNONYMOUS_TEXT))

@@ -121,9 +121,14 @@ class GenomicsKnowledge:
         return tuple(ids)
 
     def symbol(self, gene: str) -> str:
-        """The HGNC symbol for a symbol or alias (case-insensitive); unknown names pass through upper-cased."""
+        """The HGNC symbol for a symbol or alias, matched case-insensitively against the aliases and the
+        genes the knowledge base knows; any other name is returned as written (HGNC symbols such as
+        C1orf112 keep their lower-case letters)."""
         g = gene.strip()
-        return self.gene_aliases.get(g.upper(), g.upper())
+        upper = g.upper()
+        if upper in self.gene_aliases:
+            return self.gene_aliases[upper]
+        return upper if upper in self.known_genes() else g
 
     def known_genes(self) -> frozenset[str]:
         return self._known_genes

@@ -17,7 +17,7 @@ from nerasense.errors import InputError, Problem
 from nerasense.ingest.cna import read_cna
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import read_maf
-from nerasense.ingest.table import AlterationTable, read_bytes
+from nerasense.ingest.table import AlterationTable, read_bytes, resolve_gene_column
 from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame
 from nerasense.knowledge import default_knowledge
@@ -170,7 +170,9 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
         else:
             table = read_cna(path, origin=args.origin)
         step("interpreting")
-        frame = table.frame.with_columns(pl.col("gene").replace(gk.gene_aliases))
+        frame = table.frame
+        if frame.height:
+            frame = frame.with_columns(resolve_gene_column(frame, "gene", gk))
         annotated = annotate_frame(frame, gk, parse_protein_change).select(OUTPUT_COLUMNS)
         if args.output is not None:
             step(f"writing {args.output.name}")
