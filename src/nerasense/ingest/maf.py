@@ -163,6 +163,9 @@ def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift |
     a, b = header.index(SHIFT_BLOCK_START), header.index(SHIFT_BLOCK_END)
     if b <= a or b + 1 >= len(header):
         return None
+    types = frame["Variant_Type"].drop_nulls().unique()
+    if types.is_in(pl.Series(sorted(VARIANT_TYPES)).implode()).all():
+        return None  # every Variant_Type is a Variant_Type: nothing is shifted (the cheap common case)
     shifted = frame.filter(
         pl.col("Consequence").is_in(list(VARIANT_CLASSIFICATIONS))
         & pl.col("Variant_Classification").is_in(list(VARIANT_TYPES))
@@ -342,10 +345,10 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         "record",
     )
     if "HGVSp_Short" in header:
-        bare = ok.filter(pl.col("HGVSp_Short").is_not_null() & ~pl.col("HGVSp_Short").str.starts_with("p.")).height
+        bare = int(ok.select((pl.col("HGVSp_Short").is_not_null() & ~pl.col("HGVSp_Short").str.starts_with("p.")).sum()).item())
         if bare:
             notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
-    legacy = out.filter(pl.col("legacy_name").is_not_null()).height
+    legacy = out["legacy_name"].is_not_null().sum()
     if legacy:
         notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected,

@@ -95,39 +95,39 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
 # parser is the reference: tests hold the fast path equal to it on every form.
 _AA1 = "ACDEFGHIKLMNPQRSTVWY"
 _N = r"[1-9]\d*"
-_FAST = (rf"^p\.(?:(?<a1>[{_AA1}]){_N}(?<a2>[{_AA1}*])"
-         rf"|[{_AA1}](?<p1>{_N})_[{_AA1}](?<p2>{_N})(?:del|dup)"
-         rf"|(?<other>[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}*]{_N}_splice|[{_AA1}]{_N}(?:del|dup)))$")
+_FAST_SUB = rf"^p\.[{_AA1}]{_N}[{_AA1}*]$"
+_FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
 
 
 def _fast_mask(alias_genes: list[str]) -> pl.Expr:
-    """Rows whose change is already a normalised missense/nonsense, fs, splice, del or dup (one regex pass)."""
+    """Rows whose change is already a normalised substitution (not synonymous), fs, splice, or one-residue
+    del/dup: two regex passes and a character comparison. Ranges and everything else go to the parser."""
     raw = pl.col("raw_change")
-    m = raw.str.extract_groups(_FAST)
-    a1, a2 = m.struct.field("a1"), m.struct.field("a2")
-    missense = a1.is_not_null() & (a1 != a2)  # p.L755L is synonymous and goes to the parser (p.L755=)
-    ranged = m.struct.field("p1").cast(pl.Int64) < m.struct.field("p2").cast(pl.Int64)
-    mask = (raw.is_null() | missense | ranged | m.struct.field("other").is_not_null()) & ~pl.col("gene").is_in(alias_genes)
+    substitution = raw.str.contains(_FAST_SUB) & (raw.str.slice(2, 1) != raw.str.slice(-1, 1))  # p.L755L -> parser
+    mask = (raw.is_null() | substitution | raw.str.contains(_FAST_OTHER)) & ~pl.col("gene").is_in(alias_genes)
     return mask.fill_null(False)
 
 
 def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     """Add protein_change, legacy_name and change_error to a frame with gene and raw_change columns.
 
-    Rows whose change is already normalised keep it as it is (column expressions); only the distinct
-    other strings are parsed, and joined back as a small table, so row order is kept without a sort.
+    Rows whose change is already normalised keep it (one regex pass); only the other rows' distinct
+    strings are parsed, and their answers are written back by position, so a large file is neither
+    joined nor sorted on all its rows.
     """
-    fast = _fast_mask(list(alias_map(gk)))
-    frame = frame.with_columns(fast.alias("_fast"))
-    slow = frame.filter(~pl.col("_fast")).select("gene", "raw_change").unique()
-    parsed = normalise_changes(slow, gk).rename(
-        {"protein_change": "_pc", "legacy_name": "_legacy", "change_error": "_error"})
-    frame = frame.join(parsed, on=["gene", "raw_change"], how="left", nulls_equal=True, maintain_order="left")
-    return frame.with_columns(
-        pl.when(pl.col("_fast")).then(pl.col("raw_change")).otherwise(pl.col("_pc")).alias("protein_change"),
-        pl.when(pl.col("_fast")).then(None).otherwise(pl.col("_legacy")).alias("legacy_name"),
-        pl.when(pl.col("_fast")).then(None).otherwise(pl.col("_error")).alias("change_error"),
-    ).drop("_fast", "_pc", "_legacy", "_error")
+    fast = frame.select(_fast_mask(list(alias_map(gk)))).to_series()
+    slow_at = fast.not_().arg_true()
+    change = frame["raw_change"].alias("protein_change")
+    legacy = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("legacy_name")
+    error = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("change_error")
+    if slow_at.len():
+        slow = frame.select("gene", "raw_change").gather(slow_at)
+        parsed = slow.join(normalise_changes(slow.unique(), gk), on=["gene", "raw_change"], how="left",
+                           nulls_equal=True, maintain_order="left")
+        change = change.scatter(slow_at, parsed["protein_change"])
+        legacy = legacy.scatter(slow_at, parsed["legacy_name"])
+        error = error.scatter(slow_at, parsed["change_error"])
+    return frame.with_columns(change, legacy, error)
 
 
 def normalise_changes(genes_changes: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:

@@ -189,14 +189,20 @@ def annotate_frame(
         rows["evidence"].append(vi.evidence)
         rows["reason"].append(vi.reason)
         rows["unverified"].append(vi.unverified)
-    answers = pl.DataFrame(rows, schema=_ANSWER_SCHEMA).rename({c: f"_{c}" for c in ANNOTATION_COLUMNS})
-    # every row gets the uncurated answer by expression; curated rows then take theirs from the small join
+    answers = pl.DataFrame(rows, schema=_ANSWER_SCHEMA).with_row_index("_a")
+    # every row gets the uncurated answer by expression; curated rows (few) then take theirs by position
     out = _uncurated_answers(frame, gk)
-    out = out.join(answers, on=["gene", "kind", "protein_change"], how="left", nulls_equal=True,
-                   maintain_order="left")
+    at = frame.select(mask).to_series().arg_true()
+    if not at.len():
+        return out
+    keys = frame.select("gene", "kind", "protein_change").gather(at)
+    which = keys.join(answers.select("gene", "kind", "protein_change", "_a"), on=["gene", "kind", "protein_change"],
+                      how="left", nulls_equal=True, maintain_order="left")["_a"]
+    index = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(at, which)
     return out.with_columns(
-        [pl.when(mask).then(pl.col(f"_{c}")).otherwise(pl.col(c)).alias(c) for c in ANNOTATION_COLUMNS]
-    ).drop([f"_{c}" for c in ANNOTATION_COLUMNS])
+        [pl.when(index.is_not_null()).then(answers[c].gather(index)).otherwise(pl.col(c)).alias(c)
+         for c in ANNOTATION_COLUMNS]
+    )
 
 
 def _uncurated_answers(fast: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
