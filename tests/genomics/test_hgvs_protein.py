@@ -21,6 +21,7 @@ REQUIRED_FORMS = {
     "one-letter", "three-letter", "no-prefix", "reference-prefix", "predicted", "nonsense", "legacy-x-stop",
     "synonymous", "deletion", "legacy-deletion", "duplication", "insertion", "legacy-insertion", "delins",
     "legacy-delins", "frameshift", "legacy-frameshift", "extension", "start-loss", "maf-splice", "placeholder",
+    "legacy-stop-loss", "legacy-block",
     "error",
 }
 

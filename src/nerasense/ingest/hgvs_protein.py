@@ -55,7 +55,9 @@ _RANGE = re.compile(
 )
 _FS = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)(?P<a2>{_A})?fs(?:[*X](?P<n>\d+|\?))?$")
 _EXT = re.compile(rf"^\*(?P<p1>\d+)(?P<a2>{_A})ext(?:\*(?P<n>\d+|\?))?$")
-_START = re.compile(r"^M1\?$")
+_START = re.compile(rf"^(?P<a1>{_A})1(?:_\?(?P<n>\d+))?\?$|^(?P<a2>{_A})1_\?(?P<m>\d+)$")
+_BLOCK = re.compile(rf"^(?P<ref>{_A}{{2,}})(?P<p1>\d+)(?P<seq>{_SEQ})$")  # maf2maf multi-residue: NLKR204TLEG
+_STOP_LOSS = re.compile(rf"^\*(?P<p1>\d+)(?P<a2>{_A})$")  # VEP short stop loss: *445N
 _ZERO = re.compile(r"(?<![0-9])0")  # a number that starts with 0: residue 0 or a leading zero
 _SPLICE = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)_splice$")
 
@@ -76,7 +78,7 @@ def parse_protein_change(text: str) -> ProteinChange:
     >>> parse_protein_change("Leu755Ser").text
     'p.L755S'
     """
-    raw = text.strip()
+    raw = text.strip().replace("%3D", "=")  # VEP URL-escapes '=' in HGVSp
     if not raw:
         raise _problem(text, "the protein change is empty")
     body = _PREFIX.sub("", raw, count=1)
@@ -89,9 +91,14 @@ def parse_protein_change(text: str) -> ProteinChange:
     if _ZERO.search(body):
         raise _problem(text, "positions count from 1 (no residue 0 and no leading zeros)")
 
-    if _START.match(body):
-        return ProteinChange(text="p.M1?", type=ProteinChangeType.START_LOSS, start_aa="M", start=1,
-                             predicted=predicted)
+    if m := _START.match(body):
+        aa = m["a1"] or m["a2"]
+        tail = f"_?{m['n'] or m['m']}" if (m["n"] or m["m"]) else ""
+        return ProteinChange(text=f"p.{aa}1{tail}?" if not m["m"] else f"p.{aa}1_?{m['m']}",
+                             type=ProteinChangeType.START_LOSS, start_aa=aa, start=1, predicted=predicted)
+    if m := _STOP_LOSS.match(body):
+        return ProteinChange(text=f"p.*{m['p1']}{m['a2']}ext*?", type=ProteinChangeType.EXTENSION, start_aa="*",
+                             start=int(m["p1"]), alt=m["a2"], predicted=predicted)
     if m := _SUBST.match(body):
         a1, p1, a2 = m["a1"], int(m["p1"]), m["a2"]
         if a1 == "*":
@@ -119,6 +126,12 @@ def parse_protein_change(text: str) -> ProteinChange:
                              start_aa=m["a1"], start=int(m["p1"]), predicted=predicted)
     if m := _RANGE.match(body):
         return _range(m, text, predicted)
+    if m := _BLOCK.match(body):
+        ref, p1, seq = m["ref"], int(m["p1"]), m["seq"]
+        if "*" not in ref:
+            p2 = p1 + len(ref) - 1
+            return ProteinChange(text=f"p.{ref[0]}{p1}_{ref[-1]}{p2}delins{seq}", type=ProteinChangeType.DELINS,
+                                 start_aa=ref[0], start=p1, end_aa=ref[-1], end=p2, alt=seq, predicted=predicted)
     if m := _MULTI.match(body):
         a1, p1, seq = m["a1"], int(m["p1"]), m["seq"]
         return ProteinChange(text=f"p.{a1}{p1}delins{seq}", type=ProteinChangeType.DELINS, start_aa=a1,

@@ -52,7 +52,9 @@ SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 GENOMIC_COLUMNS = ("Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2")
 REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode")
-NON_PROTEIN_LABELS = frozenset({"Promoter", "promoter", "PROMOTER"})
+# values written where a protein change would go that mean "none": TERT promoter labels, and the '.'
+# that VEP/MC3 write for an empty field; such rows are read with no protein change
+NON_PROTEIN_LABELS = frozenset({"Promoter", "promoter", "PROMOTER", "."})
 SHIFT_BLOCK_START, SHIFT_BLOCK_END = "Consequence", "dbSNP_RS"
 
 
