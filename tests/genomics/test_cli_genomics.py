@@ -84,3 +84,13 @@ def test_annotate_bad_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert code == 2 and ".tsv or .parquet" in err
     code, _, err = run(capsys, "annotate", str(DATA / "multisample.vcf"))
     assert code == 2 and "NORMAL, TUMOR" in err
+
+
+def test_annotate_origin_from_cbioportal_sample_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """SAMPLE_CLASS cfDNA -> plasma, FFPE -> tissue (data_clinical_sample.txt: P7_A cfDNA, P2_A FFPE)."""
+    need_shared(SUMMIT_MAF)
+    clinical = SUMMIT_MAF.parent / "data_clinical_sample.txt"
+    code, out, _ = run(capsys, "annotate", str(SUMMIT_MAF), "--clinical-sample", str(clinical))
+    assert code == 0
+    origin = {a["sample"]: a["origin"] for a in out["alterations"]}
+    assert origin["P7_A"] == "plasma" and origin["P2_A"] == "tissue"

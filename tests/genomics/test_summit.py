@@ -122,3 +122,18 @@ def test_summit_cna_long_layout(gk: GenomicsKnowledge) -> None:
     erbb2 = annotated.filter(pl.col("gene") == "ERBB2")
     assert sorted(erbb2["sample"]) == ["P15_A", "P2_A"]  # `grep ERBB2 data_CNA.tsv`
     assert set(erbb2["effect"]) == {"activating"}
+
+
+def test_allele_counts_against_the_paper(summit: tuple) -> None:
+    """Harding et al., Nat Commun 2023;14:630 (PMID 36746967; the abstract, checked via PMC9902444): among 25
+    patients the most common HER2 mutations are S310F (n=11) and V777L (n=4). The cBioPortal MAF holds
+    ERBB2 calls for 20 of the 25 patients, so it can only hold at most as many; it holds 9 and 3
+    (awk: patients P7, P9, P10, P11, P15, P16, P20, P23, P25 and P1, P21, P23)."""
+    annotated, _, _ = summit
+    erbb2 = annotated.filter(pl.col("gene") == "ERBB2").with_columns(
+        pl.col("sample").str.extract(r"^P(\d+)_").alias("patient"))
+    per_allele = dict(erbb2.group_by("protein_change").agg(pl.col("patient").n_unique()).iter_rows())
+    assert per_allele["p.S310F"] == 9 <= 11
+    assert per_allele["p.V777L"] == 3 <= 4
+    assert erbb2["patient"].n_unique() == 20 <= 25
+    assert max(per_allele, key=lambda k: per_allele[k]) == "p.S310F"  # the paper's most common allele
