@@ -18,4 +18,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
     "regimens": schema.Regimen,
+    "thresholds": schema.Threshold,
+    "tumour_lineages": schema.TumourLineageRule,
+    "evidence": schema.EvidenceItem,
+    "evidence_levels": schema.LevelDefinition,
+    "call_rules": schema.CallRule,
 }

@@ -1,0 +1,410 @@
+"""From a patient's profile to a call for every neratinib regimen.
+
+For each regimen (knowledge/data/regimens.yaml):
+
+1. its ``applies_when`` condition false → **not applicable**; undecidable → **insufficient data**;
+2. evidence items (evidence.yaml) for the regimen are evaluated over the facts: matched, not matched,
+   or undecided (a needed fact is unknown — the test that supplies it becomes a missing test);
+3. a matched R1 resistance item → **resistance**;
+4. otherwise the score (docs/scoring.md) is the sum over matched items of the level weight
+   (evidence_levels.yaml) times +1 for sensitivity, −1 for no-benefit or resistance, 0 for
+   prognostic or neutral items; the call comes from call_rules.yaml; no matched item →
+   **insufficient data**;
+5. the expected outcome is the trial result of the best matched item (strongest level, then the most
+   specific condition), with the other matched results as modifiers;
+6. a missing test "would change the call" when assuming its undecided items all in favour, or all
+   against, gives a different call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nerasense.domain.patient import Patient
+from nerasense.engine.conditions import evaluate, unknown_facts
+from nerasense.engine.facts import FACTS, FactValue, InterpretedAlteration, TumourLineage, derive_facts
+from nerasense.errors import InputError, Problem
+from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
+from nerasense.knowledge import KnowledgeBase, default_knowledge
+from nerasense.knowledge.conditions import leaves
+from nerasense.knowledge.oncotree import oncotree
+from nerasense.knowledge.schema import (
+    CallRule,
+    Direction,
+    EvidenceItem,
+    LevelDefinition,
+    Regimen,
+    Trial,
+    TrialResult,
+    TumourLineageRule,
+)
+
+RESEARCH_USE_ONLY = (
+    "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
+    "cites the evidence it rests on."
+)
+SIGN = {
+    Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
+    Direction.PROGNOSTIC_FAVOURABLE: 0.0, Direction.PROGNOSTIC_UNFAVOURABLE: 0.0, Direction.NEUTRAL: 0.0,
+}
+AlterationInterpreter = Callable[[Patient, KnowledgeBase], tuple[list[InterpretedAlteration] | None, list[dict[str, Any]]]]
+
+
+@dataclass
+class EvidenceMatch:
+    id: str
+    direction: str
+    level: str
+    weight: float
+    contribution: float
+    statement: str
+    source: str
+    citation: str
+    verification: str
+    modifier: bool
+    trial: str | None = None
+    result: dict[str, Any] | None = None
+
+
+@dataclass
+class MissingTest:
+    test: str
+    facts: list[str]
+    evidence: list[str]
+    would_change_call_to: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegimenCall:
+    regimen_id: str
+    name: str
+    status: str
+    call: str
+    level: str | None
+    level_equivalents: dict[str, str] | None
+    score: float
+    score_terms: list[dict[str, Any]]
+    expected: dict[str, Any] | None
+    modifiers: list[dict[str, Any]]
+    evidence: list[EvidenceMatch]
+    reasons: list[str]
+    conflicts: list[str]
+    resistance_flags: list[str]
+    missing_tests: list[MissingTest]
+    unverified: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Assessment:
+    patient_id: str
+    software_version: str
+    kb_version: str
+    her2: dict[str, Any]
+    alterations: list[dict[str, Any]]
+    facts: dict[str, FactValue]
+    regimens: list[RegimenCall]
+    missing_tests: list[MissingTest]
+    eligibility: list[dict[str, Any]]
+    warnings: list[str]
+    research_use_only: str = RESEARCH_USE_ONLY
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _levels(kb: KnowledgeBase) -> dict[str, LevelDefinition]:
+    return {lv.id: lv for lv in kb.of("evidence_levels", LevelDefinition)}
+
+
+def _result(kb: KnowledgeBase, trial_id: str | None, result_id: str | None) -> dict[str, Any] | None:
+    if trial_id is None or result_id is None:
+        return None
+    trial: Trial = kb.trials[trial_id]
+    r: TrialResult = next(x for x in trial.results if x.id == result_id)
+    out = r.model_dump(mode="json", exclude_none=True)
+    out.update(trial=trial.name, trial_id=trial.id, nct=trial.nct, citation=kb.cite(r.source).citation,
+               unverified=r.unverified)
+    return out
+
+
+def _match(item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition]) -> EvidenceMatch:
+    weight = levels[item.level].weight
+    return EvidenceMatch(
+        id=item.id, direction=item.direction.value, level=item.level, weight=weight,
+        contribution=SIGN[item.direction] * weight, statement=item.statement, source=item.source,
+        citation=kb.cite(item.source).citation, verification=item.verification.value, modifier=item.modifier,
+        trial=item.trial, result=_result(kb, item.trial, item.result),
+    )
+
+
+def _call_from_score(score: float, best_rank: int | None, rules: tuple[CallRule, ...]) -> str:
+    for rule in rules:
+        if rule.min_score is not None and score < rule.min_score:
+            continue
+        if rule.max_score is not None and score >= rule.max_score:
+            continue
+        if rule.best_level_rank_at_most is not None and (best_rank is None or best_rank > rule.best_level_rank_at_most):
+            continue
+        return rule.call
+    return "unlikely benefit"  # pragma: no cover - call_rules.yaml ends with an open rule
+
+
+def decide(
+    matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...]
+) -> tuple[str, str | None, float]:
+    """Call, level and score from the matched evidence of one regimen."""
+    resistance = [m for m in matched if m.direction == Direction.RESISTANCE.value and levels[m.level].rank == 0]
+    score = round(sum(m.contribution for m in matched), 6)
+    if resistance:
+        return "resistance", resistance[0].level, score
+    supporting = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
+    counted = [m for m in matched if m.contribution != 0]
+    if not counted:
+        return "insufficient data", None, score
+    if not supporting:
+        return "unlikely benefit", None, score
+    best = min(supporting, key=lambda m: levels[m.level].rank)
+    return _call_from_score(score, levels[best.level].rank, rules), best.level, score
+
+
+def _specificity(item: EvidenceItem) -> int:
+    return len(leaves(item.when))
+
+
+# ------------------------------------------------------------------------------------------- assessment
+
+
+def tumour_lineage(patient: Patient, kb: KnowledgeBase) -> TumourLineage | None:
+    if patient.tumour_type is None:
+        return None
+    tree = oncotree(kb)
+    code = patient.tumour_type.strip().upper()
+    if code not in tree:
+        raise InputError(Problem("tumour_type", patient.tumour_type, "an OncoTree code (release 2025-10-03)",
+                                 "e.g. BRCA, IDC, ILC, NSCLC, LUAD, BLCA, COADREAD, CHOL", where=patient.patient_id))
+    ancestors = tree.ancestors(code)
+    return TumourLineage(code=code, ancestors=ancestors, tissue=ancestors[0] if ancestors else code)
+
+
+def assess_patient(
+    patient: Patient,
+    kb: KnowledgeBase | None = None,
+    interpret_alterations: AlterationInterpreter | None = None,
+    software_version: str = "",
+) -> Assessment:
+    """Assess every regimen for one patient."""
+    kb = kb or default_knowledge()
+    her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
+    interpreted, alteration_rows = (
+        interpret_alterations(patient, kb) if interpret_alterations else (None, [])
+    )
+    lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
+    cutoff = kb.threshold("ctdna-tumour-fraction-high").value or 0.0
+    facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
+                         fact_rules={}, ctdna_high_cutoff=cutoff)
+    levels = _levels(kb)
+    rules = kb.of("call_rules", CallRule)
+    items = kb.of("evidence", EvidenceItem)
+    calls = [
+        _assess_regimen(reg, [i for i in items if reg.id in i.regimens or "*" in i.regimens], facts, kb, levels, rules)
+        for reg in kb.of("regimens", Regimen)
+    ]
+    warnings = list(her2.warnings)
+    if kb.threshold("ctdna-tumour-fraction-high").verification.value != "V" and facts.get("ctdna.tumour_fraction_high"):
+        warnings.append("the ctDNA tumour-fraction cut-off (11.5%) was chosen in-sample in KCSG AL20-17; "
+                        "treat the prognostic effect as hypothesis-generating")
+    return Assessment(
+        patient_id=patient.patient_id,
+        software_version=software_version,
+        kb_version=kb.kb_version,
+        her2=her2.to_dict(),
+        alterations=alteration_rows,
+        facts=facts,
+        regimens=calls,
+        missing_tests=_global_missing(calls),
+        eligibility=assess_eligibility(facts, kb),
+        warnings=warnings,
+    )
+
+
+def _assess_regimen(
+    regimen: Regimen,
+    items: list[EvidenceItem],
+    facts: Mapping[str, FactValue],
+    kb: KnowledgeBase,
+    levels: dict[str, LevelDefinition],
+    rules: tuple[CallRule, ...],
+) -> RegimenCall:
+    applies = evaluate(regimen.applies_when, facts)
+    base = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
+    if applies is False:
+        failed = [leaf.describe() for leaf in leaves(regimen.applies_when) if evaluate(leaf, facts) is False]
+        return RegimenCall(**base, call="not applicable", level=None, level_equivalents=None, score=0.0,
+                           score_terms=[], expected=None, modifiers=[], evidence=[],
+                           reasons=[f"requires {', '.join(failed)} ({regimen.label_note})"], conflicts=[],
+                           resistance_flags=[], missing_tests=[], unverified=[])
+    matched_items = [i for i in items if evaluate(i.when, facts) is True]
+    matched = [_match(i, kb, levels) for i in matched_items]
+    undecided = [i for i in items if evaluate(i.when, facts) is None]
+    if applies is None:
+        missing = _missing_for(undecided, facts, matched, levels, rules, None)
+        app_facts = unknown_facts(regimen.applies_when, facts)
+        for test, names in _group_by_test(app_facts).items():
+            missing.insert(0, MissingTest(test=test, facts=sorted(names), evidence=[],
+                                          would_change_call_to=["decides whether the regimen applies"]))
+        return RegimenCall(**base, call="insufficient data", level=None, level_equivalents=None, score=0.0,
+                           score_terms=[], expected=None, modifiers=[], evidence=matched,
+                           reasons=["cannot tell whether the regimen applies: "
+                                    + ", ".join(sorted(FACTS[f].description for f in app_facts))],
+                           conflicts=[], resistance_flags=[], missing_tests=missing, unverified=[])
+    call, level, score = decide(matched, levels, rules)
+    expected, modifiers = _expected(matched_items, matched, levels)
+    return RegimenCall(
+        **base, call=call, level=level,
+        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap}
+                           if level else None),
+        score=score,
+        score_terms=[{"evidence": m.id, "direction": m.direction, "level": m.level, "weight": m.weight,
+                      "contribution": m.contribution} for m in matched],
+        expected=expected, modifiers=modifiers, evidence=matched,
+        reasons=_reasons(call, matched, regimen),
+        conflicts=_conflicts(matched),
+        resistance_flags=[m.statement for m in matched if m.direction == Direction.RESISTANCE.value],
+        missing_tests=_missing_for(undecided, facts, matched, levels, rules, call),
+        unverified=[m.id for m in matched if m.verification == "U" or (m.result or {}).get("unverified")],
+    )
+
+
+def _expected(
+    items: list[EvidenceItem], matched: list[EvidenceMatch], levels: dict[str, LevelDefinition]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    with_result = [(i, m) for i, m in zip(items, matched, strict=True) if m.result is not None
+                   and m.direction in (Direction.SENSITIVITY.value, Direction.NO_BENEFIT.value)]
+    if not with_result:
+        return None, []
+    primary_pool = [p for p in with_result if not p[0].modifier] or with_result
+    primary = min(primary_pool, key=lambda p: (levels[p[1].level].rank, -_specificity(p[0])))
+    expected = dict(primary[1].result or {})
+    expected["evidence"] = primary[1].id
+    modifiers = [
+        {"evidence": m.id, "statement": m.statement, **(m.result or {})}
+        for i, m in with_result + [(i, m) for i, m in zip(items, matched, strict=True)
+                                   if m.result is not None and m.direction.startswith("prognostic")]
+        if m.id != primary[1].id
+    ]
+    return expected, modifiers
+
+
+def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:
+    out = [f"{regimen.name}: {regimen.status} — {regimen.label_note}"]
+    for m in sorted(matched, key=lambda m: -abs(m.contribution)):
+        if m.contribution:
+            out.append(f"{'+' if m.contribution > 0 else '−'}{abs(m.contribution):g} ({m.direction}, level {m.level}): "
+                       f"{m.statement}")
+    if call == "insufficient data":
+        out.append("no evidence item in the knowledge base matches this profile for this regimen")
+    return out
+
+
+def _conflicts(matched: list[EvidenceMatch]) -> list[str]:
+    pro = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
+    con = [m for m in matched if m.direction in (Direction.NO_BENEFIT.value, Direction.RESISTANCE.value)]
+    out = []
+    if pro and con:
+        out.append(
+            "Evidence points both ways: " + "; ".join(f"{m.id} (level {m.level}) supports benefit" for m in pro)
+            + " — while " + "; ".join(f"{m.id} (level {m.level}) argues against" for m in con) + "."
+        )
+    neutral = [m for m in matched if m.direction == Direction.NEUTRAL.value]
+    prognostic = [m for m in matched if m.direction.startswith("prognostic")]
+    if neutral and prognostic:
+        out.append("Studies disagree on this co-alteration: " + "; ".join(m.statement for m in neutral + prognostic))
+    return out
+
+
+def _group_by_test(names: set[str]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for name in names:
+        grouped.setdefault(FACTS[name].test if name in FACTS else name, set()).add(name)
+    return grouped
+
+
+def _missing_for(
+    undecided: list[EvidenceItem],
+    facts: Mapping[str, FactValue],
+    matched: list[EvidenceMatch],
+    levels: dict[str, LevelDefinition],
+    rules: tuple[CallRule, ...],
+    current: str | None,
+) -> list[MissingTest]:
+    by_test: dict[str, tuple[set[str], list[EvidenceItem]]] = {}
+    for item in undecided:
+        for test, names in _group_by_test(unknown_facts(item.when, facts)).items():
+            entry = by_test.setdefault(test, (set(), []))
+            entry[0].update(names)
+            entry[1].append(item)
+    out = []
+    for test, (names, its) in sorted(by_test.items()):
+        changes: list[str] = []
+        if current is not None:
+            for favour in (True, False):
+                hypo = list(matched)
+                for it in its:
+                    sign = SIGN[it.direction]
+                    if (sign > 0) == favour and sign != 0:
+                        hypo.append(EvidenceMatch(it.id, it.direction.value, it.level, levels[it.level].weight,
+                                                  sign * levels[it.level].weight, "", it.source, "", "", False))
+                call = decide(hypo, levels, rules)[0]
+                if call != current and call not in changes:
+                    changes.append(call)
+        out.append(MissingTest(test=test, facts=sorted(names), evidence=sorted(i.id for i in its),
+                               would_change_call_to=changes))
+    return sorted(out, key=lambda m: (not m.would_change_call_to, m.test))
+
+
+def _global_missing(calls: list[RegimenCall]) -> list[MissingTest]:
+    merged: dict[str, MissingTest] = {}
+    for c in calls:
+        for m in c.missing_tests:
+            g = merged.setdefault(m.test, MissingTest(test=m.test, facts=[], evidence=[], would_change_call_to=[]))
+            g.facts = sorted(set(g.facts) | set(m.facts))
+            g.evidence = sorted(set(g.evidence) | set(m.evidence))
+            g.would_change_call_to += [f"{c.regimen_id}: {x}" for x in m.would_change_call_to]
+    return sorted(merged.values(), key=lambda m: (-len(m.would_change_call_to), m.test))
+
+
+def assess_eligibility(facts: Mapping[str, FactValue], kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Each trial with eligibility criteria: every criterion met / not met / unknown."""
+    out = []
+    for trial in kb.trials.values():
+        if not trial.eligibility:
+            continue
+        rows = []
+        for c in trial.eligibility:
+            value = facts.get(c.attribute)
+            status: str
+            if value is None:
+                status = "unknown"
+            elif c.any_of is not None:
+                status = "met" if str(value) in c.any_of else "not met"
+            elif c.equals is not None:
+                status = "met" if value == c.equals else "not met"
+            else:
+                number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+                ok = number is not None and (c.minimum is None or number >= c.minimum) and (
+                    c.maximum is None or number <= c.maximum)
+                status = "met" if ok else "not met"
+            rows.append({"criterion": c.id, "text": c.text, "value": value, "status": status, "source": c.source})
+        statuses = {r["status"] for r in rows}
+        overall = "not eligible" if "not met" in statuses else ("eligible" if statuses == {"met"} else
+                                                                  "possibly eligible")
+        out.append({"trial": trial.id, "name": trial.name, "nct": trial.nct, "overall": overall, "criteria": rows})
+    return out
