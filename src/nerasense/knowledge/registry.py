@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import schema
+from nerasense.knowledge import genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -24,3 +24,13 @@ KINDS: dict[str, type[BaseModel]] = {
     "evidence_levels": schema.LevelDefinition,
     "call_rules": schema.CallRule,
 }
+
+# Genomic alterations (issue 3): models in nerasense.knowledge.genomics_schema
+KINDS.update({
+    "gene_aliases": genomics_schema.GeneAlias,
+    "protein_regions": genomics_schema.ProteinRegion,
+    "variant_rules": genomics_schema.VariantRule,
+    "variant_aliases": genomics_schema.VariantAlias,
+    "pathway_genes": genomics_schema.PathwayGene,
+    "hotspot_tables": genomics_schema.HotspotTable,
+})
