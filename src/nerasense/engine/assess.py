@@ -18,22 +18,26 @@ For each regimen (knowledge/data/regimens.yaml):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from nerasense.domain.alterations import Alteration
 from nerasense.domain.patient import Patient
+from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
-from nerasense.engine.facts import FACTS, FactValue, InterpretedAlteration, TumourLineage, derive_facts
+from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.conditions import leaves
+from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import (
     CallRule,
     Direction,
     EvidenceItem,
+    GenomicFactRule,
     LevelDefinition,
     Regimen,
     Trial,
@@ -45,11 +49,11 @@ RESEARCH_USE_ONLY = (
     "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
     "cites the evidence it rests on."
 )
+STRONG_RANK = 1  # levels 1 and 2 (ranks 0-1) make up the "strong" score of call_rules.yaml
 SIGN = {
     Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
     Direction.PROGNOSTIC_FAVOURABLE: 0.0, Direction.PROGNOSTIC_UNFAVOURABLE: 0.0, Direction.NEUTRAL: 0.0,
 }
-AlterationInterpreter = Callable[[Patient, KnowledgeBase], tuple[list[InterpretedAlteration] | None, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -66,6 +70,7 @@ class EvidenceMatch:
     modifier: bool
     trial: str | None = None
     result: dict[str, Any] | None = None
+    counted_with: str | None = None  # set when another item of the same trial carries the weight
 
 
 @dataclass
@@ -129,7 +134,7 @@ def _result(kb: KnowledgeBase, trial_id: str | None, result_id: str | None) -> d
         return None
     trial: Trial = kb.trials[trial_id]
     r: TrialResult = next(x for x in trial.results if x.id == result_id)
-    out = r.model_dump(mode="json", exclude_none=True)
+    out = r.model_dump(mode="json")
     out.update(trial=trial.name, trial_id=trial.id, nct=trial.nct, citation=kb.cite(r.source).citation,
                unverified=r.unverified)
     return out
@@ -145,9 +150,11 @@ def _match(item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinit
     )
 
 
-def _call_from_score(score: float, best_rank: int | None, rules: tuple[CallRule, ...]) -> str:
+def _call_from_score(score: float, strong: float, best_rank: int | None, rules: tuple[CallRule, ...]) -> str:
     for rule in rules:
         if rule.min_score is not None and score < rule.min_score:
+            continue
+        if rule.min_strong_score is not None and strong < rule.min_strong_score:
             continue
         if rule.max_score is not None and score >= rule.max_score:
             continue
@@ -157,22 +164,43 @@ def _call_from_score(score: float, best_rank: int | None, rules: tuple[CallRule,
     return "unlikely benefit"  # pragma: no cover - call_rules.yaml ends with an open rule
 
 
+def count_once_per_trial(matched: list[EvidenceMatch]) -> list[EvidenceMatch]:
+    """Each trial's patients count once per direction: the strongest matched item of a trial keeps its
+    weight, further items from the same trial (subgroups, modifiers) refine the expected outcome with a
+    score contribution of 0 (docs/scoring.md)."""
+    best: dict[tuple[str, bool], EvidenceMatch] = {}
+    for m in matched:
+        if m.trial is None or m.contribution == 0:
+            continue
+        key = (m.trial, m.contribution > 0)
+        if key not in best or abs(m.contribution) > abs(best[key].contribution):
+            best[key] = m
+    out = []
+    for m in matched:
+        if m.trial is not None and m.contribution != 0 and best[(m.trial, m.contribution > 0)] is not m:
+            m = replace(m, contribution=0.0, counted_with=best[(m.trial, m.contribution > 0)].id)
+        out.append(m)
+    return out
+
+
 def decide(
     matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...]
 ) -> tuple[str, str | None, float]:
-    """Call, level and score from the matched evidence of one regimen."""
+    """Call, level and score from the matched evidence of one regimen (contributions already counted
+    once per trial)."""
     resistance = [m for m in matched if m.direction == Direction.RESISTANCE.value and levels[m.level].rank == 0]
     score = round(sum(m.contribution for m in matched), 6)
     if resistance:
         return "resistance", resistance[0].level, score
     supporting = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
-    counted = [m for m in matched if m.contribution != 0]
-    if not counted:
+    opposing = [m for m in matched if m.contribution < 0]
+    if not any(m.contribution != 0 for m in matched):
         return "insufficient data", None, score
-    if not supporting:
-        return "unlikely benefit", None, score
-    best = min(supporting, key=lambda m: levels[m.level].rank)
-    return _call_from_score(score, levels[best.level].rank, rules), best.level, score
+    strong = round(sum(m.contribution for m in matched if levels[m.level].rank <= STRONG_RANK), 6)
+    call = _call_from_score(score, strong, min((levels[m.level].rank for m in supporting), default=None), rules)
+    pool = opposing if call == "unlikely benefit" and opposing else supporting
+    level = min(pool, key=lambda m: levels[m.level].rank).level if pool else None
+    return call, level, score
 
 
 def _specificity(item: EvidenceItem) -> int:
@@ -197,19 +225,24 @@ def tumour_lineage(patient: Patient, kb: KnowledgeBase) -> TumourLineage | None:
 def assess_patient(
     patient: Patient,
     kb: KnowledgeBase | None = None,
-    interpret_alterations: AlterationInterpreter | None = None,
+    alterations: list[Alteration] | None = None,
     software_version: str = "",
 ) -> Assessment:
-    """Assess every regimen for one patient."""
+    """Assess every regimen for one patient.
+
+    ``alterations`` are the patient's sequencing results (``None``: not sequenced, so genomic facts
+    are unknown; ``[]``: sequenced, nothing found); :func:`nerasense.ingest.patient.patient_alterations`
+    builds them from the patient file.
+    """
     kb = kb or default_knowledge()
     her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
-    interpreted, alteration_rows = (
-        interpret_alterations(patient, kb) if interpret_alterations else (None, [])
-    )
+    interpreted = interpret_all(alterations, GenomicsKnowledge(kb)) if alterations is not None else None
     lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
+    fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
     cutoff = kb.threshold("ctdna-tumour-fraction-high").value or 0.0
     facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
-                         fact_rules={}, ctdna_high_cutoff=cutoff)
+                         fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
+    alteration_rows = [asdict(a) for a in interpreted or []]
     levels = _levels(kb)
     rules = kb.of("call_rules", CallRule)
     items = kb.of("evidence", EvidenceItem)
@@ -252,7 +285,7 @@ def _assess_regimen(
                            reasons=[f"requires {', '.join(failed)} ({regimen.label_note})"], conflicts=[],
                            resistance_flags=[], missing_tests=[], unverified=[])
     matched_items = [i for i in items if evaluate(i.when, facts) is True]
-    matched = [_match(i, kb, levels) for i in matched_items]
+    matched = count_once_per_trial([_match(i, kb, levels) for i in matched_items])
     undecided = [i for i in items if evaluate(i.when, facts) is None]
     if applies is None:
         missing = _missing_for(undecided, facts, matched, levels, rules, None)
@@ -267,13 +300,15 @@ def _assess_regimen(
                            conflicts=[], resistance_flags=[], missing_tests=missing, unverified=[])
     call, level, score = decide(matched, levels, rules)
     expected, modifiers = _expected(matched_items, matched, levels)
+    if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
+        expected, modifiers = None, []
     return RegimenCall(
         **base, call=call, level=level,
         level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap}
                            if level else None),
         score=score,
         score_terms=[{"evidence": m.id, "direction": m.direction, "level": m.level, "weight": m.weight,
-                      "contribution": m.contribution} for m in matched],
+                      "contribution": m.contribution, "counted_with": m.counted_with} for m in matched],
         expected=expected, modifiers=modifiers, evidence=matched,
         reasons=_reasons(call, matched, regimen),
         conflicts=_conflicts(matched),
@@ -361,8 +396,9 @@ def _missing_for(
                     sign = SIGN[it.direction]
                     if (sign > 0) == favour and sign != 0:
                         hypo.append(EvidenceMatch(it.id, it.direction.value, it.level, levels[it.level].weight,
-                                                  sign * levels[it.level].weight, "", it.source, "", "", False))
-                call = decide(hypo, levels, rules)[0]
+                                                  sign * levels[it.level].weight, "", it.source, "", "", False,
+                                                  trial=it.trial))
+                call = decide(count_once_per_trial(hypo), levels, rules)[0]
                 if call != current and call not in changes:
                     changes.append(call)
         out.append(MissingTest(test=test, facts=sorted(names), evidence=sorted(i.id for i in its),

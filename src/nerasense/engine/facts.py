@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
-from nerasense.domain.patient import HER2_DIRECTED, Agent, Patient, ReceptorStatus, Setting
+from nerasense.domain.patient import HER2_DIRECTED, Agent, Patient, ReceptorStatus
 from nerasense.interpret.her2_testing import Her2Interpretation
 
 FactValue = bool | int | float | str | None
@@ -83,20 +82,26 @@ FACTS: dict[str, FactSpec] = {
 }
 
 
-class InterpretedAlteration(Protocol):
-    """What the engine reads of an interpreted alteration (see nerasense.domain.alterations)."""
+@dataclass(frozen=True)
+class InterpretedAlteration:
+    """One alteration with its interpretation, flattened for fact derivation and the report."""
 
     gene: str
+    kind: str
     protein_change: str | None
+    effect: str
     domain: str | None
+    exon: int | None
+    hotspot: bool
     lower_benefit: bool
-    rules: list[str]
-
-    @property
-    def effect_name(self) -> str: ...
-
-    @property
-    def kind_name(self) -> str: ...
+    truncating: bool
+    rules: tuple[str, ...]
+    evidence: tuple[str, ...]
+    reason: str
+    unverified: tuple[str, ...]
+    vaf: float | None
+    origin: str
+    record: str | None
 
 
 @dataclass(frozen=True)
@@ -178,31 +183,31 @@ def _genomic_facts(
     by_gene: dict[str, list[InterpretedAlteration]] = {}
     for a in alterations:
         by_gene.setdefault(a.gene, []).append(a)
-    erbb2 = [a for a in by_gene.get("ERBB2", []) if a.kind_name not in ("amplification", "gain", "loss", "deletion")]
-    activating = [a for a in erbb2 if a.effect_name == "activating"]
-    unknown = [a for a in erbb2 if a.effect_name == "unknown"]
+    erbb2 = [a for a in by_gene.get("ERBB2", []) if a.kind not in ("amplification", "gain", "loss", "deletion")]
+    activating = [a for a in erbb2 if a.effect == "activating"]
+    unknown = [a for a in erbb2 if a.effect == "unknown"]
     f["erbb2.activating_mutation"] = True if activating else (None if unknown else False)
     if activating:
         f["erbb2.kinase_domain"] = _any("kinase" in (a.domain or "").lower() for a in activating)
     f["erbb2.l755"] = _any(a.lower_benefit for a in erbb2)
-    f["erbb2.resistance_mutation"] = _any(a.effect_name == "resistance" for a in erbb2)
+    f["erbb2.resistance_mutation"] = _any(a.effect == "resistance" for a in erbb2)
     for fact, rule_ids in fact_rules.items():
         f[fact] = _any(bool(set(a.rules) & set(rule_ids)) for a in alterations)
-    erbb3_act = [a for a in by_gene.get("ERBB3", []) if a.effect_name == "activating"]
+    erbb3_act = [a for a in by_gene.get("ERBB3", []) if a.effect == "activating"]
     f["erbb3.activating_mutation"] = bool(erbb3_act)
     f["erbb2.compound"] = len({a.protein_change for a in activating}) >= 2 or (bool(activating) and bool(erbb3_act))
-    cna = {a.gene: a.kind_name for a in alterations if a.kind_name in ("amplification", "deletion")}
+    cna = {a.gene: a.kind for a in alterations if a.kind in ("amplification", "deletion")}
     if cna.get("ERBB2") == "amplification":
         f["erbb2.amplified"] = True
     elif f["erbb2.amplified"] is None and f["erbb2.sequenced"]:
         f["erbb2.amplified"] = False
     f["egfr.amplified"] = cna.get("EGFR") == "amplification"
-    f["pik3ca.activating_mutation"] = _any(a.effect_name == "activating" for a in by_gene.get("PIK3CA", []))
-    f["pten.loss"] = _any(a.effect_name in ("activating", "loss-of-function") or a.kind_name == "deletion"
-                          for a in by_gene.get("PTEN", []))
+    f["pik3ca.activating_mutation"] = _any(a.effect == "activating" for a in by_gene.get("PIK3CA", []))
+    # Genomic PTEN loss as NGS panels count it: deep deletion or a truncating mutation (domain-facts §3.4)
+    f["pten.loss"] = _any(a.kind == "deletion" or a.truncating for a in by_gene.get("PTEN", []))
     f["tp53.mutation"] = bool(by_gene.get("TP53"))
-    f["kras.mutation"] = _any(a.kind_name not in ("amplification", "deletion") for a in by_gene.get("KRAS", []))
-    f["braf.mutation"] = _any(a.kind_name not in ("amplification", "deletion") for a in by_gene.get("BRAF", []))
+    f["kras.mutation"] = _any(a.kind not in ("amplification", "deletion") for a in by_gene.get("KRAS", []))
+    f["braf.mutation"] = _any(a.kind not in ("amplification", "deletion") for a in by_gene.get("BRAF", []))
 
 
 def _ctdna_facts(f: dict[str, FactValue], patient: Patient, cutoff: float) -> None:
@@ -242,6 +247,3 @@ def _months(start: dt.date, end: dt.date) -> float:
     # Average Gregorian month (365.2425 / 12 days), the convention used for trial follow-up times.
     return (end - start).days / (365.2425 / 12)
 
-
-def setting_is_metastatic(setting: Setting | None) -> bool | None:
-    return None if setting is None else setting in (Setting.METASTATIC, Setting.LOCALLY_ADVANCED)

@@ -9,9 +9,16 @@ from typing import Any
 
 import yaml
 
+from nerasense.domain.alterations import Alteration
 from nerasense.domain.patient import AGENT_ALIASES, Patient
 from nerasense.domain.validation import validate_model
 from nerasense.errors import InputError, Problem
+from nerasense.ingest.cna import read_cna
+from nerasense.ingest.maf import read_maf
+from nerasense.ingest.table import AlterationTable
+from nerasense.ingest.variant_text import alteration_from_text
+from nerasense.ingest.vcf import read_vcf
+from nerasense.knowledge.genomics import GenomicsKnowledge
 
 
 def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
@@ -46,3 +53,51 @@ def read_patient(path: Path) -> Patient:
         raise InputError(Problem("(file)", path.name, "valid YAML or JSON", " ".join(str(exc).split())[:200],
                                  where=str(path))) from None
     return parse_patient(raw, where=path.name)
+
+
+def read_alteration_file(path: Path, gk: GenomicsKnowledge, *, fmt: str | None, sample: str | None,
+                         origin: str) -> AlterationTable:
+    """One sequencing file named in a patient file; the format comes from the file or its suffix."""
+    name = path.name.lower().removesuffix(".gz").removesuffix(".bgz")
+    fmt = fmt or ("vcf" if name.endswith(".vcf") else "maf" if name.endswith(".maf") else
+                  "cna" if "cna" in name else None)
+    if fmt is None:
+        raise InputError(Problem("sequencing.format", None, "maf, vcf or cna", f"say the format of {path.name}"))
+    if not path.is_file():
+        raise InputError(Problem("sequencing.path", str(path), "an existing file (relative to the patient file)"))
+    if fmt == "maf":
+        return read_maf(path, gk, origin_by_sample={sample: origin} if sample else {})
+    if fmt == "vcf":
+        return read_vcf(path, gk, sample=sample, origin=origin)
+    return read_cna(path, origin=origin)
+
+
+def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path) -> list[Alteration] | None:
+    """The alterations typed into the patient file plus those read from its sequencing files.
+
+    ``None`` when the patient was not sequenced (no ``alterations`` list and no files), so that the
+    engine treats genomic facts as unknown rather than negative. Relative file paths are read from
+    ``base_dir`` (the patient file's folder). Every problem in typed alterations is reported at once.
+    """
+    if patient.alterations is None and not patient.sequencing:
+        return None
+    out: list[Alteration] = []
+    problems: list[Problem] = []
+    for i, rep in enumerate(patient.alterations or []):
+        try:
+            alteration, _legacy = alteration_from_text(rep.gene, rep.change, gk)
+        except InputError as err:
+            problems.extend(Problem(f"alterations[{i}].{p.field}", p.value, p.allowed, p.fix, patient.patient_id)
+                            for p in err.problems)
+            continue
+        out.append(Alteration.model_validate({
+            **alteration.model_dump(), "vaf": rep.vaf, "origin": rep.origin, "copy_number": rep.copy_number,
+            "record": f"{patient.patient_id}: alterations[{i}]",
+        }))
+    if problems:
+        raise InputError(problems)
+    for f in patient.sequencing:
+        path = Path(f.path) if Path(f.path).is_absolute() else base_dir / f.path
+        table = read_alteration_file(path, gk, fmt=f.format, sample=f.sample, origin=f.origin)
+        out.extend(table.alterations())
+    return out

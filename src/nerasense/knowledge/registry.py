@@ -20,6 +20,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "regimens": schema.Regimen,
     "thresholds": schema.Threshold,
     "tumour_lineages": schema.TumourLineageRule,
+    "genomic_facts": schema.GenomicFactRule,
     "evidence": schema.EvidenceItem,
     "evidence_levels": schema.LevelDefinition,
     "call_rules": schema.CallRule,

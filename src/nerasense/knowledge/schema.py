@@ -349,6 +349,7 @@ class CallRule(Cited):
 
     call: Literal["likely benefit", "possible benefit", "unlikely benefit"]
     min_score: float | None = None
+    min_strong_score: float | None = Field(default=None, description="score counting only level 1-2 items")
     max_score: float | None = None
     best_level_rank_at_most: int | None = None
     description: str
@@ -359,6 +360,13 @@ class TumourLineageRule(Cited):
 
     fact: str
     codes: list[str] = Field(min_length=1)
+
+
+class GenomicFactRule(Cited):
+    """An engine fact set by matching any of the named variant rules."""
+
+    fact: str
+    variant_rules: list[str] = Field(min_length=1)
 
 
 # --------------------------------------------------------------------------- manifest

@@ -9,8 +9,9 @@ from typing import Any
 from nerasense._version import software_version
 from nerasense.cli._common import CommandResult, add_json_flag
 from nerasense.engine.assess import assess_patient
-from nerasense.ingest.patient import read_patient
+from nerasense.ingest.patient import patient_alterations, read_patient
 from nerasense.knowledge import default_knowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
     patient = read_patient(args.patient_file)
-    assessment = assess_patient(patient, kb, software_version=software_version())
+    alterations = patient_alterations(patient, GenomicsKnowledge(kb), args.patient_file.resolve().parent)
+    assessment = assess_patient(patient, kb, alterations, software_version=software_version())
     payload = assessment.to_dict()
     if args.output is not None:
         from nerasense.report.patient_report import write_report
