@@ -92,8 +92,11 @@ def test_numbers_at_risk_match_r(datasets: dict, case: str, ds: str, t: str, e: 
 
 @pytest.mark.parametrize(
     "case,ds,t,e,g",
-    [("gbsg2_1825", "gbsg2", "time", "cens", "horTh"), ("lung_365", "lung", "time", "status", "sex"),
-     ("rossi_52", "rossi", "week", "arrest", "fin")],
+    [
+        ("gbsg2_1825", "gbsg2", "time", "cens", "horTh"),
+        ("lung_365", "lung", "time", "status", "sex"),
+        ("rossi_52", "rossi", "week", "arrest", "fin"),
+    ],
 )
 def test_rmst_and_r_se(datasets: dict, case: str, ds: str, t: str, e: str, g: str) -> None:
     """R: summary(survfit(Surv(t, e) ~ g), rmean=tau)$table[, c("rmean", "se(rmean)")] (rossi uses tau=40)."""
@@ -199,6 +202,7 @@ def test_km_agrees_with_lifelines_log_log(datasets: dict) -> None:
 
 # ---- input problems and CLI ------------------------------------------------------------------------
 
+
 def test_every_input_problem_is_listed_with_rows() -> None:
     bad = pd.DataFrame({"t": [1, "x", -2, 4, None], "e": [1, 0, 2, 1, 1], "age": [50, 60, 70, "old", 40]})
     with pytest.raises(InputError) as err:
@@ -241,8 +245,20 @@ def test_cli_km_parquet_and_tsv(tmp_path: Path, datasets: dict, capsys: pytest.C
 
 
 def test_cli_cox_strata(gbsg2_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["survival", "cox", str(gbsg2_csv), "--time", "time", "--event", "cens", "--covariates", "age,pnodes",
-            "--strata", "menostat", "--json"]
+    argv = [
+        "survival",
+        "cox",
+        str(gbsg2_csv),
+        "--time",
+        "time",
+        "--event",
+        "cens",
+        "--covariates",
+        "age,pnodes",
+        "--strata",
+        "menostat",
+        "--json",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ties"] == "efron" and out["strata"] == "menostat"

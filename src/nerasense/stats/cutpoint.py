@@ -176,9 +176,21 @@ def maxstat_logrank(
     cut = float(cand[best])
     n_low = int(np.sum(x <= cut))
     return CutpointResult(
-        cut, big_m, p_naive, p_lau92(big_m, minprop, maxprop), p_lau94(big_m, n, m), p_perm,
-        n_perm or None, minprop, maxprop, n, n_low, n - n_low, len(m),
-        [float(c) for c in cand], [float(s) for s in stats],
+        cut,
+        big_m,
+        p_naive,
+        p_lau92(big_m, minprop, maxprop),
+        p_lau94(big_m, n, m),
+        p_perm,
+        n_perm or None,
+        minprop,
+        maxprop,
+        n,
+        n_low,
+        n - n_low,
+        len(m),
+        [float(c) for c in cand],
+        [float(s) for s in stats],
     )
 
 

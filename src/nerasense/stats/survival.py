@@ -172,8 +172,22 @@ def kaplan_meier(time: Any, event: Any, ci: str = "log", level: float = 0.95) ->
     lo = _quantile(ut, lower, 0.5)
     hi = _quantile(ut, upper, 0.5)
     return KaplanMeier(
-        ut, n_risk.astype(np.int64), d.astype(np.int64), (tot - d).astype(np.int64), surv, se, lower, upper,
-        ci, level, len(t), int(e.sum()), median, lo, hi, t,
+        ut,
+        n_risk.astype(np.int64),
+        d.astype(np.int64),
+        (tot - d).astype(np.int64),
+        surv,
+        se,
+        lower,
+        upper,
+        ci,
+        level,
+        len(t),
+        int(e.sum()),
+        median,
+        lo,
+        hi,
+        t,
     )
 
 
@@ -229,9 +243,7 @@ def logrank(time: Any, event: Any, group: Any, strata: Any = None, strata_name: 
     return LogRank(stat, k - 1, float(chi2.sf(stat, k - 1)), strata_name if strata is not None else None)
 
 
-def km_by_group(
-    df: Any, group: str | None = None, ci: str = "log", level: float = 0.95
-) -> dict[str, KaplanMeier]:
+def km_by_group(df: Any, group: str | None = None, ci: str = "log", level: float = 0.95) -> dict[str, KaplanMeier]:
     """KM per group level (sorted as strings) from a frame with ``time`` and ``event`` columns."""
     if group is None:
         return {"all": kaplan_meier(df["time"], df["event"], ci, level)}
@@ -288,7 +300,10 @@ def cox(df: Any, covariates: Sequence[str], strata: str | None = None, level: fl
         warnings.simplefilter("always")
         try:
             cph.fit(
-                data, duration_col="time", event_col="event", strata=[strata] if strata else None,
+                data,
+                duration_col="time",
+                event_col="event",
+                strata=[strata] if strata else None,
                 fit_options={"precision": 1e-12, "r_precision": 1e-14},
             )
         except ConvergenceError as exc:
@@ -314,8 +329,14 @@ def cox(df: Any, covariates: Sequence[str], strata: str | None = None, level: fl
         for name, row in s.iterrows()
     }
     return CoxResult(
-        coefs, "efron", strata, len(data), int(data["event"].sum()), float(cph.log_likelihood_),
-        float(cph.concordance_index_), caught,
+        coefs,
+        "efron",
+        strata,
+        len(data),
+        int(data["event"].sum()),
+        float(cph.log_likelihood_),
+        float(cph.concordance_index_),
+        caught,
     )
 
 

@@ -102,8 +102,11 @@ def survival_columns(
     bad_e = ~np.isin(e, (0.0, 1.0))
     if bad_e.any():
         bad.add(
-            f"event column {event!r}", _first_bad(e_raw, bad_e), "0 (censored) or 1 (event)",
-            "recode e.g. R's 1/2 status as 0/1", where=_rows(bad_e),
+            f"event column {event!r}",
+            _first_bad(e_raw, bad_e),
+            "0 (censored) or 1 (event)",
+            "recode e.g. R's 1/2 status as 0/1",
+            where=_rows(bad_e),
         )
     out["event"] = np.where(bad_e, 0, e).astype(np.int64)
 
@@ -127,8 +130,11 @@ def survival_columns(
             bad.add(f"{role} column {col!r}", "missing", "a number", where=_rows(miss))
         if nonnum.any():
             bad.add(
-                f"{role} column {col!r}", _first_bad(df[col].to_numpy(), nonnum), "a number",
-                "encode categories as 0/1 indicator columns", where=_rows(nonnum),
+                f"{role} column {col!r}",
+                _first_bad(df[col].to_numpy(), nonnum),
+                "a number",
+                "encode categories as 0/1 indicator columns",
+                where=_rows(nonnum),
             )
         out[col if role == "covariate" else "marker"] = num
     bad.raise_if_any()

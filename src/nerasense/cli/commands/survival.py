@@ -74,8 +74,10 @@ def _km(args: argparse.Namespace) -> CommandResult:
     if args.group:
         lr = logrank(df["time"], df["event"], df["group"], df["strata"] if args.strata else None, args.strata)
         payload.update(lr.as_dict())
-        lines.append(f"  log-rank chi2 {lr.chi2:.4f} on {lr.df} df, p = {lr.p:.4g}"
-                     + (f" (stratified by {args.strata})" if args.strata else ""))
+        lines.append(
+            f"  log-rank chi2 {lr.chi2:.4f} on {lr.df} df, p = {lr.p:.4g}"
+            + (f" (stratified by {args.strata})" if args.strata else "")
+        )
     return CommandResult(stamp(payload), "\n".join(lines))
 
 
@@ -88,8 +90,11 @@ def _cox(args: argparse.Namespace) -> CommandResult:
     res = cox(df, covs, "strata" if args.strata else None, args.level)
     payload = res.as_dict()
     payload["strata"] = args.strata
-    lines = [f"Cox PH (ties {res.ties}; n={res.n}, events={res.events}"
-             + (f"; stratified by {args.strata}" if args.strata else "") + ")"]
+    lines = [
+        f"Cox PH (ties {res.ties}; n={res.n}, events={res.events}"
+        + (f"; stratified by {args.strata}" if args.strata else "")
+        + ")"
+    ]
     for name, c in res.coefficients.items():
         lines.append(f"  {name}: HR {c['hr']:.3f} ({c['hr_ci_low']:.3f}–{c['hr_ci_high']:.3f}), p = {c['p']:.4g}")
     return CommandResult(stamp(payload), "\n".join(lines))
