@@ -1,0 +1,1 @@
+"""Renderers: figures (matplotlib, Agg), HTML reports. The only layer besides the CLI that draws."""
