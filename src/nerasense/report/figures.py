@@ -109,7 +109,8 @@ def km_figure(
     rt.set_yticklabels(labels[::-1], fontsize=8)
     rt.set_ylim(-0.5, len(labels) - 0.5)
     rt.tick_params(axis="x", labelbottom=False, length=0)
-    for side in ("top", "right", "bottom"):
+    rt.tick_params(axis="y", length=0, pad=20)
+    for side in ("top", "right", "bottom", "left"):
         rt.spines[side].set_visible(False)
     return fig
 
