@@ -1,1 +1,2 @@
-"""Renderers: HTML/PDF/JSON reports, figures and templates. The only layer below cli that draws."""
+"""Renderers: HTML/PDF reports, figures (matplotlib, Agg chosen inside functions) and templates.
+The only layer besides the CLI that draws."""
