@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import schema
+from nerasense.knowledge import dosing_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -18,4 +18,10 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
     "regimens": schema.Regimen,
+    "regimen_dosing": dosing_schema.RegimenDosing,
+    "dose_schedules": dosing_schema.DoseSchedule,
+    "dose_reductions": dosing_schema.ReductionLadder,
+    "toxicity_rules": dosing_schema.ToxicityRule,
+    "interactions": dosing_schema.InteractionClass,
+    "bsa_formulas": dosing_schema.BsaFormula,
 }
