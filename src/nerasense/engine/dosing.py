@@ -397,7 +397,7 @@ def calendar(
     unverified = list(doses.unverified)
     if lop.verification is Verification.U:
         unverified.append(f"loperamide schedule {lop.id} (tag U)")
-    if esc is not None:
+    if esc is not None and status == "ok":
         notes.append("neratinib label dose escalation (Table 2); CONTROL DE1 had the lowest grade >=3 diarrhoea "
                      "and diarrhoea-related discontinuation of the CONTROL strategies")
     days: list[CalendarDay] = []
