@@ -81,3 +81,9 @@ def test_interactions_json_contract(capsys) -> None:
 def test_interactions_bad_region(capsys) -> None:
     code, _, err = run(capsys, "interactions", "digoxin", "--region", "JP")
     assert code == 2 and "region='JP'" in err
+
+
+def test_dosing_child_pugh_without_calendar(capsys) -> None:
+    code, out, _ = run(capsys, "dosing", "extended-adjuvant", "--child-pugh", "C", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["hepatic"]["start_dose_mg"] == 80 and d["calendar"] is None

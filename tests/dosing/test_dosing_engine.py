@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
@@ -160,3 +161,16 @@ def test_height_bounds(kb) -> None:
     with pytest.raises(InputError, match="height_cm=49"):
         dosing.bsa(49, 70, kb)
     assert dosing.bsa(50, 3, kb).bsa_m2 > 0
+
+
+@pytest.mark.parametrize("regimen_id", ["extended-adjuvant", "neratinib-capecitabine", "neratinib-fulvestrant-eribulin",
+                                        "neratinib-trastuzumab"])
+@pytest.mark.parametrize("escalation", [True, False])
+def test_calendar_invariants(kb, regimen_id: str, escalation: bool) -> None:
+    """Neratinib never exceeds the regimen dose, never falls during escalation, and days are consecutive."""
+    cal = dosing.calendar(regimen_id, 70, 170, "2026-12-20", 3, escalation, kb)
+    ner = [x.dose for d in cal.days for x in d.doses if x.drug == "neratinib"]
+    assert max(ner) == cal.neratinib_target_mg and ner == sorted(ner)
+    dates = [date.fromisoformat(d.date) for d in cal.days]
+    assert all((b - a).days == 1 for a, b in pairwise(dates))
+    assert (min(ner) < cal.neratinib_target_mg) is escalation

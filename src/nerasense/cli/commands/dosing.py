@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from nerasense.cli._common import CommandResult, add_json_flag, stamp
-from nerasense.engine import dosing
+from nerasense.engine import dosing, toxicity
 from nerasense.errors import ProblemCollector
 from nerasense.knowledge import default_knowledge
 
@@ -60,13 +60,14 @@ def handle(args: argparse.Namespace) -> CommandResult:
             dosing.calendar(args.regimen_id, weight, height, "2000-01-01", 1, escalation, kb,
                             child_pugh=args.child_pugh, region=args.region, bsa_formula=args.bsa_formula)
         doses = dosing.regimen_doses(args.regimen_id, weight, height, kb, bsa_formula=args.bsa_formula)
-        payload = stamp({"regimen": doses.to_dict(), "calendar": None}, kb.kb_version)
+        hepatic = toxicity.hepatic_adjustment(args.child_pugh, args.region, kb).to_dict() if args.child_pugh else None
+        payload = stamp({"regimen": doses.to_dict(), "calendar": None, "hepatic": hepatic}, kb.kb_version)
         return CommandResult(payload, _text(payload))
     cal = dosing.calendar(args.regimen_id, weight, height, args.start, cycles, escalation, kb,
                           child_pugh=args.child_pugh, region=args.region, bsa_formula=args.bsa_formula)
     d = cal.to_dict()
     regimen = d.pop("regimen")
-    payload = stamp({"regimen": regimen, "calendar": d}, kb.kb_version)
+    payload = stamp({"regimen": regimen, "calendar": d, "hepatic": d["hepatic"]}, kb.kb_version)
     return CommandResult(payload, _text(payload))
 
 
@@ -88,6 +89,9 @@ def _text(p: dict[str, Any]) -> str:
         lines.append(f"  {c['drug']} {_fmt(c['dose'])} {c['basis']}{amount} {c['route']} [{c['phase']}] "
                      f"{c['schedule']}  (source {c['source']}, {c['verification']})")
     lines.append(f"start options: {', '.join(r['start_options'])} (default {r['default_start']})")
+    if p["hepatic"]:
+        h = p["hepatic"]
+        lines.append(f"hepatic ({h['region']}, {h['finding']}): {h['action']} — {'; '.join(h['instructions'])}")
     cal = p["calendar"]
     if cal:
         lines.append(f"calendar from {cal['start']}, {cal['cycles']} cycle(s), start: {cal['start_option']}, "
