@@ -48,6 +48,11 @@ def main_demo() -> int:
         print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
               f"{d['category'] or '-':<14} (lab: {case['lab']})")
     failures += stats_demo()
+    print("Dosing — NCT07333937 regimen (70 kg, 170 cm) and an interaction check:")
+    failures += run("dosing/neratinib-fulvestrant-eribulin", [
+        "dosing", "neratinib-fulvestrant-eribulin", "--weight", "70", "--height", "170",
+        "--start", "2026-03-02", "--cycles", "2"]) != 0
+    failures += run("interactions/example", ["interactions", "omeprazole", "famotidine", "Tegretol", "paracetamol"]) != 0
     return 1 if failures else 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -16,9 +17,9 @@ PNG = b"\x89PNG"
 
 
 def test_no_pyplot_at_import() -> None:
-    import nerasense.report.figures  # noqa: F401
-
-    assert "matplotlib.pyplot" not in sys.modules
+    # a fresh interpreter: other tests in this session may already have imported pyplot
+    code = "import sys, nerasense.report.figures; assert 'matplotlib.pyplot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_km_risk_table_shows_r_numbers(datasets: dict) -> None:  # noqa: F811

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import genomics_schema, schema
+from nerasense.knowledge import dosing_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -24,6 +24,12 @@ KINDS: dict[str, type[BaseModel]] = {
     "evidence": schema.EvidenceItem,
     "evidence_levels": schema.LevelDefinition,
     "call_rules": schema.CallRule,
+    "regimen_dosing": dosing_schema.RegimenDosing,
+    "dose_schedules": dosing_schema.DoseSchedule,
+    "dose_reductions": dosing_schema.ReductionLadder,
+    "toxicity_rules": dosing_schema.ToxicityRule,
+    "interactions": dosing_schema.InteractionClass,
+    "bsa_formulas": dosing_schema.BsaFormula,
 }
 
 # Genomic alterations (issue 3): models in nerasense.knowledge.genomics_schema
