@@ -18,6 +18,7 @@ For each regimen (knowledge/data/regimens.yaml):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -26,11 +27,13 @@ from nerasense.domain.alterations import Alteration
 from nerasense.domain.patient import Patient
 from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
+from nerasense.engine.dosing import calendar as dosing_calendar
 from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
+from nerasense.engine.interactions import check as check_interactions
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
-from nerasense.knowledge.conditions import leaves
+from nerasense.knowledge.conditions import Leaf, leaves
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import (
@@ -116,6 +119,8 @@ class Assessment:
     missing_tests: list[MissingTest]
     eligibility: list[dict[str, Any]]
     warnings: list[str]
+    dosing: list[dict[str, Any]] = field(default_factory=list)
+    interactions: dict[str, Any] = field(default_factory=dict)
     research_use_only: str = RESEARCH_USE_ONLY
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,6 +208,19 @@ def decide(
     return call, level, score
 
 
+def describe_leaf(leaf: Leaf) -> str:
+    """A condition leaf in words, from the fact's description (``FACTS``)."""
+    what = FACTS[leaf.fact].description if leaf.fact in FACTS else leaf.fact
+    if leaf.is_ is not None:
+        return what if leaf.is_ else f"not: {what}"
+    if leaf.in_ is not None:
+        return f"{what}: {' or '.join(str(v) for v in leaf.in_)}"
+    for op, word in (("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<")):
+        if getattr(leaf, op) is not None:
+            return f"{what} {word} {getattr(leaf, op):g}"
+    return leaf.describe()
+
+
 def _specificity(item: EvidenceItem) -> int:
     return len(leaves(item.when))
 
@@ -227,6 +245,7 @@ def assess_patient(
     kb: KnowledgeBase | None = None,
     alterations: list[Alteration] | None = None,
     software_version: str = "",
+    region: str = "US",
 ) -> Assessment:
     """Assess every regimen for one patient.
 
@@ -254,7 +273,11 @@ def assess_patient(
     if kb.threshold("ctdna-tumour-fraction-high").verification.value != "V" and facts.get("ctdna.tumour_fraction_high"):
         warnings.append("the ctDNA tumour-fraction cut-off (11.5%) was chosen in-sample in KCSG AL20-17; "
                         "treat the prognostic effect as hypothesis-generating")
+    dosing = _dosing(patient, calls, kb, region)
     return Assessment(
+        dosing=dosing,
+        interactions=(check_interactions(list(patient.medications), kb, region=region).to_dict()
+                      if patient.medications else {"medications": [], "findings": [], "not_found": []}),
         patient_id=patient.patient_id,
         software_version=software_version,
         kb_version=kb.kb_version,
@@ -268,6 +291,22 @@ def assess_patient(
     )
 
 
+DOSED_CALLS = ("likely benefit", "possible benefit")
+
+
+def _dosing(patient: Patient, calls: list[RegimenCall], kb: KnowledgeBase, region: str) -> list[dict[str, Any]]:
+    """First-cycle calendar of each regimen the engine calls a likely or possible benefit."""
+    start = patient.assessed_on or dt.date.today()
+    out = []
+    for call in calls:
+        if call.call not in DOSED_CALLS:
+            continue
+        cal = dosing_calendar(call.regimen_id, patient.weight_kg, patient.height_cm, start, 1, None, kb,
+                              child_pugh=patient.liver.child_pugh if patient.liver else None, region=region)
+        out.append({"regimen_name": call.name, **cal.to_dict()})
+    return out
+
+
 def _assess_regimen(
     regimen: Regimen,
     items: list[EvidenceItem],
@@ -279,10 +318,10 @@ def _assess_regimen(
     applies = evaluate(regimen.applies_when, facts)
     base = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
     if applies is False:
-        failed = [leaf.describe() for leaf in leaves(regimen.applies_when) if evaluate(leaf, facts) is False]
+        failed = [describe_leaf(leaf) for leaf in leaves(regimen.applies_when) if evaluate(leaf, facts) is False]
         return RegimenCall(**base, call="not applicable", level=None, level_equivalents=None, score=0.0,
                            score_terms=[], expected=None, modifiers=[], evidence=[],
-                           reasons=[f"requires {', '.join(failed)} ({regimen.label_note})"], conflicts=[],
+                           reasons=[f"needs {'; '.join(failed)}"], conflicts=[],
                            resistance_flags=[], missing_tests=[], unverified=[])
     matched_items = [i for i in items if evaluate(i.when, facts) is True]
     matched = count_once_per_trial([_match(i, kb, levels) for i in matched_items])

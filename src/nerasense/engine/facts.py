@@ -31,7 +31,7 @@ FACTS: dict[str, FactSpec] = {
     "tumour.bladder": FactSpec("bladder / urothelial cancer", "tumour type (OncoTree code)"),
     "tumour.colorectal": FactSpec("colorectal cancer", "tumour type (OncoTree code)"),
     "tumour.biliary": FactSpec("biliary tract cancer", "tumour type (OncoTree code)"),
-    "setting": FactSpec("early, locally-advanced or metastatic", "disease setting (early / metastatic)"),
+    "setting": FactSpec("disease setting", "disease setting (early / metastatic)"),
     "sex": FactSpec("female or male", "sex"),
     "age_years": FactSpec("age in years", "age"),
     "ecog": FactSpec("ECOG performance status", "ECOG performance status"),

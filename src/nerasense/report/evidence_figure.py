@@ -54,6 +54,13 @@ def forest_svg(regimens: list[dict[str, Any]]) -> str | None:
         ax.set_yticks(ys, [f"{r['regimen']}: {r['label']}" for r in sub], fontsize=8)
         if measure == "hazard_ratio":
             ax.set_xscale("log")
+            from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+            ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5)
+                     if min(r["low"] for r in sub) / 1.3 <= t <= max(r["high"] for r in sub) * 1.3]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(ScalarFormatter())
             ax.axvline(1.0, color="#444444", lw=0.8, ls="--")
             ax.set_xlabel("hazard ratio (95% CI; < 1 favours the first-named arm)", fontsize=9)
         else:

@@ -44,21 +44,45 @@ def citations(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[str, s
     for trial in assessment["eligibility"]:
         for c in trial["criteria"]:
             add(c["source"])
-    for section in ("dosing", "interactions"):
-        for row in assessment.get(section) or []:
-            for key in ("source", "sources"):
-                value = row.get(key) if isinstance(row, dict) else None
-                for s in ([value] if isinstance(value, str) else value or []):
-                    add(s)
+    for finding in (assessment.get("interactions") or {}).get("findings", []):
+        add(finding.get("source"))
     sources = kb.sources
     return [{"n": str(i + 1), "id": s, "citation": sources[s].citation, "locator": sources[s].locator}
             for i, s in enumerate(seen) if s in sources]
+
+
+def _dose_text(day: dict[str, Any]) -> str:
+    parts = []
+    for d in day["doses"]:
+        amount = f"{d['amount_mg']:g} mg" if d.get("amount_mg") is not None else f"{d['dose']:g} {d['basis']}"
+        times = {1: "", 2: " twice daily"}.get(d["times_per_day"], f" ×{d['times_per_day']}/day")
+        parts.append(f"{d['drug']} {amount}{times} ({d['route']})")
+    return "; ".join(parts) or "no anticancer drug"
+
+
+def condensed_calendar(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive days with the same doses and loperamide advice as one row ("Days 1-7")."""
+    rows: list[dict[str, Any]] = []
+    for day in days:
+        text = _dose_text(day)
+        if rows and rows[-1]["text"] == text and rows[-1]["loperamide"] == day.get("loperamide"):
+            rows[-1]["last"] = day
+            continue
+        rows.append({"first": day, "last": day, "text": text, "loperamide": day.get("loperamide")})
+    return [{
+        "dates": r["first"]["date"] + ("" if r["first"] is r["last"] else f" – {r['last']['date']}"),
+        "days": f"C{r['first']['cycle']} D{r['first']['day']}"
+        + ("" if r["first"] is r["last"] else f"–{r['last']['day']}"),
+        "text": r["text"], "loperamide": r["loperamide"],
+    } for r in rows]
 
 
 def render_html(assessment: dict[str, Any], kb: KnowledgeBase, patient: dict[str, Any]) -> str:
     cites = citations(assessment, kb)
     number = {c["id"]: c["n"] for c in cites}
     regimens = sorted(assessment["regimens"], key=lambda r: (CALL_ORDER.index(r["call"]), r["name"]))
+    for d in assessment.get("dosing", []):
+        d["condensed"] = condensed_calendar(d.get("days", []))
     template = _environment().get_template("patient.html.j2")
     return template.render(
         a=assessment, p=patient, regimens=regimens, cites=cites, number=number, colours=CALL_COLOURS,
