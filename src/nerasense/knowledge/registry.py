@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import schema
+from nerasense.knowledge import ctdna_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -17,4 +17,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "ctdna_parameters": ctdna_schema.CtdnaParameter,
+    "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
+    "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
 }

@@ -1,0 +1,1 @@
+"""Readers that turn files and strings into domain models: HGVS p., MAF, VCF, copy-number tables."""
