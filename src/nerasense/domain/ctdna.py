@@ -80,7 +80,6 @@ class PlasmaAlteration(_Strict):
     vaf: Level | None = Field(default=None, description="variant allele fraction (0-1), mutations only")
     copy_number: Level | None = Field(default=None, description="plasma copy number, amplifications only")
     depth: int | None = Field(default=None, ge=0, description="unique reads covering the position")
-    row: int | None = Field(default=None, description="1-based data row of the input table, for messages")
 
     @property
     def key(self) -> tuple[str, str]:

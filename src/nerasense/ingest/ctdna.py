@@ -242,9 +242,7 @@ def build_series(
         start = _parse(p, where, "treatment_start", row.get("treatment_start", ""), _date, "an ISO date YYYY-MM-DD")
         if patient and start is not None:
             starts[patient].setdefault(start, i)
-        if not (patient and sample_id) or date is None or qc is None:
-            continue
-
+        sample_ok = bool(patient and sample_id) and date is not None and qc is not None
         tumour_fraction = None
         if tf is not None:
             tumour_fraction = Level(detected=True, value=tf, lod=tf_lod)
@@ -253,7 +251,9 @@ def build_series(
         sample = {"sample_id": sample_id, "collected": date, "qc_pass": qc, "tumour_fraction": tumour_fraction,
                   "depth": s_depth, "lod": s_lod, "row": i}
         key = (patient, sample_id)
-        if key in samples:
+        if not sample_ok:
+            pass  # its problems are recorded; still check the alteration columns below
+        elif key in samples:
             first = samples[key]
             for field in ("collected", "qc_pass", "tumour_fraction", "depth", "lod"):
                 if sample[field] is not None and first[field] is not None and sample[field] != first[field]:
@@ -272,8 +272,8 @@ def build_series(
                     p.add(col, row[col], "empty on a sample-only row (gene and alteration empty)",
                           "give the gene and alteration this value belongs to", where)
             continue
-        alt = _alteration(p, where, row, gene_text, change_text, s_lod, i)
-        if alt is None:
+        alt = _alteration(p, where, row, gene_text, change_text, s_lod)
+        if alt is None or not sample_ok:
             continue
         dup_key = (patient, sample_id, alt.gene, alt.alteration)
         if dup_key in seen_alt:
@@ -342,14 +342,14 @@ def _show(x: Any) -> str:
 
 def _alteration(
     p: ProblemCollector, where: str, row: Mapping[str, str], gene_text: str, change_text: str,
-    sample_lod: float | None, index: int,
+    sample_lod: float | None,
 ) -> PlasmaAlteration | None:
     n_before = len(p.problems)
     gene = gene_symbol(gene_text) if gene_text else None
     if gene_text == "":
         p.add("gene", None, "a gene symbol whenever alteration is given", "e.g. ERBB2", where)
     elif gene is None:
-        p.add("gene", gene_text, "an HGNC gene symbol (letters, digits, '-'; e.g. ERBB2, PIK3CA; HER2 is read as ERBB2)",
+        p.add("gene", gene_text, "an HGNC gene symbol (letters, digits, '-', e.g. ERBB2 or PIK3CA, with HER2 read as ERBB2)",
               "correct the gene name", where)
     if change_text == "":
         p.add("alteration", None, "a protein change (e.g. p.L755S) or 'amplification'", "", where)
@@ -374,7 +374,7 @@ def _alteration(
         level = _level(p, where, "vaf", row.get("vaf", ""), value, censored, detected, level_lod)
         if len(p.problems) > n_before or gene is None:
             return None
-        return PlasmaAlteration(gene=gene, alteration=change, type=kind, vaf=level, depth=depth, row=index)
+        return PlasmaAlteration(gene=gene, alteration=change, type=kind, vaf=level, depth=depth)
 
     if row.get("vaf", ""):
         p.add("vaf", row["vaf"], "empty on an amplification row", "give plasma copy number in copy_number", where)
@@ -384,7 +384,7 @@ def _alteration(
     level = _level(p, where, "copy_number", row.get("copy_number", ""), value, censored, detected, level_lod)
     if len(p.problems) > n_before or gene is None:
         return None
-    return PlasmaAlteration(gene=gene, alteration=change, type=kind, copy_number=level, depth=depth, row=index)
+    return PlasmaAlteration(gene=gene, alteration=change, type=kind, copy_number=level, depth=depth)
 
 
 def _level(
@@ -400,6 +400,8 @@ def _level(
             p.add(column, text, "empty (or '<LOD') when detected is false", "drop the value or set detected to true", where)
             return None
         return Level(detected=True, value=value, lod=lod)
+    if text != "":
+        return None  # the value itself was refused above; asking for `detected` too would mislead
     if detected is None:
         p.add("detected", None, f"true or false when {column} is empty",
               f"say whether it was detected, or give {column}", where)
