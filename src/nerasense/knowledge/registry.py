@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import ctdna_schema, schema
+from nerasense.knowledge import ctdna_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -20,4 +20,15 @@ KINDS: dict[str, type[BaseModel]] = {
     "ctdna_parameters": ctdna_schema.CtdnaParameter,
     "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
     "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
+    "regimens": schema.Regimen,
 }
+
+# Genomic alterations (issue 3): models in nerasense.knowledge.genomics_schema
+KINDS.update({
+    "gene_aliases": genomics_schema.GeneAlias,
+    "protein_regions": genomics_schema.ProteinRegion,
+    "variant_rules": genomics_schema.VariantRule,
+    "variant_aliases": genomics_schema.VariantAlias,
+    "pathway_genes": genomics_schema.PathwayGene,
+    "hotspot_tables": genomics_schema.HotspotTable,
+})

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nerasense.knowledge.conditions import Condition, Leaf
+
 
 class KBModel(BaseModel):
     """Base of every knowledge model: unknown fields are errors, instances are immutable."""
@@ -287,6 +289,20 @@ class Threshold(Cited):
         if (self.value is None) == (self.bands is None):
             raise ValueError("give exactly one of value or bands")
         return self
+
+
+# --------------------------------------------------------------------------- regimens
+
+
+class Regimen(Cited):
+    """A neratinib regimen and when it applies (a condition over the patient profile)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    components: list[str] = Field(min_length=1)
+    status: Literal["approved", "investigational"]
+    label_note: str
+    applies_when: Condition | Leaf
 
 
 # --------------------------------------------------------------------------- manifest

@@ -1,0 +1,254 @@
+"""``nerasense annotate FILE``: read a MAF, VCF or copy-number table and classify every alteration."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.errors import InputError, Problem
+from nerasense.ingest.cna import read_cna
+from nerasense.ingest.hgvs_protein import parse_protein_change
+from nerasense.ingest.maf import read_maf
+from nerasense.ingest.table import AlterationTable, read_bytes
+from nerasense.ingest.vcf import read_vcf
+from nerasense.interpret.variants import annotate_frame
+from nerasense.knowledge import default_knowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge
+
+FORMATS = ("maf", "vcf", "cna")
+OUTPUT_COLUMNS = (
+    "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
+    "evidence", "vaf", "depth", "alt_count", "copy_number", "cna_call", "consequence", "hgvs_c", "transcript",
+    "chrom", "pos", "ref", "alt", "genome_build", "origin", "legacy_name", "record", "reason", "unverified",
+)
+LARGE_FILE = 20 * 1024 * 1024  # bytes above which a progress display is worth showing on a terminal
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "annotate",
+        help="classify every alteration in a MAF, VCF or copy-number table",
+        description="Reads MAF (GDC or cBioPortal, optionally gzipped), VCF (VEP CSQ, snpEff ANN or bcftools "
+        "BCSQ; bgzipped allowed) or copy-number tables (cBioPortal/GISTIC matrix or long gene-call table). "
+        "Every input record becomes an annotated alteration or a rejected record with its reason.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--format", choices=FORMATS, default=None, help="input format (default: guessed from name and header)")
+    p.add_argument("--sample", default=None, help="VCF: the tumour sample of a multi-sample VCF")
+    p.add_argument("-o", "--output", type=Path, default=None, help="write the annotated table (.tsv or .parquet)")
+    p.add_argument("--on-shift", choices=("repair", "refuse"), default="repair",
+                   help="MAF: what to do with rows whose columns are shifted (default: repair, with a warning)")
+    p.add_argument("--hotspots", type=Path, default=None,
+                   help="a full cancerhotspots v2 table (no header: chrom, pos, ref, alt, gene, class, change, ...) "
+                   "to flag hotspots in all genes; default: ../shared/data/cancerhotspots/ when present, "
+                   "else the bundled ERBB2/ERBB3/PIK3CA/AKT1/KRAS/BRAF subset")
+    p.add_argument("--origin", choices=("tissue", "plasma", "unknown"), default="unknown",
+                   help="where the DNA came from (VCF and copy-number input)")
+    p.add_argument("--clinical-sample", type=Path, default=None,
+                   help="MAF: a cBioPortal data_clinical_sample file whose SAMPLE_CLASS gives each sample's origin")
+    add_json_flag(p)
+    p.set_defaults(handler=_annotate)
+
+
+def guess_format(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in (".gz", ".bgz"):
+        name = name.removesuffix(suffix)
+    if name.endswith((".vcf", ".bcf")):
+        return "vcf"
+    if name.endswith(".maf") or "mutations" in name:
+        return "maf"
+    if "cna" in name or "gistic" in name or "thresholded" in name or "copy" in name:
+        return "cna"
+    try:
+        head = read_bytes(path)[:65536].decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if head.startswith("##fileformat=VCF"):
+        return "vcf"
+    first = next((ln for ln in head.splitlines() if not ln.startswith("#")), "")
+    if "Hugo_Symbol" in first and "Tumor_Sample_Barcode" in first:
+        return "maf"
+    if "Hugo_Symbol" in first or "Gene Symbol" in first or "Gene" in first.split("\t"):
+        return "cna"
+    raise InputError(Problem("--format", None, ", ".join(FORMATS),
+                             f"cannot tell the format of {path.name}; pass --format"))
+
+
+def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
+    """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo)."""
+    frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
+    if frame.width < 7:
+        raise InputError(Problem("--hotspots", str(path), "a cancerhotspots v2 table with 8 columns",
+                                 "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
+    pairs = set()
+    for gene, change in frame.select(frame.columns[4], frame.columns[6]).iter_rows():
+        try:
+            pairs.add((gene, parse_protein_change(change).text))
+        except InputError:
+            continue
+    return frozenset(pairs)
+
+
+def _default_hotspots() -> Path | None:
+    for base in (Path.cwd(), Path(__file__).resolve().parents[4]):
+        candidate = base.parent / "shared" / "data" / "cancerhotspots" / "cancerhotspots_v2_GRCh37.tsv"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _origins(path: Path) -> dict[str, str]:
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    if not lines:
+        return {}
+    header = lines[0].split("\t")
+    if "SAMPLE_ID" not in header or "SAMPLE_CLASS" not in header:
+        raise InputError(Problem("--clinical-sample", str(path), "a cBioPortal sample file with SAMPLE_ID and SAMPLE_CLASS",
+                                 "pass data_clinical_sample.txt"))
+    si, ci = header.index("SAMPLE_ID"), header.index("SAMPLE_CLASS")
+    out = {}
+    for ln in lines[1:]:
+        f = ln.split("\t")
+        if len(f) > max(si, ci):
+            cls = f[ci].lower()
+            if "cfdna" in cls or "plasma" in cls:
+                out[f[si]] = "plasma"
+            elif cls in {"ffpe", "tissue", "fresh frozen"}:
+                out[f[si]] = "tissue"
+            else:
+                out[f[si]] = "unknown"
+    return out
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A rich status line on stderr (only on a terminal); yields a function that names the current step."""
+    if not enabled:
+        yield lambda _step: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("annotate", total=None)
+        yield lambda step: bar.update(task, description=step)
+
+
+def _annotate(args: argparse.Namespace) -> CommandResult:
+    path: Path = args.file
+    if not path.exists():
+        raise InputError(Problem("FILE", str(path), "an existing MAF, VCF or copy-number file", "check the path"))
+    fmt = args.format or guess_format(path)
+    if args.sample and fmt != "vcf":
+        raise UsageError("nerasense annotate: --sample applies to VCF input only")
+    if args.output is not None and args.output.suffix not in {".tsv", ".parquet"}:
+        raise InputError(Problem("--output", str(args.output), "a path ending in .tsv or .parquet", "rename the output"))
+    kb = default_knowledge()
+    hotspot_path = args.hotspots or _default_hotspots()
+    extra = _full_hotspots(hotspot_path) if hotspot_path else frozenset()
+    gk = GenomicsKnowledge(kb, extra_hotspots=extra)
+    show = sys.stderr.isatty() and path.stat().st_size > LARGE_FILE
+    started = time.perf_counter()
+    with _progress(show) as step:
+        step(f"reading {path.name}")
+        table: AlterationTable
+        if fmt == "maf":
+            origins = _origins(args.clinical_sample) if args.clinical_sample else None
+            table = read_maf(path, gk, on_shift=args.on_shift, origin_by_sample=origins)
+        elif fmt == "vcf":
+            table = read_vcf(path, gk, sample=args.sample, origin=args.origin)
+        else:
+            table = read_cna(path, origin=args.origin)
+        step("interpreting")
+        frame = table.frame.with_columns(pl.col("gene").replace(gk.gene_aliases))
+        annotated = annotate_frame(frame, gk, parse_protein_change).select(OUTPUT_COLUMNS)
+        if args.output is not None:
+            step(f"writing {args.output.name}")
+            _write(annotated, args.output)
+    elapsed = time.perf_counter() - started
+    summary = _summary(table, annotated, elapsed)
+    payload: dict[str, Any] = {
+        "file": str(path),
+        "format": fmt,
+        "flavour": table.flavour,
+        "hotspot_table": str(hotspot_path) if hotspot_path else "bundled subset (hotspots_cancerhotspots_v2.tsv)",
+        "summary": summary,
+        "notes": table.notes,
+        "rejected": table.rejected.to_dicts(),
+    }
+    if args.output is not None:
+        payload["output"] = str(args.output)
+    else:
+        payload["alterations"] = annotated.to_dicts()
+    return CommandResult(stamp(payload, kb.kb_version), _text(payload, annotated, args.output is None))
+
+
+def _write(frame: pl.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        frame.write_parquet(out)
+    else:
+        frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
+            out, separator="\t")
+
+
+def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) -> dict[str, Any]:
+    by_effect = dict(annotated.group_by("effect").len().sort("effect").iter_rows())
+    erbb2 = annotated.filter(pl.col("gene") == "ERBB2")
+    return {
+        "input_records": table.input_records,
+        "alterations": annotated.height,
+        "rejected": table.rejected.height,
+        "no_call": table.not_alterations,
+        "accounted": table.accounted,
+        "samples": annotated["sample"].n_unique() if annotated.height else 0,
+        "by_effect": by_effect,
+        "erbb2": {
+            "alterations": erbb2.height,
+            "alleles": sorted({c or k for c, k in erbb2.select("protein_change", "kind").iter_rows()}),
+            "unknown_effect": erbb2.filter(pl.col("effect") == "unknown").height,
+        },
+        "hotspots": int(annotated["hotspot"].sum()) if annotated.height else 0,
+        "lower_benefit": int(annotated["lower_benefit"].sum()) if annotated.height else 0,
+        "seconds": round(elapsed, 3),
+    }
+
+
+def _text(payload: dict[str, Any], annotated: pl.DataFrame, full: bool) -> str:
+    s = payload["summary"]
+    lines = [
+        f"{payload['file']} ({payload['format']}{', ' + payload['flavour'] if payload['flavour'] else ''}): "
+        f"{s['input_records']} records -> {s['alterations']} alterations, {s['rejected']} rejected, "
+        f"{s['no_call']} no-calls; all accounted for: {'yes' if s['accounted'] else 'NO'}",
+        f"  effects: {', '.join(f'{k} {v}' for k, v in s['by_effect'].items()) or '-'}; hotspots {s['hotspots']}; "
+        f"lower benefit {s['lower_benefit']}",
+        f"  ERBB2: {s['erbb2']['alterations']} alterations, alleles {', '.join(s['erbb2']['alleles']) or '-'}",
+    ]
+    lines += [f"  note: {n}" for n in payload["notes"]]
+    if full and annotated.height:
+        lines.append("")
+        lines.append("  sample     gene     change                 effect          hotspot  domain / exon        VAF")
+        for r in annotated.filter(pl.col("effect") != "unknown").head(200).iter_rows(named=True):
+            where = (r["domain"] or "-") + (f" / exon {r['exon']}" if r["exon"] else "")
+            vaf = f"{r['vaf']:.3f}" if r["vaf"] is not None else "-"
+            change = r["protein_change"] or r["kind"]
+            flag = " (lower benefit)" if r["lower_benefit"] else ""
+            lines.append(f"  {r['sample'] or '-':<10} {r['gene']:<8} {change:<22} {r['effect'] + flag:<15} "
+                         f"{'yes' if r['hotspot'] else 'no':<8} {where[:40]:<20} {vaf}")
+    if payload["rejected"]:
+        lines.append("")
+        lines.append(f"  rejected ({len(payload['rejected'])}):")
+        lines += [f"    {r['record']}: {r['reason']}" for r in payload["rejected"][:50]]
+    if "output" in payload:
+        lines.append(f"  written: {payload['output']}")
+    return "\n".join(lines)

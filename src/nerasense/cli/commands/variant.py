@@ -1,0 +1,63 @@
+"""``nerasense variant GENE CHANGE``: classify one alteration against the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nerasense.cli._common import CommandResult, add_json_flag, stamp
+from nerasense.ingest.variant_text import alteration_from_text
+from nerasense.interpret.variants import interpret
+from nerasense.knowledge import default_knowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "variant",
+        help="classify one alteration (domain, exon, hotspot, effect on neratinib, evidence)",
+        description="GENE is an HGNC symbol or alias (HER2 -> ERBB2); CHANGE is HGVS p. in 1- or 3-letter "
+        "form (p.L755S, Leu755Ser), a legacy name (A775_G776insYVMA) or a copy-number word (amplification).",
+    )
+    p.add_argument("gene", metavar="GENE")
+    p.add_argument("change", metavar="CHANGE")
+    add_json_flag(p)
+    p.set_defaults(handler=_variant)
+
+
+def _variant(args: argparse.Namespace) -> CommandResult:
+    kb = default_knowledge()
+    gk = GenomicsKnowledge(kb)
+    alteration, legacy = alteration_from_text(args.gene, args.change, gk)
+    vi = interpret(alteration, gk)
+    sources = kb.sources
+    payload: dict[str, Any] = {
+        "gene": vi.gene,
+        "protein_change": vi.protein_change,
+        "kind": vi.kind.value,
+        "domain": vi.domain,
+        "exon": vi.exon,
+        "hotspot": vi.hotspot,
+        "effect": vi.effect.value,
+        "lower_benefit": vi.lower_benefit,
+        "evidence": vi.evidence,
+        "evidence_details": [
+            {"id": s, "citation": sources[s].citation, "locator": sources[s].locator} for s in vi.evidence
+        ],
+        "rules": vi.rules,
+        "reason": vi.reason,
+        "unverified": vi.unverified,
+        "input": {"gene": args.gene, "change": args.change, "legacy_name": legacy},
+    }
+    name = vi.protein_change or vi.kind.value
+    lines = [
+        f"{vi.gene} {name}" + (f"  (written {legacy})" if legacy else ""),
+        f"  effect        {vi.effect.value}" + ("  — lower benefit" if vi.lower_benefit else ""),
+        f"  domain        {vi.domain or '-'}" + (f"; exon {vi.exon}" if vi.exon else ""),
+        f"  hotspot       {'yes' if vi.hotspot else 'no'}",
+        f"  evidence      {', '.join(vi.evidence) or '-'}",
+        f"  reason        {vi.reason}",
+    ]
+    lines += [f"  unverified    {u}" for u in vi.unverified]
+    lines.append(f"  knowledge {kb.kb_version}; research use only")
+    return CommandResult(stamp(payload, kb.kb_version), "\n".join(lines))

@@ -1,0 +1,320 @@
+"""Read MAF files (GDC and cBioPortal flavours, plain or gzipped) into an :class:`AlterationTable`.
+
+Each data line becomes an alteration or a rejected record with its reason. The file is read once as
+raw lines with polars (so a line with too few or too many fields is caught and named, not silently
+padded), split into the header's columns, and checked column by column with vectorised expressions;
+protein changes are parsed once per distinct string.
+
+Column shift (SUMMIT biliary study, cBioPortal ``puma_biliary_tract_summit_trial``): in that file the
+values under the header columns ``Consequence`` … ``dbSNP_RS`` were written one column to the left, so
+``Consequence`` holds the Variant_Classification, ``Variant_Type`` holds the reference allele and
+``Tumor_Seq_Allele2`` holds the dbSNP id. Read naively, every allele would come from the wrong column.
+:func:`detect_column_shift` finds such rows by vocabulary (a Variant_Classification term under
+Consequence, a Variant_Type term under Variant_Classification, a DNA allele under Variant_Type) and
+either repairs them (``on_shift="repair"``: each value moves one column right, Consequence is left
+empty; a :class:`~nerasense.errors.NerasenseWarning` says which lines and how) or refuses
+(``on_shift="refuse"``: :class:`~nerasense.errors.InputError`). Repaired alleles are checked against
+the Start/End span and ``Match_Norm_Seq_Allele1``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from nerasense.errors import InputError, NerasenseWarning, Problem
+from nerasense.ingest.table import (
+    AlterationTable,
+    normalise_changes,
+    read_bytes,
+    require_file,
+    resolve_gene_column,
+)
+from nerasense.knowledge.genomics import GenomicsKnowledge
+
+OnShift = Literal["repair", "refuse"]
+
+VARIANT_CLASSIFICATIONS = frozenset({
+    "Frame_Shift_Del", "Frame_Shift_Ins", "In_Frame_Del", "In_Frame_Ins", "Missense_Mutation",
+    "Nonsense_Mutation", "Silent", "Splice_Site", "Translation_Start_Site", "Nonstop_Mutation", "3'UTR",
+    "3'Flank", "5'UTR", "5'Flank", "IGR", "Intron", "RNA", "Targeted_Region", "De_novo_Start_InFrame",
+    "De_novo_Start_OutOfFrame", "Splice_Region", "Unknown",
+})
+VARIANT_TYPES = frozenset({"SNP", "DNP", "TNP", "ONP", "INS", "DEL", "Consolidated"})
+KIND_BY_TYPE = {"SNP": "snv", "DNP": "mnv", "TNP": "mnv", "ONP": "mnv", "INS": "indel", "DEL": "indel"}
+ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
+SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
+CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
+GENOMIC_COLUMNS = ("Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2")
+REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode")
+NON_PROTEIN_LABELS = frozenset({"promoter"})
+SHIFT_BLOCK_START, SHIFT_BLOCK_END = "Consequence", "dbSNP_RS"
+
+
+@dataclass(frozen=True)
+class ColumnShift:
+    """Rows whose values between two header columns sit one column to the left."""
+
+    columns: tuple[str, ...]  # header names from Consequence to the column after dbSNP_RS
+    first_col: int  # 1-based column number of Consequence
+    lines: tuple[int, ...]  # 1-based file lines of the shifted rows
+    data_rows: int
+
+    def describe(self, path: str) -> tuple[str, str]:
+        """What is wrong (file, lines, columns) and how the repair moves each value."""
+        moves = ", ".join(f"{b}<-{a}" for a, b in itertools.pairwise(self.columns))
+        return (
+            f"{path}: lines {_ranges(self.lines)} ({len(self.lines)} of {self.data_rows} data rows): the values "
+            f"under columns {self.columns[0]}..{self.columns[-2]} (columns {self.first_col}-"
+            f"{self.first_col + len(self.columns) - 2}) are shifted one column to the left (a "
+            "Variant_Classification term sits under Consequence and a DNA allele under Variant_Type)"
+        ), moves
+
+
+def _ranges(lines: tuple[int, ...]) -> str:
+    if not lines:
+        return ""
+    parts, start, prev = [], lines[0], lines[0]
+    for n in lines[1:]:
+        if n != prev + 1:
+            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
+            start = n
+        prev = n
+    parts.append(f"{start}-{prev}" if prev != start else f"{start}")
+    return ", ".join(parts)
+
+
+def _split_lines(data: bytes, path: Path) -> tuple[list[str], pl.DataFrame, int, str]:
+    """Header fields, a frame of raw data lines with their 1-based line numbers, comment count, flavour."""
+    comments = 0
+    flavour = "cbioportal"
+    pos = 0
+    while data.startswith(b"#", pos):
+        end = data.find(b"\n", pos)
+        line = data[pos: end if end >= 0 else len(data)]
+        if line.startswith(b"#version gdc") or b"gdc" in line.lower():
+            flavour = "gdc"
+        comments += 1
+        pos = end + 1 if end >= 0 else len(data)
+    end = data.find(b"\n", pos)
+    if end < 0:
+        end = len(data)
+    header_line = data[pos:end].decode("utf-8", "replace").rstrip("\r")
+    header = header_line.split("\t")
+    if len(header) < 2:
+        raise InputError(Problem("header", header_line[:80], "a tab-separated MAF header (Hugo_Symbol, ...)",
+                                 f"line {comments + 1} of {path.name} is not a MAF header"))
+    body = data[end + 1:]
+    if not body.strip():
+        lines = pl.DataFrame({"line": pl.Series([], dtype=pl.String)})
+    else:
+        lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+                            infer_schema=False, comment_prefix=None)
+    lines = lines.with_row_index("row").with_columns(
+        (pl.col("row") + comments + 2).cast(pl.Int64).alias("line_no"),
+        pl.col("line").str.strip_chars_end("\r"),
+    )
+    if "GDC_FILTER" in header or "callers" in header:
+        flavour = "gdc"
+    return header, lines, comments, flavour
+
+
+def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift | None:
+    """Find rows whose Consequence..dbSNP_RS values sit one column to the left (see module docstring)."""
+    need = {SHIFT_BLOCK_START, SHIFT_BLOCK_END, "Variant_Classification", "Variant_Type"}
+    if not need <= set(header):
+        return None
+    a, b = header.index(SHIFT_BLOCK_START), header.index(SHIFT_BLOCK_END)
+    if b <= a or b + 1 >= len(header):
+        return None
+    shifted = frame.filter(
+        pl.col("Consequence").is_in(list(VARIANT_CLASSIFICATIONS))
+        & pl.col("Variant_Classification").is_in(list(VARIANT_TYPES))
+        & pl.col("Variant_Type").str.contains(ALLELE)
+        & ~pl.col("Variant_Type").is_in(list(VARIANT_TYPES))
+    )
+    if shifted.height == 0:
+        return None
+    return ColumnShift(columns=tuple(header[a: b + 2]), first_col=a + 1,
+                       lines=tuple(shifted["line_no"].to_list()), data_rows=frame.height)
+
+
+def read_maf(
+    path: str | Path,
+    gk: GenomicsKnowledge,
+    *,
+    on_shift: OnShift = "repair",
+    origin_by_sample: dict[str, str] | None = None,
+) -> AlterationTable:
+    """Read a MAF; see the module docstring for the column-shift handling."""
+    path = Path(path)
+    require_file(path, "MAF")
+    header, lines, _, flavour = _split_lines(read_bytes(path), path)
+    name = path.name
+    problems = [Problem("column", c, "a MAF with this column", f"{name} has no {c} column")
+                for c in REQUIRED if c not in header]
+    if not any(c in header for c in CHANGE_COLUMNS) and not all(c in header for c in GENOMIC_COLUMNS):
+        problems.append(Problem("column", "HGVSp_Short", f"one of {', '.join(CHANGE_COLUMNS)}, or all of "
+                                f"{', '.join(GENOMIC_COLUMNS)}", f"{name} has neither protein nor genomic columns"))
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        problems.append(Problem("header", ", ".join(dup), "unique column names", "remove the repeated columns"))
+    if problems:
+        raise InputError(problems)
+
+    n = len(header)
+    frame = lines.with_columns(
+        (pl.col("line").str.count_matches("\t", literal=True) + 1).alias("_fields"),
+        pl.col("line").str.split_exact("\t", n - 1).alias("_s"),
+    ).unnest("_s")
+    frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
+    frame = frame.with_columns([pl.col(h).replace("", None) for h in header])
+    notes: list[str] = []
+
+    shift = detect_column_shift(frame, header)
+    shifted_lines: list[int] = []
+    if shift is not None:
+        text, moves = shift.describe(name)
+        if on_shift == "refuse":
+            raise InputError(Problem("columns", f"{SHIFT_BLOCK_START}..{SHIFT_BLOCK_END}",
+                                     "values under their own header columns",
+                                     f"{text}; fix the file or read it with --on-shift repair"))
+        shifted_lines = list(shift.lines)
+        is_shifted = pl.col("line_no").is_in(shifted_lines)
+        cols = shift.columns
+        repaired = [pl.when(is_shifted).then(pl.col(src)).otherwise(pl.col(dst)).alias(dst)
+                    for src, dst in itertools.pairwise(cols)]
+        repaired.append(pl.when(is_shifted).then(None).otherwise(pl.col(cols[0])).alias(cols[0]))
+        extra_filled = frame.filter(is_shifted & pl.col(cols[-1]).is_not_null()).height
+        frame = frame.with_columns(pl.when(is_shifted & pl.col(cols[-1]).is_not_null()).then(True)
+                                   .otherwise(False).alias("_shift_lost"))
+        frame = frame.with_columns(repaired)
+        agree = ""
+        if "Match_Norm_Seq_Allele1" in header:
+            sub = frame.filter(is_shifted & pl.col("Match_Norm_Seq_Allele1").is_not_null())
+            same = sub.filter(pl.col("Match_Norm_Seq_Allele1") == pl.col("Reference_Allele")).height
+            agree = f"; after the repair Reference_Allele equals Match_Norm_Seq_Allele1 in {same} of {sub.height} rows"
+        msg = (f"{text}. Repaired by moving each value one column right ({moves}); {cols[0]} is left empty"
+               f"{agree}; {extra_filled} rows had a value in {cols[-1]} and are rejected. "
+               "Read with --on-shift refuse to stop instead.")
+        warnings.warn(msg, NerasenseWarning, stacklevel=2)
+    else:
+        frame = frame.with_columns(pl.lit(False).alias("_shift_lost"))
+
+    return _to_table(frame, header, path, flavour, notes, origin_by_sample or {}, gk)
+
+
+def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+
+
+def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, notes: list[str],
+              origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
+    name = path.name
+    n = len(header)
+    change_col = next((c for c in CHANGE_COLUMNS if c in header), None)
+    raw_change = pl.lit(None, dtype=pl.String)
+    for name_ in reversed([h for h in CHANGE_COLUMNS if h in header]):
+        raw_change = pl.coalesce(pl.col(name_), raw_change)  # HGVSp_Short first, then HGVSp, ...
+    # cBioPortal writes "Promoter" (TERT promoter mutations) where a protein change would go: a valid
+    # non-coding alteration, read with no protein change rather than rejected as bad HGVS
+    raw_change = pl.when(raw_change.str.to_lowercase().is_in(list(NON_PROTEIN_LABELS))).then(None).otherwise(raw_change)
+    ref, t1, t2 = _col(frame, "Reference_Allele"), _col(frame, "Tumor_Seq_Allele1"), _col(frame, "Tumor_Seq_Allele2")
+    alt = pl.when(t2.is_not_null() & (t2 != ref)).then(t2).otherwise(t1)
+    t_alt = _col(frame, "t_alt_count").cast(pl.Int64, strict=False)
+    t_ref = _col(frame, "t_ref_count").cast(pl.Int64, strict=False)
+    depth = pl.coalesce(_col(frame, "t_depth").cast(pl.Int64, strict=False), t_ref + t_alt)
+    frame = frame.with_columns(
+        resolve_gene_column(frame, "Hugo_Symbol", gk),
+        raw_change.alias("raw_change"),
+        ref.alias("ref"),
+        alt.alias("alt"),
+        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
+        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
+        t_alt.alias("alt_count"),
+        depth.alias("depth"),
+    )
+    changes = normalise_changes(frame.select("gene", "raw_change").unique(), gk)
+    frame = frame.join(changes, on=["gene", "raw_change"], how="left", nulls_equal=True)
+
+    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
+    c, lit = pl.col, pl.lit
+    ref_len = c("ref").str.len_chars()
+    span_bad = (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
+                & ((c("_end") - c("pos") + 1) != ref_len))
+    no_locus = c("ref").is_null() | c("alt").is_null() | c("pos").is_null()
+    # first failing check wins; the order puts structural damage before content problems
+    checks: list[tuple[pl.Expr, pl.Expr]] = [
+        (c("_fields") != n,
+         lit("line has ") + c("_fields").cast(pl.String) + lit(f" fields, the header has {n} (truncated or damaged line)")),
+        (c("Hugo_Symbol").is_null(), lit("Hugo_Symbol is empty")),
+        (c("gene") == "UNKNOWN", lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret")),
+        (~c("Hugo_Symbol").str.contains(SYMBOL), lit("Hugo_Symbol is not a gene symbol")),
+        (c("Tumor_Sample_Barcode").is_null(), lit("Tumor_Sample_Barcode is empty")),
+        (c("_shift_lost"), lit("column-shifted row with a value in the last shifted column; cannot be repaired safely")),
+        (c("ref").is_not_null() & ~c("ref").str.contains(ALLELE),
+         lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)")),
+        (c("alt").is_not_null() & ~c("alt").str.contains(ALLELE),
+         lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)")),
+        (span_bad, lit("Reference_Allele length does not match Start_Position..End_Position")),
+        (_col(frame, "Start_Position").is_not_null() & c("pos").is_null(), lit("Start_Position is not an integer")),
+        (c("change_error").is_not_null(),
+         lit(f"{change_col}='") + c("raw_change") + lit("' is not HGVS p.: ") + c("change_error")),
+        (c("protein_change").is_null() & no_locus, lit("neither a protein change nor chromosome, position and alleles")),
+        (c("alt_count").is_not_null() & c("depth").is_not_null() & (c("alt_count") > c("depth")),
+         lit("t_alt_count exceeds the depth")),
+    ]
+    chain: Any = pl.when(checks[0][0]).then(checks[0][1])
+    for cond, text in checks[1:]:
+        chain = chain.when(cond).then(text)
+    reason = chain.otherwise(None)
+    frame = frame.with_columns(reason.alias("_reason"), line_ref.alias("record"))
+    rejected = frame.filter(pl.col("_reason").is_not_null()).select(
+        "record", pl.col("_reason").alias("reason"), "gene",
+        pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
+        pl.col("Tumor_Sample_Barcode").alias("sample"),
+    )
+    ok = frame.filter(pl.col("_reason").is_null())
+    vt = _col(ok, "Variant_Type")
+    ref, alt = pl.col("ref"), pl.col("alt")
+    same_len = ref.str.len_chars() == alt.str.len_chars()
+    inferred = (pl.when(ref.is_null() | alt.is_null()).then(pl.lit("other"))
+                .when(same_len & (ref.str.len_chars() == 1) & (ref != "-") & (alt != "-")).then(pl.lit("snv"))
+                .when(same_len & (ref != "-")).then(pl.lit("mnv"))
+                .otherwise(pl.lit("indel")))
+    origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
+        else pl.lit("unknown")
+    out = ok.select(
+        "gene",
+        pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), inferred).alias("kind"),
+        "protein_change",
+        "legacy_name",
+        _col(ok, "Variant_Classification").alias("consequence"),
+        _col(ok, "HGVSc").alias("hgvs_c"),
+        _col(ok, "Transcript_ID").alias("transcript"),
+        _col(ok, "Chromosome").str.replace("^chr", "").alias("chrom"),
+        "pos", "ref", "alt",
+        _col(ok, "NCBI_Build").alias("genome_build"),
+        pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
+        "depth", "alt_count",
+        pl.col("Tumor_Sample_Barcode").alias("sample"),
+        origin.alias("origin"),
+        "record",
+    )
+    if "HGVSp_Short" in header:
+        bare = ok.filter(pl.col("HGVSp_Short").is_not_null() & ~pl.col("HGVSp_Short").str.starts_with("p.")).height
+        if bare:
+            notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    legacy = out.filter(pl.col("legacy_name").is_not_null()).height
+    if legacy:
+        notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
+    return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected,
+                           input_records=frame.height, flavour=flavour, notes=notes)
+
+
+__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]

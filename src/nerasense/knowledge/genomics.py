@@ -1,0 +1,131 @@
+"""Look-ups over the genomic knowledge: gene aliases, regions, variant rules, legacy names, pathway
+genes and hotspot alleles. Hotspot TSVs are read here (the loader only checksums TSVs).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from nerasense.errors import KnowledgeError
+from nerasense.knowledge.genomics_schema import (
+    GeneAlias,
+    HotspotTable,
+    PathwayGene,
+    ProteinRegion,
+    VariantAlias,
+    VariantRule,
+)
+from nerasense.knowledge.loader import KnowledgeBase
+
+# --------------------------------------------------------------------------- hotspot rows
+
+
+@dataclass(frozen=True)
+class HotspotAllele:
+    gene: str
+    protein_change: str  # normalised, with p.
+    variant_class: str
+    chrom: str
+    pos_grch37: int
+    ref_grch37: str
+    alt_grch37: str
+    pos_grch38: int | None = None
+
+
+HOTSPOT_COLUMNS = ("gene", "protein_change", "variant_class", "chrom", "pos_grch37", "ref_grch37",
+                   "alt_grch37", "pos_grch38")
+
+
+def read_hotspot_tsv(path: Path) -> list[HotspotAllele]:
+    """Read a derived hotspot TSV (header = :data:`HOTSPOT_COLUMNS`)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
+        if tuple(reader.fieldnames or ()) != HOTSPOT_COLUMNS:
+            raise KnowledgeError(f"{path.name}: header must be {', '.join(HOTSPOT_COLUMNS)}")
+        out = []
+        for i, row in enumerate(reader, start=2):
+            try:
+                out.append(HotspotAllele(
+                    gene=row["gene"], protein_change=row["protein_change"], variant_class=row["variant_class"],
+                    chrom=row["chrom"], pos_grch37=int(row["pos_grch37"]), ref_grch37=row["ref_grch37"],
+                    alt_grch37=row["alt_grch37"],
+                    pos_grch38=int(row["pos_grch38"]) if row["pos_grch38"] else None,
+                ))
+            except (TypeError, ValueError) as exc:
+                raise KnowledgeError(f"{path.name}: data line {i}: {exc}") from None
+    return out
+
+
+# --------------------------------------------------------------------------- look-ups
+
+
+@dataclass
+class GenomicsKnowledge:
+    """Look-up tables over the genomic parts of a knowledge base."""
+
+    kb: KnowledgeBase
+    extra_hotspots: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+    @cached_property
+    def gene_aliases(self) -> dict[str, str]:
+        return {a.alias.upper(): a.symbol for a in self.kb.of("gene_aliases", GeneAlias)}
+
+    @cached_property
+    def regions(self) -> dict[str, tuple[ProteinRegion, ...]]:
+        out: dict[str, list[ProteinRegion]] = {}
+        for r in self.kb.of("protein_regions", ProteinRegion):
+            out.setdefault(r.gene, []).append(r)
+        return {g: tuple(v) for g, v in out.items()}
+
+    @cached_property
+    def rules(self) -> dict[str, tuple[VariantRule, ...]]:
+        out: dict[str, list[VariantRule]] = {}
+        for r in self.kb.of("variant_rules", VariantRule):
+            out.setdefault(r.gene, []).append(r)
+        return {g: tuple(v) for g, v in out.items()}
+
+    @cached_property
+    def variant_aliases(self) -> dict[tuple[str, str], VariantAlias]:
+        return {(a.gene, a.legacy): a for a in self.kb.of("variant_aliases", VariantAlias)}
+
+    @cached_property
+    def pathway_genes(self) -> dict[str, PathwayGene]:
+        return {p.gene: p for p in self.kb.of("pathway_genes", PathwayGene)}
+
+    @cached_property
+    def hotspot_tables(self) -> tuple[HotspotTable, ...]:
+        return self.kb.of("hotspot_tables", HotspotTable)
+
+    @cached_property
+    def hotspots(self) -> frozenset[tuple[str, str]]:
+        """(gene, normalised protein change) of every hotspot allele in the bundled tables (+ extra)."""
+        pairs: set[tuple[str, str]] = set(self.extra_hotspots)
+        for table in self.hotspot_tables:
+            rows = read_hotspot_tsv(self.kb.data_dir / table.file)
+            if len(rows) != table.rows:
+                raise KnowledgeError(f"{table.file}: {len(rows)} rows, hotspot_tables.yaml says {table.rows}")
+            pairs.update((r.gene, r.protein_change) for r in rows)
+        return frozenset(pairs)
+
+    @cached_property
+    def hotspot_source_ids(self) -> tuple[str, ...]:
+        ids: list[str] = []
+        for t in self.hotspot_tables:
+            ids.extend(s for s in t.sources if s not in ids)
+        return tuple(ids)
+
+    def symbol(self, gene: str) -> str:
+        """The HGNC symbol for a symbol or alias (case-insensitive); unknown names pass through upper-cased."""
+        g = gene.strip()
+        return self.gene_aliases.get(g.upper(), g.upper())
+
+    def known_genes(self) -> frozenset[str]:
+        genes = set(self.rules) | set(self.regions) | set(self.pathway_genes)
+        genes.update(g for g, _ in self.hotspots)
+        return frozenset(genes)
+
+
+__all__ = ["HOTSPOT_COLUMNS", "GenomicsKnowledge", "HotspotAllele", "read_hotspot_tsv"]

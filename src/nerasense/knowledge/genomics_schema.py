@@ -1,0 +1,169 @@
+"""Strict models for the genomic knowledge files: gene aliases, protein regions (ERBB2 domain map,
+exon 20), curated variant rules, legacy variant names, pathway genes and hotspot-table provenance.
+
+They validate ``gene_aliases.yaml``, ``protein_regions.yaml``, ``variant_rules.yaml``,
+``variant_aliases.yaml``, ``pathway_genes.yaml`` and ``hotspot_tables.yaml`` (kinds registered in
+:mod:`nerasense.knowledge.registry`). Look-ups over them live in :mod:`nerasense.knowledge.genomics`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from nerasense.domain.alterations import AlterationKind, Effect, ProteinChangeType
+from nerasense.knowledge.schema import Cited, KBModel, Verification
+
+
+class GeneAlias(Cited):
+    """An alias or previous symbol and the HGNC symbol it stands for (HER2 -> ERBB2)."""
+
+    alias: str = Field(pattern=r"^[A-Za-z0-9-]+$")
+    symbol: str = Field(pattern=r"^[A-Z0-9-]+$")
+
+
+class ProteinRegion(Cited):
+    """A stretch of a protein on the reference numbering (UniProt precursor for ERBB2, P04626)."""
+
+    id: str
+    gene: str
+    name: str
+    level: Literal["topology", "domain", "exon"]
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+    protein: str = Field(description="UniProt accession or RefSeq protein the numbering refers to")
+    exon: int | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProteinRegion:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class EvidenceRef(Cited):
+    """One statement from one source that supports (or qualifies) a rule."""
+
+    statement: str
+
+
+class RuleMatch(KBModel):
+    """What an alteration must look like for a rule to apply. Give exactly one way of matching."""
+
+    protein_changes: list[str] | None = None  # exact normalised HGVS p. (1-letter)
+    codon: int | None = Field(default=None, ge=1)  # any non-synonymous change starting at this codon
+    start: int | None = Field(default=None, ge=1)  # a region ...
+    end: int | None = Field(default=None, ge=1)
+    change_types: list[ProteinChangeType] | None = None  # ... restricted to these change types
+    kinds: list[AlterationKind] | None = None  # copy-number / structural kinds
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RuleMatch:
+        ways = [self.protein_changes is not None, self.codon is not None, self.start is not None,
+                self.kinds is not None and self.start is None]
+        if sum(ways) != 1:
+            raise ValueError("give exactly one of protein_changes, codon, start/end (+change_types) or kinds")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a region needs both start and end")
+        return self
+
+    @property
+    def specificity(self) -> int:
+        """Higher is more specific: exact change > codon > region > kind."""
+        if self.protein_changes is not None:
+            return 3
+        if self.codon is not None:
+            return 2
+        if self.start is not None:
+            return 1
+        return 0
+
+
+class VariantRule(KBModel):
+    """A curated call about a set of alterations of one gene.
+
+    ``effect`` is None for rules that only qualify a call (``lower_benefit``). A rule whose
+    ``verification`` is U never sets the effect: its statement is reported as unverified.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    gene: str
+    label: str
+    match: RuleMatch
+    effect: Effect | None = None
+    lower_benefit: bool = False
+    verification: Verification
+    evidence: list[EvidenceRef] = Field(min_length=1)
+    reason: str
+
+    @property
+    def sources(self) -> list[str]:
+        return [e.source for e in self.evidence]
+
+    @property
+    def unverified(self) -> bool:
+        return self.verification is Verification.U
+
+
+class VariantAlias(Cited):
+    """A legacy or equivalent name and the normalised HGVS p. it stands for."""
+
+    gene: str
+    legacy: str
+    hgvs: str = Field(pattern=r"^p\.")
+    note: str | None = None
+
+
+class TrialTie(Cited):
+    statement: str
+
+
+class PathwayGene(KBModel):
+    """A gene whose alterations bear on neratinib, and which trials tie it to that."""
+
+    gene: str
+    pathway: str
+    role: str
+    ties: list[TrialTie] = Field(min_length=1)
+
+    @property
+    def sources(self) -> list[str]:
+        return [t.source for t in self.ties]
+
+
+class HotspotTable(KBModel):
+    """Provenance and counts of a derived hotspot TSV in the data folder."""
+
+    id: str
+    file: str = Field(pattern=r"^[a-z0-9_.-]+\.tsv$")
+    description: str
+    derived_from: str
+    licence: str
+    sources: list[str] = Field(min_length=1)
+    genes: list[str]
+    rows: int = Field(ge=0)
+    counts: dict[str, int]
+    curated: str
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> HotspotTable:
+        if sum(self.counts.values()) != self.rows:
+            raise ValueError(f"counts add up to {sum(self.counts.values())}, not rows={self.rows}")
+        if sorted(self.counts) != sorted(self.genes):
+            raise ValueError("counts must have one entry per gene")
+        return self
+
+
+__all__ = [
+    "EvidenceRef",
+    "GeneAlias",
+    "HotspotTable",
+    "PathwayGene",
+    "ProteinRegion",
+    "RuleMatch",
+    "TrialTie",
+    "VariantAlias",
+    "VariantRule",
+]
