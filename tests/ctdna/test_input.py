@@ -76,12 +76,23 @@ def test_tissue_and_assessment_tables_are_checked() -> None:
     assert ("response", "GREAT") in got and ("patient_id", "X9") in got
 
 
-def test_names_are_normalised() -> None:
-    assert gene_symbol("her2") == "ERBB2"
-    assert gene_symbol("PIK3CA") == "PIK3CA"
-    assert gene_symbol("HER 2") is None
-    assert normalise_change("L755S") == normalise_change("p.L755S") == "p.L755S"
-    assert normalise_change("AMP") == "amplification"
+def test_names_are_normalised_by_the_genomics_readers(kb) -> None:
+    from nerasense.knowledge.genomics import GenomicsKnowledge
+
+    gk = GenomicsKnowledge(kb)
+    assert gene_symbol("her2", gk) == "ERBB2"
+    assert gene_symbol("PIK3CA", gk) == "PIK3CA"
+    assert gene_symbol("HER 2", gk) is None
+    same = {normalise_change("ERBB2", c, gk) for c in ("L755S", "p.L755S", "p.Leu755Ser")}
+    assert same == {"p.L755S"}
+    assert normalise_change("ERBB2", "A775_G776insYVMA", gk) == "p.Y772_A775dup"  # legacy exon-20 name
+    assert normalise_change("ERBB2", "AMP", gk) == "amplification"
+
+
+def test_unreadable_protein_change_is_refused() -> None:
+    with pytest.raises(InputError) as err:
+        build_series([_row(alteration="L755 to S")])
+    assert [(p.where, p.field, p.value) for p in err.value.problems] == [("series row 1", "alteration", "L755 to S")]
 
 
 def test_parquet_and_tsv_read_like_csv(tmp_path) -> None:

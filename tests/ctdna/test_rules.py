@@ -9,7 +9,7 @@ import math
 import pytest
 from scipy.stats import binom
 
-from nerasense.domain.ctdna import AlterationType, Level
+from nerasense.domain.ctdna import Level, PlasmaAlteration
 from nerasense.interpret.ctdna import AlleleClass, miss_probability
 
 from .conftest import flag_ids, interpret, read, response
@@ -67,11 +67,11 @@ def test_rising_vaf(patient: str, rises: bool, why: str) -> None:
 # --------------------------------------------------------------------------- emergent alterations
 
 
-def _stub(gene: str, alteration: str, kind: AlterationType) -> AlleleClass:
-    """Stand-in for the variant classifier (genomics branch): the two alleles these tests need."""
+def _stub(alt: PlasmaAlteration) -> AlleleClass:
+    """Stand-in for the variant classifier, so the emergence rules are tested on their own."""
     table = {("ERBB2", "p.T798I"): "resistance", ("ERBB2", "p.T798M"): "resistance",
              ("ERBB2", "p.L869R"): "activating", ("ERBB2", "p.V777L"): "activating"}
-    return AlleleClass(table.get((gene, alteration), "unknown"), ("hanker2017",), "test stub")
+    return AlleleClass(table.get(alt.key, "unknown"), ("hanker2017",), "test stub")
 
 
 def test_new_gatekeeper_is_a_confident_resistance_flag() -> None:
@@ -104,14 +104,17 @@ def test_emergent_at_low_depth_says_it_may_have_been_missed() -> None:
     assert any("confirm the new ERBB2 p.T798M" in t for t in d["missing_tests"])
 
 
-def test_default_classifier_still_flags_new_erbb2_event_by_gene() -> None:
+def test_variant_classifier_calls_t798i_a_resistance_allele() -> None:
+    """The real classifier (interpret/variants.py, variant_rules.yaml erbb2-t798-gatekeeper)."""
     d, _ = interpret(read("gatekeeper.csv")["G1"])
-    assert d["emergent"][0]["effect"] in {"unknown", "resistance"}
+    (e,) = d["emergent"]
+    assert e["effect"] == "resistance" and e["role"].startswith("ERBB2 resistance allele")
     assert "emergent-erbb2-t798i" in flag_ids(d)
+    assert d["baseline"]["alterations"][0]["effect"] == "activating"  # L869R (Hanker 2017)
 
 
 def test_second_activating_erbb2_event_is_compound_her2() -> None:
-    d, _ = interpret(read("basic.csv")["P1"], classify=lambda g, a, k: AlleleClass("activating"))
+    d, _ = interpret(read("basic.csv")["P1"], classify=lambda a: AlleleClass("activating"))
     t798 = next(e for e in d["emergent"] if e["alteration"] == "p.T798I")
     assert t798["role"] == "second ERBB2 activating event (compound HER2)"
 

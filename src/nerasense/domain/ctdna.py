@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nerasense.domain.alterations import AlterationKind, ProteinChange
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,8 +77,10 @@ class PlasmaAlteration(_Strict):
     """One alteration measured in one plasma sample (detected or explicitly reported absent)."""
 
     gene: str = Field(min_length=1)
-    alteration: str = Field(min_length=1, description="protein change, e.g. p.L755S, or 'amplification'")
+    alteration: str = Field(min_length=1, description="normalised 1-letter HGVS p. (p.L755S), or 'amplification'")
     type: AlterationType
+    variant_kind: AlterationKind | None = Field(default=None, description="what happened to the DNA (snv, indel, ...)")
+    protein: ProteinChange | None = Field(default=None, description="the parsed protein change (mutations)")
     vaf: Level | None = Field(default=None, description="variant allele fraction (0-1), mutations only")
     copy_number: Level | None = Field(default=None, description="plasma copy number, amplifications only")
     depth: int | None = Field(default=None, ge=0, description="unique reads covering the position")

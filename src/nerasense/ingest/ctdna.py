@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from nerasense.domain.alterations import Alteration, AlterationKind
 from nerasense.domain.ctdna import (
     AlterationType,
     CtdnaSeries,
@@ -35,7 +36,10 @@ from nerasense.domain.ctdna import (
     ResponseCategory,
     TissueAlteration,
 )
-from nerasense.errors import ProblemCollector
+from nerasense.errors import InputError, Problem, ProblemCollector
+from nerasense.ingest.variant_text import alteration_from_text
+from nerasense.knowledge import KnowledgeBase, default_knowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge
 
 REQUIRED = ("patient_id", "sample_id", "date", "qc")
 SAMPLE_COLUMNS = ("tumour_fraction", "tumour_fraction_lod", "sample_depth", "sample_lod", "treatment_start")
@@ -48,32 +52,37 @@ _TRUE = {"true", "t", "yes", "y", "1", "pass", "passed"}
 _FALSE = {"false", "f", "no", "n", "0", "fail", "failed"}
 _AMPLIFICATION = {"amplification", "amp", "amplified"}
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$")
-_ORF = re.compile(r"^C\d+orf\d+$")
+_MUTATION_KINDS = {AlterationKind.SNV, AlterationKind.MNV, AlterationKind.INDEL}
 
 
 # --------------------------------------------------------------------------- gene and change naming
-# Kept behind two small functions so that the genomics branch's normaliser (aliases, 3-letter HGVS)
-# replaces them in one line once merged.
-
-_GENE_ALIASES = {"HER2": "ERBB2", "HER3": "ERBB3", "HER1": "EGFR"}
+# Gene aliases and HGVS p. normalisation are the genomics readers' (ingest/variant_text.py): the same
+# allele written L755S, p.L755S or p.Leu755Ser, or an exon-20 legacy name, becomes one key.
 
 
-def gene_symbol(text: str) -> str | None:
-    """HGNC-style symbol for ``text`` (HER2 -> ERBB2), or None when it cannot be a gene symbol."""
+def gene_symbol(text: str, gk: GenomicsKnowledge) -> str | None:
+    """HGNC symbol for ``text`` (HER2 -> ERBB2), or None when it cannot be a gene symbol."""
     raw = text.strip()
     if not raw or not _SYMBOL.match(raw) or len(raw) > 20:
         return None
-    symbol = raw if _ORF.match(raw) else raw.upper()
-    return _GENE_ALIASES.get(symbol, symbol)
+    return gk.symbol(raw)
 
 
-def normalise_change(text: str) -> str:
-    """``L755S`` and ``p.L755S`` -> ``p.L755S``; any amplification spelling -> ``amplification``."""
-    raw = text.strip()
-    if raw.lower() in _AMPLIFICATION:
-        return "amplification"
-    body = raw[2:] if raw.lower().startswith("p.") else raw
-    return f"p.{body}"
+def normalise_alteration(gene: str, change: str, gk: GenomicsKnowledge) -> Alteration:
+    """The genomics model of a typed change; raises InputError naming the change when it is malformed."""
+    if change.strip().lower() in _AMPLIFICATION:
+        return Alteration(gene=gene, kind=AlterationKind.AMPLIFICATION)
+    alteration, _legacy = alteration_from_text(gene, change, gk)
+    if alteration.kind not in _MUTATION_KINDS:
+        raise InputError(Problem("alteration", change, "a protein change (e.g. p.L755S) or 'amplification'",
+                                 "other copy-number states are not read from plasma series"))
+    return alteration
+
+
+def normalise_change(gene: str, change: str, gk: GenomicsKnowledge) -> str:
+    """``L755S``, ``p.L755S``, ``p.Leu755Ser`` -> ``p.L755S``; any amplification spelling -> ``amplification``."""
+    alteration = normalise_alteration(gene, change, gk)
+    return alteration.protein_change or "amplification"
 
 
 # --------------------------------------------------------------------------- reading files
@@ -104,6 +113,7 @@ def read_ctdna_series(
     path: Path,
     tissue: Path | None = None,
     assessments: Path | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> dict[str, CtdnaSeries]:
     """Read a series table (and optional tissue and assessment tables) into series by patient id."""
     tissue_rows = records(read_table(tissue), TISSUE_COLUMNS, TISSUE_COLUMNS, Path(tissue).name) if tissue else []
@@ -113,7 +123,7 @@ def read_ctdna_series(
         else []
     )
     rows = records(read_table(path), REQUIRED, COLUMNS, Path(path).name)
-    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name)
+    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb)
 
 
 def records(
@@ -218,8 +228,10 @@ def build_series(
     tissue_rows: Sequence[Mapping[str, str]] = (),
     assessment_rows: Sequence[Mapping[str, str]] = (),
     name: str = "series",
+    kb: KnowledgeBase | None = None,
 ) -> dict[str, CtdnaSeries]:
     """Validate rows (dicts of strings by column) into series by patient; raise every problem at once."""
+    gk = GenomicsKnowledge(kb or default_knowledge())
     p = ProblemCollector()
     samples: dict[tuple[str, str], dict[str, Any]] = {}
     alterations: dict[tuple[str, str], list[PlasmaAlteration]] = defaultdict(list)
@@ -272,7 +284,7 @@ def build_series(
                     p.add(col, row[col], "empty on a sample-only row (gene and alteration empty)",
                           "give the gene and alteration this value belongs to", where)
             continue
-        alt = _alteration(p, where, row, gene_text, change_text, s_lod)
+        alt = _alteration(p, where, row, gene_text, change_text, s_lod, gk)
         if alt is None or not sample_ok:
             continue
         dup_key = (patient, sample_id, alt.gene, alt.alteration)
@@ -302,7 +314,7 @@ def build_series(
                 p.add("date", date.isoformat(), f"one sample per day for patient {patient}; found {ids}",
                       "merge the draws or correct the date", name)
 
-    tissue = _tissue(p, tissue_rows)
+    tissue = _tissue(p, tissue_rows, gk)
     assessments = _assessments(p, assessment_rows)
     for patient in sorted(set(tissue) | set(assessments)):
         if patient not in by_patient:
@@ -342,10 +354,10 @@ def _show(x: Any) -> str:
 
 def _alteration(
     p: ProblemCollector, where: str, row: Mapping[str, str], gene_text: str, change_text: str,
-    sample_lod: float | None,
+    sample_lod: float | None, gk: GenomicsKnowledge,
 ) -> PlasmaAlteration | None:
     n_before = len(p.problems)
-    gene = gene_symbol(gene_text) if gene_text else None
+    gene = gene_symbol(gene_text, gk) if gene_text else None
     if gene_text == "":
         p.add("gene", None, "a gene symbol whenever alteration is given", "e.g. ERBB2", where)
     elif gene is None:
@@ -353,8 +365,9 @@ def _alteration(
               "correct the gene name", where)
     if change_text == "":
         p.add("alteration", None, "a protein change (e.g. p.L755S) or 'amplification'", "", where)
-    change = normalise_change(change_text) if change_text else ""
-    kind = AlterationType.AMPLIFICATION if change == "amplification" else AlterationType.MUTATION
+    parsed = _parsed(p, where, gene or "ERBB2", change_text, gk) if change_text else None
+    change = (parsed.protein_change or "amplification") if parsed is not None else ""
+    kind = AlterationType.AMPLIFICATION if change_text.strip().lower() in _AMPLIFICATION else AlterationType.MUTATION
     detected = _parse(p, where, "detected", row.get("detected", ""), _bool, "true or false (yes/no, 1/0)")
     lod = _parse(p, where, "lod", row.get("lod", ""), _positive, "a number > 0 (VAF fraction, or copies for amplification)")
     depth = _parse(p, where, "depth", row.get("depth", ""), _count, "a whole number >= 0")
@@ -374,7 +387,9 @@ def _alteration(
         level = _level(p, where, "vaf", row.get("vaf", ""), value, censored, detected, level_lod)
         if len(p.problems) > n_before or gene is None:
             return None
-        return PlasmaAlteration(gene=gene, alteration=change, type=kind, vaf=level, depth=depth)
+        assert parsed is not None
+        return PlasmaAlteration(gene=gene, alteration=change, type=kind, vaf=level, depth=depth,
+                                variant_kind=parsed.kind, protein=parsed.protein)
 
     if row.get("vaf", ""):
         p.add("vaf", row["vaf"], "empty on an amplification row", "give plasma copy number in copy_number", where)
@@ -385,6 +400,15 @@ def _alteration(
     if len(p.problems) > n_before or gene is None:
         return None
     return PlasmaAlteration(gene=gene, alteration=change, type=kind, copy_number=level, depth=depth)
+
+
+def _parsed(p: ProblemCollector, where: str, gene: str, change: str, gk: GenomicsKnowledge) -> Alteration | None:
+    try:
+        return normalise_alteration(gene, change, gk)
+    except InputError as err:
+        for problem in err.problems:
+            p.add("alteration", change, problem.allowed, problem.fix, where)
+        return None
 
 
 def _level(
@@ -409,21 +433,24 @@ def _level(
     return Level(detected=detected, lod=lod)
 
 
-def _tissue(p: ProblemCollector, rows: Sequence[Mapping[str, str]]) -> dict[str, list[TissueAlteration]]:
+def _tissue(
+    p: ProblemCollector, rows: Sequence[Mapping[str, str]], gk: GenomicsKnowledge
+) -> dict[str, list[TissueAlteration]]:
     out: dict[str, list[TissueAlteration]] = defaultdict(list)
     seen: set[tuple[str, str, str]] = set()
     for i, row in enumerate(rows, start=1):
         where = f"tissue row {i}"
         patient, gene_text, change_text = row.get("patient_id", ""), row.get("gene", ""), row.get("alteration", "")
-        gene = gene_symbol(gene_text)
+        gene = gene_symbol(gene_text, gk)
         if not patient:
             p.add("patient_id", None, "a value on every row", "", where)
         if gene is None:
             p.add("gene", gene_text or None, "an HGNC gene symbol (e.g. ERBB2)", "", where)
         if not change_text:
             p.add("alteration", None, "a protein change or 'amplification'", "", where)
-        if patient and gene and change_text:
-            item = TissueAlteration(gene=gene, alteration=normalise_change(change_text))
+        parsed = _parsed(p, where, gene or "ERBB2", change_text, gk) if change_text else None
+        if patient and gene and parsed is not None:
+            item = TissueAlteration(gene=gene, alteration=parsed.protein_change or "amplification")
             if (patient, *item.key) not in seen:
                 seen.add((patient, *item.key))
                 out[patient].append(item)
@@ -461,6 +488,7 @@ __all__ = [
     "TISSUE_COLUMNS",
     "build_series",
     "gene_symbol",
+    "normalise_alteration",
     "normalise_change",
     "read_ctdna_series",
     "read_table",

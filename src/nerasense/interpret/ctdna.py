@@ -36,6 +36,7 @@ from typing import Any
 
 from scipy.stats import binom
 
+from nerasense.domain.alterations import AlterationKind
 from nerasense.domain.ctdna import (
     AlterationType,
     CtdnaSeries,
@@ -45,8 +46,10 @@ from nerasense.domain.ctdna import (
     ResponseCategory,
 )
 from nerasense.errors import InputError, KnowledgeError, NerasenseWarning, Problem, UnverifiedKnowledgeWarning
+from nerasense.interpret.variants import interpret_parts
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.ctdna_schema import CtdnaParameter, EmergentWatch, MolecularResponseDefinition
+from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.schema import Cited
 
 ERBB2 = "ERBB2"
@@ -65,17 +68,17 @@ class AlleleClass:
     reason: str = ""
 
 
-Classifier = Callable[[str, str, AlterationType], AlleleClass]
+Classifier = Callable[[PlasmaAlteration], AlleleClass]
 
 
-def classify_allele(gene: str, alteration: str, kind: AlterationType) -> AlleleClass:
-    """The one place ctDNA asks what an allele does.
-
-    The variant classifier (``nerasense.interpret.variants``, genomics branch) is not merged in this
-    build, so every allele is ``unknown`` here; emergent alterations are still flagged by gene from the
-    watch list. Switching to the classifier is a change to this function only.
-    """
-    return AlleleClass("unknown", (), "variant classifier not available in this build; effect not assessed")
+def classify_allele(alt: PlasmaAlteration, gk: GenomicsKnowledge) -> AlleleClass:
+    """The one place ctDNA asks what an allele does: the variant classifier of
+    :mod:`nerasense.interpret.variants` (rules in ``variant_rules.yaml``), never a table of our own."""
+    kind = alt.variant_kind or (
+        AlterationKind.AMPLIFICATION if alt.type is AlterationType.AMPLIFICATION else AlterationKind.OTHER
+    )
+    reading = interpret_parts(alt.gene, kind, alt.protein, gk)
+    return AlleleClass(reading.effect.value, tuple(reading.evidence), reading.reason)
 
 
 # --------------------------------------------------------------------------- knowledge access
@@ -226,10 +229,17 @@ def interpret_ctdna(
     series: CtdnaSeries,
     kb: KnowledgeBase | None = None,
     definitions: Sequence[str] | None = None,
-    classify: Classifier = classify_allele,
+    classify: Classifier | None = None,
 ) -> CtdnaFindings:
-    """Read one patient's plasma series. ``definitions`` limits molecular-response definitions by id."""
+    """Read one patient's plasma series. ``definitions`` limits molecular-response definitions by id;
+    ``classify`` replaces the variant classifier (tests)."""
     kb = kb or default_knowledge()
+    if classify is None:
+        gk = GenomicsKnowledge(kb)
+
+        def classify(alt: PlasmaAlteration) -> AlleleClass:
+            return classify_allele(alt, gk)
+
     ck = CtdnaKnowledge.from_kb(kb)
     out = CtdnaFindings(patient_id=series.patient_id, kb_version=kb.kb_version)
     trace = _Trace(out)
@@ -382,7 +392,7 @@ def _read_baseline(
     for a in detected:
         item: dict[str, Any] = {"gene": a.gene, "alteration": a.alteration, "type": a.type.value,
                                 "level": _level_dict(a.level, percent=a.type is AlterationType.MUTATION),
-                                "effect": classify(a.gene, a.alteration, a.type).effect}
+                                "effect": classify(a).effect}
         if a.type is AlterationType.MUTATION:
             item["clonality"] = _clonality(a, tf, a.gene in amplified_genes, ck, trace)
         alts.append(item)
@@ -628,7 +638,7 @@ def _emergent(
     erbb2_drivers = {k for k in baseline_detected | tissue_keys if k[0] == ERBB2}
     for key in sorted(first_seen):
         s, a = first_seen[key]
-        cls = classify(a.gene, a.alteration, a.type)
+        cls = classify(a)
         watch = ck.watch.get(a.gene)
         if watch is not None and a.type.value not in watch.types:
             watch = None
