@@ -12,6 +12,7 @@ bcftools — the first entry, whose ``755L>755S`` amino-acid change is rewritten
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
     idx = samples.index(sample) if sample is not None else (0 if samples else None)
     sample_name = samples[idx] if idx is not None else path.name.split(".")[0]
     fields = {k: f for k in ("CSQ", "ANN", "BCSQ") if (f := _header_fields(vcf, k))}
-    header_lines = vcf.raw_header.count("\n")
+    header_lines = _count_header_lines(path)
     name = path.name
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -216,6 +217,20 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                            flavour="+".join(sorted(flavours)), notes=notes)
 
 
+def _count_header_lines(path: Path) -> int:
+    """Lines before the first record, counted in the file itself (cyvcf2's header adds lines of its own)."""
+    with path.open("rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    n = 0
+    with opener(path, "rb") as fh:
+        for line in fh:
+            if not line.startswith(b"#"):
+                break
+            n += 1
+    return n
+
+
 def _sample_counts(rec: Any, idx: int | None, a_i: int) -> tuple[float | None, int | None, int | None]:
     """VAF, depth and alt reads of the chosen sample from FORMAT AF / AD / DP where present."""
     if idx is None:
@@ -237,7 +252,7 @@ def _sample_counts(rec: Any, idx: int | None, a_i: int) -> tuple[float | None, i
     try:
         af = rec.format("AF")
         if af is not None and af.shape[1] > a_i and 0 <= float(af[idx][a_i]) <= 1:
-            vaf = float(af[idx][a_i])
+            vaf = round(float(af[idx][a_i]), 6)  # FORMAT floats arrive as float32
     except KeyError:
         pass
     if vaf is None and alt_count is not None and depth:

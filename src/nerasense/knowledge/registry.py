@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import dosing_schema, genomics_schema, schema
+from nerasense.knowledge import ctdna_schema, dosing_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -17,6 +17,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "ctdna_parameters": ctdna_schema.CtdnaParameter,
+    "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
+    "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
     "regimens": schema.Regimen,
     "thresholds": schema.Threshold,
     "tumour_lineages": schema.TumourLineageRule,

@@ -1,0 +1,76 @@
+"""The genomic knowledge files: provenance, counts, consistency of the rules with the reference tags."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections import Counter
+
+import pytest
+
+from nerasense.domain.alterations import Effect
+from nerasense.ingest.hgvs_protein import parse_protein_change
+from nerasense.knowledge.genomics import GenomicsKnowledge, read_hotspot_tsv
+from nerasense.knowledge.genomics_schema import Verification
+
+from .conftest import HOTSPOTS37, need_shared
+
+
+def test_every_rule_change_and_alias_is_normalised(gk: GenomicsKnowledge) -> None:
+    for rules in gk.rules.values():
+        for rule in rules:
+            for change in rule.match.protein_changes or []:
+                assert parse_protein_change(change).text == change, rule.id
+    for alias in gk.variant_aliases.values():
+        assert parse_protein_change(alias.hgvs).text == alias.hgvs
+        assert parse_protein_change(alias.legacy).text == alias.legacy
+
+
+def test_erbb2_topology_tiles_the_precursor(gk: GenomicsKnowledge) -> None:
+    regions = gk.regions["ERBB2"]
+    tiles = sorted((r for r in regions if r.level in {"topology", "domain"} and r.name in {
+        "signal peptide", "extracellular", "transmembrane helix", "cytoplasmic"}), key=lambda r: r.start)
+    assert [r.start for r in tiles] == [1, 23, 653, 676]
+    assert all(a.end + 1 == b.start for a, b in itertools.pairwise(tiles))
+    assert tiles[-1].end == 1255
+    exon20 = next(r for r in regions if r.level == "exon")
+    assert (exon20.start, exon20.end, exon20.exon) == (770, 831, 20)
+    tags = {r.id: r.verification for r in regions}
+    assert tags["erbb2-transmembrane"] is Verification.V and tags["erbb2-kinase"] is Verification.U
+
+
+def test_unverified_rules_never_set_an_effect(gk: GenomicsKnowledge) -> None:
+    from nerasense.domain.alterations import AlterationKind
+    from nerasense.interpret.variants import interpret_parts
+
+    for rules in gk.rules.values():
+        for rule in rules:
+            if rule.unverified and rule.match.protein_changes:
+                for change in rule.match.protein_changes:
+                    vi = interpret_parts(rule.gene, AlterationKind.SNV, parse_protein_change(change), gk)
+                    callers = [r for r in gk.rules[rule.gene] if r.id in vi.rules and not r.unverified and r.effect]
+                    if not callers:
+                        assert vi.effect is Effect.UNKNOWN, change
+                    assert any(rule.id in u for u in vi.unverified)
+
+
+def test_hotspot_subset_matches_its_provenance(gk: GenomicsKnowledge) -> None:
+    (table,) = gk.hotspot_tables
+    rows = read_hotspot_tsv(gk.kb.data_dir / table.file)
+    assert len(rows) == table.rows == 322
+    assert dict(Counter(r.gene for r in rows)) == table.counts
+    assert {"chang2018", "mayakonda2018"} <= set(table.sources)
+
+
+@pytest.mark.shared_data
+def test_hotspot_subset_agrees_with_the_shared_table() -> None:
+    """Oracle: the derived rows are exactly the shared file's rows for the six genes (counted with awk in the report)."""
+    need_shared(HOTSPOTS37)
+    lines = HOTSPOTS37.read_text().splitlines()
+    wanted = {"ERBB2", "ERBB3", "PIK3CA", "AKT1", "KRAS", "BRAF"}
+    src = Counter(f[4] for f in csv.reader(lines, delimiter="\t") if f[4] in wanted)
+    assert src == Counter({"PIK3CA": 140, "BRAF": 53, "KRAS": 44, "ERBB2": 40, "ERBB3": 35, "AKT1": 10})
+
+
+def test_gene_aliases(gk: GenomicsKnowledge) -> None:
+    assert gk.symbol("her2") == "ERBB2" and gk.symbol("HER3") == "ERBB3" and gk.symbol("tp53") == "TP53"

@@ -1,0 +1,124 @@
+"""The real SUMMIT biliary files (cBioPortal puma_biliary_tract_summit_trial; Harding et al. 2023).
+
+Golden values come from the raw file read with awk and from domain-facts.md, never from nerasense's own
+output (tests/data/genomics/summit_erbb2_rows.tsv and summit_erbb2_alleles.tsv say how each was made).
+VAF is t_alt_count / (t_ref_count + t_alt_count) as the header names them; see the report note on the
+plausibility of those two columns in this file.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import polars as pl
+import pytest
+
+from nerasense.errors import InputError, NerasenseWarning
+from nerasense.ingest.cna import read_cna
+from nerasense.ingest.hgvs_protein import parse_protein_change
+from nerasense.ingest.maf import read_maf
+from nerasense.interpret.variants import annotate_frame
+from nerasense.knowledge.genomics import GenomicsKnowledge
+
+from .conftest import DATA, SUMMIT_CNA, SUMMIT_MAF, need_shared
+
+pytestmark = pytest.mark.shared_data
+
+
+def _tsv(name: str) -> list[dict[str, str]]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return list(csv.DictReader((ln for ln in lines if not ln.startswith("#")), delimiter="\t"))
+
+
+@pytest.fixture(scope="module")
+def summit(gk: GenomicsKnowledge) -> tuple[pl.DataFrame, object, list[str]]:
+    need_shared(SUMMIT_MAF)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_maf(SUMMIT_MAF, gk)
+    annotated = annotate_frame(table.frame, gk, parse_protein_change)
+    return annotated, table, [str(w.message) for w in caught if issubclass(w.category, NerasenseWarning)]
+
+
+def test_column_shift_is_reported_with_file_lines_and_columns(summit: tuple) -> None:
+    _, _, messages = summit
+    assert len(messages) == 1
+    msg = messages[0]
+    assert "data_mutations_extended.txt" in msg
+    assert "lines 2-191 (190 of 190 data rows)" in msg
+    assert "Consequence..dbSNP_RS (columns 9-15)" in msg
+    assert "Reference_Allele<-Variant_Type" in msg and "Tumor_Seq_Allele2<-Tumor_Seq_Allele1" in msg
+
+
+def test_refuse_mode_raises_naming_the_columns(gk: GenomicsKnowledge) -> None:
+    need_shared(SUMMIT_MAF)
+    with pytest.raises(InputError) as err:
+        read_maf(SUMMIT_MAF, gk, on_shift="refuse")
+    assert "Consequence..dbSNP_RS" in str(err.value) and "lines 2-191" in str(err.value)
+
+
+def test_every_row_is_accounted_for(summit: tuple) -> None:
+    annotated, table, _ = summit
+    assert table.input_records == 190  # `awk 'NR>1' file | wc -l`
+    assert table.accounted
+    assert annotated.height + table.rejected.height == 190
+    assert table.rejected.height == 0  # the TERT "Promoter" row is read as a non-coding alteration
+
+
+def test_erbb2_rows_match_the_raw_file(summit: tuple) -> None:
+    annotated, _, _ = summit
+    erbb2 = annotated.filter(pl.col("gene") == "ERBB2")
+    golden = _tsv("summit_erbb2_rows.tsv")
+    assert erbb2.height == len(golden) == 36
+    by_record = {r["record"]: r for r in erbb2.iter_rows(named=True)}
+    for g in golden:
+        row = by_record[f"data_mutations_extended.txt:{g['line']}"]
+        assert row["sample"] == g["sample"]
+        assert row["protein_change"] == f"p.{g['change']}"
+        assert (row["chrom"], row["pos"], row["ref"], row["alt"]) == (g["chrom"], int(g["pos"]), g["ref"], g["alt"])
+        t_ref, t_alt = int(g["t_ref"]), int(g["t_alt"])
+        assert row["alt_count"] == t_alt and row["depth"] == t_ref + t_alt
+        assert row["vaf"] == pytest.approx(t_alt / (t_ref + t_alt))
+
+
+def test_every_erbb2_allele_is_classified_as_curated(summit: tuple) -> None:
+    annotated, _, _ = summit
+    expected = {r["change"]: r for r in _tsv("summit_erbb2_alleles.tsv")}
+    got = annotated.filter(pl.col("gene") == "ERBB2").unique("protein_change")
+    assert set(got["protein_change"]) == set(expected)
+    for row in got.iter_rows(named=True):
+        e = expected[row["protein_change"]]
+        assert row["effect"] == e["effect"], row["protein_change"]
+        assert row["lower_benefit"] == (e["lower_benefit"] == "true"), row["protein_change"]
+        assert e["domain"] in (row["domain"] or ""), row["protein_change"]
+        assert row["exon"] == (int(e["exon"]) if e["exon"].strip() else None), row["protein_change"]
+        assert row["hotspot"] == (e["hotspot"] == "true"), row["protein_change"]
+        assert row["reason"] and (row["evidence"] or row["effect"] == "unknown")
+
+
+def test_r678q_unverified_rule_stays_out_of_the_call(summit: tuple) -> None:
+    annotated, _, _ = summit
+    row = annotated.filter(pl.col("protein_change") == "p.R678Q").row(0, named=True)
+    assert row["effect"] == "unknown"
+    assert any("erbb2-r678q" in u and "[U]" in u for u in row["unverified"])
+
+
+def test_bare_and_prefixed_hgvsp_short_agree(summit: tuple) -> None:
+    annotated, table, _ = summit
+    # the file writes p.S310F in cfDNA rows and S310F in tissue rows; both read as p.S310F
+    s310f = annotated.filter(pl.col("protein_change") == "p.S310F")
+    assert s310f.height == 13
+    assert any("lack the 'p.' prefix" in n for n in table.notes)
+
+
+def test_summit_cna_long_layout(gk: GenomicsKnowledge) -> None:
+    need_shared(SUMMIT_CNA)
+    table = read_cna(SUMMIT_CNA)
+    assert table.input_records == 204 and table.accounted  # 205 lines less the header
+    calls = table.frame.group_by("kind").len().sort("kind")
+    assert dict(calls.iter_rows()) == {"amplification": 71, "deletion": 133}  # `cut -f4 | sort | uniq -c`
+    annotated = annotate_frame(table.frame, gk, parse_protein_change)
+    erbb2 = annotated.filter(pl.col("gene") == "ERBB2")
+    assert sorted(erbb2["sample"]) == ["P15_A", "P2_A"]  # `grep ERBB2 data_CNA.tsv`
+    assert set(erbb2["effect"]) == {"activating"}

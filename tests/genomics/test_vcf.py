@@ -1,0 +1,115 @@
+"""VCF reader on hand-written fixtures, one per annotation flavour (tests/data/genomics/*.vcf)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from nerasense.errors import InputError
+from nerasense.ingest.vcf import bcsq_to_hgvs, read_vcf
+from nerasense.knowledge.genomics import GenomicsKnowledge
+
+from .conftest import DATA
+
+
+def bgzip(data: bytes) -> bytes:
+    """BGZF (the blocked gzip of htslib), so the test needs no bgzip binary."""
+    out = bytearray()
+    for i in range(0, len(data), 65280):
+        chunk = data[i: i + 65280]
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        body = comp.compress(chunk) + comp.flush()
+        out += struct.pack("<4BI2BH2BHH", 31, 139, 8, 4, 0, 0, 255, 6, 66, 67, 2, len(body) + 25)
+        out += body + struct.pack("<2I", zlib.crc32(chunk), len(chunk))
+    return bytes(out) + bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def _by_record(table: object) -> dict[str, dict]:
+    return {r["record"]: r for r in table.frame.iter_rows(named=True)}  # type: ignore[attr-defined]
+
+
+def test_vep_csq(gk: GenomicsKnowledge) -> None:
+    table = read_vcf(DATA / "vep.vcf", gk)
+    rows = _by_record(table)
+    assert table.flavour == "vep" and table.accounted
+    assert table.input_records == 8  # 7 records, one with two ALTs
+    assert rows["vep.vcf:12"]["protein_change"] == "p.S310F"  # the PICK entry, not S260F on the other transcript
+    assert rows["vep.vcf:12"]["vaf"] == pytest.approx(0.4) and rows["vep.vcf:12"]["depth"] == 100
+    assert rows["vep.vcf:13"]["protein_change"] == "p.L755S"  # CANONICAL=YES wins over the first entry
+    assert rows["vep.vcf:13"]["vaf"] == pytest.approx(0.3)  # from AD when there is no AF
+    assert rows["vep.vcf:14"]["protein_change"] == "p.Y772_A775dup"  # VEP allele has the shared base trimmed
+    assert rows["vep.vcf:14"]["kind"] == "indel"
+    assert rows["vep.vcf:15"]["protein_change"] == "p.V777L" and rows["vep.vcf:15"]["alt"] == "T"
+    assert rows["vep.vcf:18"]["protein_change"] == "p.L755="  # p.Leu755%3D, URL-escaped by VEP
+    reasons = {r["record"]: r["reason"] for r in table.rejected.iter_rows(named=True)}
+    assert "does not carry this ALT" in reasons["vep.vcf:15"]  # the second ALT (A) of the multi-allelic record
+    assert reasons["vep.vcf:16"].startswith("FILTER=LowQual")
+    assert "no CSQ, ANN or BCSQ annotation" in reasons["vep.vcf:17"]
+
+
+def test_snpeff_ann(gk: GenomicsKnowledge) -> None:
+    table = read_vcf(DATA / "snpeff.vcf", gk)
+    got = {r["protein_change"]: r for r in table.frame.iter_rows(named=True)}
+    assert table.flavour == "snpeff" and table.accounted and table.rejected.height == 0
+    assert set(got) == {"p.H1047R", "p.V777L", "p.T798I"}
+    assert got["p.V777L"]["gene"] == "ERBB2"  # first entry, not the upstream PGAP3 one
+    assert got["p.H1047R"]["vaf"] == pytest.approx(0.25)
+
+
+def test_bcftools_bcsq(gk: GenomicsKnowledge) -> None:
+    table = read_vcf(DATA / "bcsq.vcf", gk)
+    assert table.flavour == "bcftools" and table.accounted
+    assert sorted(table.frame["protein_change"]) == ["p.L755S", "p.S310F", "p.Y772_A775dup"]
+
+
+@pytest.mark.parametrize(("bcsq", "hgvs"), [
+    ("755L>755S", "p.L755S"),
+    ("346E>346*", "p.E346*"),
+    ("310S>310S", "p.S310="),
+    ("772YVMAG>772YVMAYVMAG", "p.Y772_A775dup"),
+    ("776G>776VC", "p.G776delinsVC"),
+    ("755LRENTS>755S", "p.L755_T759del"),
+    ("775A>775AYVMA", None),  # an insertion with no right-hand flank cannot be named
+    ("garbage", None),
+])
+def test_bcsq_amino_acid_change(bcsq: str, hgvs: str | None) -> None:
+    assert bcsq_to_hgvs(bcsq) == hgvs
+
+
+def test_bgzipped_equals_plain(gk: GenomicsKnowledge, tmp_path: Path) -> None:
+    target = tmp_path / "vep.vcf.gz"
+    target.write_bytes(bgzip((DATA / "vep.vcf").read_bytes()))
+    plain, packed = read_vcf(DATA / "vep.vcf", gk), read_vcf(target, gk)
+    assert packed.frame.drop("record").equals(plain.frame.drop("record"))
+    assert packed.frame["record"].str.replace("vep.vcf.gz", "vep.vcf").to_list() == plain.frame["record"].to_list()
+
+
+def test_multisample_needs_and_uses_sample(gk: GenomicsKnowledge) -> None:
+    with pytest.raises(InputError) as err:
+        read_vcf(DATA / "multisample.vcf", gk)
+    assert err.value.problems[0].field == "sample" and "NORMAL, TUMOR" in err.value.problems[0].allowed
+    with pytest.raises(InputError, match="sample='BLOOD'"):
+        read_vcf(DATA / "multisample.vcf", gk, sample="BLOOD")
+    tumour = read_vcf(DATA / "multisample.vcf", gk, sample="TUMOR")
+    assert sorted(tumour.frame["protein_change"]) == ["p.S310F", "p.V842I"]
+    assert set(tumour.frame["sample"]) == {"TUMOR"}
+    normal = read_vcf(DATA / "multisample.vcf", gk, sample="NORMAL")
+    assert normal.frame["protein_change"].to_list() == ["p.V842I"]
+    assert "does not carry" in normal.rejected["reason"][0] and normal.accounted
+
+
+def test_damaged_vcfs_are_refused_clearly(gk: GenomicsKnowledge, tmp_path: Path) -> None:
+    lines = (DATA / "vep.vcf").read_text().splitlines()
+    truncated = tmp_path / "truncated.vcf"
+    truncated.write_text("\n".join([*lines[:14], "17\t37880220\t.\tT"]) + "\n")
+    with pytest.raises(InputError, match="well-formed VCF"):
+        read_vcf(truncated, gk)
+    not_vcf = tmp_path / "not.vcf"
+    not_vcf.write_text("Hugo_Symbol\tTumor_Sample_Barcode\n")
+    with pytest.raises(InputError, match="plain or bgzipped"):
+        read_vcf(not_vcf, gk)
+    with pytest.raises(InputError, match="existing VCF"):
+        read_vcf(tmp_path / "missing.vcf", gk)
