@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nerasense.cli import main
@@ -23,7 +24,9 @@ CASES = {
     "rossi_age": ("rossi", "week", "arrest", "age"),
     "rossi_prio": ("rossi", "week", "arrest", "prio"),
     "lung_age": ("lung", "time", "status", "age"),
+    "demo_marker": ("demo", "pfs_months", "pfs_event", "her2_marker"),
 }
+DEMO = Path(__file__).parents[2] / "examples" / "stats" / "demo_cohort.csv"
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -32,7 +35,7 @@ def test_matches_r_maxstat(datasets: dict, case: str) -> None:
     minprop=m, maxprop=1-m) — estimate, statistic, p.value, length(stats); calls in maxstat.json."""
     ds, t, e, x = CASES[case]
     want = R[case]
-    d = datasets[ds]
+    d = pd.read_csv(DEMO) if ds == "demo" else datasets[ds]
     with pytest.warns(NerasenseWarning, match="not valid"):
         res = maxstat_logrank(d[t], d[e], d[x], minprop=want["minprop"])
     assert res.cutpoint == want["cutpoint"]
