@@ -55,6 +55,8 @@ def _km(args: argparse.Namespace) -> CommandResult:
     from nerasense.stats.survival import km_by_group, logrank, rmst
     from nerasense.stats.tables import read_table, survival_columns
 
+    if args.strata and not args.group:
+        raise UsageError("nerasense survival km: --strata stratifies the log-rank test between --group levels; give --group too")
     df = survival_columns(read_table(args.file), args.time, args.event, group=args.group, strata=args.strata)
     fits = km_by_group(df, "group" if args.group else None, args.ci, args.level)
     groups: dict[str, Any] = {}
