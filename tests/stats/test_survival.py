@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from nerasense.cli import main
 from nerasense.errors import InputError
-from nerasense.stats.survival import cox, kaplan_meier, km_by_group, logrank, numbers_at_risk, rmst
+from nerasense.stats.survival import cox, kaplan_meier, km_by_group, logrank, numbers_at_risk, rmst, rmst_difference
 from nerasense.stats.tables import survival_columns
 
 from .conftest import golden
@@ -110,6 +110,9 @@ def test_rmst_and_r_se(datasets: dict, case: str, ds: str, t: str, e: str, g: st
     got = [rmst(fits[name], tau) for name in sorted(fits)]
     np.testing.assert_allclose([x["rmst"] for x in got], want["rmean"], rtol=1e-10)
     np.testing.assert_allclose([x["se"] for x in got], want["se"], rtol=1e-9)
+    diff = rmst_difference(got[1], got[0])
+    assert diff["difference"] == pytest.approx(want["rmean"][1] - want["rmean"][0], rel=1e-9)
+    assert diff["se"] == pytest.approx(float(np.hypot(*want["se"])), rel=1e-9)
 
 
 LOGRANK = {

@@ -73,6 +73,11 @@ def _km(args: argparse.Namespace) -> CommandResult:
             f"({_fmt(g['median_ci_low'])}–{_fmt(g['median_ci_high'])})"
         )
     payload: dict[str, Any] = {"ci": args.ci, "level": args.level, "groups": groups}
+    if args.tau is not None and len(fits) == 2:
+        from nerasense.stats.survival import rmst_difference
+
+        (na, a), (nb, b) = list(groups.items())
+        payload["rmst_difference"] = {"groups": f"{nb} - {na}", **rmst_difference(b["rmst"], a["rmst"], args.level)}
     if args.group:
         lr = logrank(df["time"], df["event"], df["group"], df["strata"] if args.strata else None, args.strata)
         payload.update(lr.as_dict())
