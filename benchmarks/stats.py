@@ -4,6 +4,18 @@ Prints the machine, the input sizes and wall-clock seconds (best of ``REPEAT``) 
 KM (+ median CI) and log-rank on 1,000,000 rows, Cox (3 covariates) on 1,000,000 rows, the maxstat
 cut-point search on 100,000 rows, and the Simon two-stage search to n = 100.
 Run: .venv/bin/python benchmarks/stats.py   (or `make bench`)
+
+Last run (x86_64, 2 logical cores, AMD EPYC; Python 3.11, numpy 2.4; seconds, best of 2 / 1):
+
+    task                                     rows  ours (s) lifelines
+    KM + median CI (log-log)            1,000,000     0.047     0.071
+    log-rank, 2 groups                  1,000,000     0.109     0.172  ours = statsmodels survdiff
+    Cox PH, 3 covariates (Efron)        1,000,000   158.814    82.636  ours = lifelines with tighter tolerance
+    cut-point (maxstat), all splits       100,000     0.056    28.394  256 cuts; lifelines = logrank_test per cut
+    Simon two-stage search, nmax=100            0     2.626       n/a  no lifelines equivalent
+
+Our Cox is lifelines run to a tighter convergence tolerance (needed to agree with R to 1e-6 on
+near-zero coefficients), hence about twice the Newton iterations.
 """
 
 from __future__ import annotations

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nerasense.cli import main
-from nerasense.errors import InputError, NerasenseWarning
+from nerasense.errors import AnalysisError, InputError, NerasenseWarning
 from nerasense.stats.cutpoint import logrank_scores, maxstat_logrank
 
 from .conftest import golden
@@ -23,7 +27,9 @@ CASES = {
     "rossi_age": ("rossi", "week", "arrest", "age"),
     "rossi_prio": ("rossi", "week", "arrest", "prio"),
     "lung_age": ("lung", "time", "status", "age"),
+    "demo_marker": ("demo", "pfs_months", "pfs_event", "her2_marker"),
 }
+DEMO = Path(__file__).parents[2] / "examples" / "stats" / "demo_cohort.csv"
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -32,7 +38,7 @@ def test_matches_r_maxstat(datasets: dict, case: str) -> None:
     minprop=m, maxprop=1-m) — estimate, statistic, p.value, length(stats); calls in maxstat.json."""
     ds, t, e, x = CASES[case]
     want = R[case]
-    d = datasets[ds]
+    d = pd.read_csv(DEMO) if ds == "demo" else datasets[ds]
     with pytest.warns(NerasenseWarning, match="not valid"):
         res = maxstat_logrank(d[t], d[e], d[x], minprop=want["minprop"])
     assert res.cutpoint == want["cutpoint"]
@@ -85,3 +91,21 @@ def test_cli_cutpoint(tmp_path: Path, datasets: dict, capsys: pytest.CaptureFixt
     assert {"cutpoint", "statistic", "p_naive", "p_lau92", "p_lau94"} <= out.keys()
     assert out["cutpoint"] == R["gbsg2_pgr"]["cutpoint"]
     assert any("not valid" in w for w in out["warnings"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), st.integers(0, 1), st.integers(0, 9)), min_size=12, max_size=50))
+def test_row_order_does_not_matter(rows: list[tuple[int, int, int]]) -> None:
+    t, e, x = (np.array(c, float) for c in zip(*rows, strict=True))
+    if e.sum() == 0 or len(np.unique(x)) < 3:
+        return
+    perm = np.random.default_rng(1).permutation(len(t))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NerasenseWarning)
+        try:
+            a = maxstat_logrank(t, e, x)
+        except AnalysisError:
+            return
+        b = maxstat_logrank(t[perm], e[perm], x[perm])
+    assert a.cutpoint == b.cutpoint
+    assert a.statistic == pytest.approx(b.statistic, rel=1e-12)

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 
 from nerasense.cli import main
 from nerasense.errors import InputError
-from nerasense.stats.survival import cox, kaplan_meier, km_by_group, logrank, numbers_at_risk, rmst
+from nerasense.stats.survival import cox, kaplan_meier, km_by_group, logrank, numbers_at_risk, rmst, rmst_difference
 from nerasense.stats.tables import survival_columns
 
 from .conftest import golden
 
 R = golden("survival")
 TINY = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6], "event": [1] * 6})
+TINY3 = pd.DataFrame({"time": [1, 2, 3, 4], "event": [1, 1, 0, 0]})
 TINY2 = pd.DataFrame({"time": [1, 2, 2, 3, 4, 4, 5, 7, 8, 9], "event": [1, 0, 1, 1, 0, 1, 1, 0, 1, 0]})
 # name in survival.json → (dataset, time, event, group)
 KM_CASES = {
@@ -33,11 +34,12 @@ KM_CASES = {
     "lung_sex": ("lung", "time", "status", "sex"),
     "tiny": ("tiny", "time", "event", None),
     "tiny2": ("tiny2", "time", "event", None),
+    "tiny3": ("tiny3", "time", "event", None),
 }
 
 
 def _data(datasets: dict, name: str) -> pd.DataFrame:
-    return {"tiny": TINY, "tiny2": TINY2}.get(name, datasets.get(name))
+    return {"tiny": TINY, "tiny2": TINY2, "tiny3": TINY3}.get(name, datasets.get(name))
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -48,7 +50,8 @@ def _close(a: float | None, b: float | None) -> bool:
 @pytest.mark.parametrize("case", list(KM_CASES))
 def test_km_median_and_ci_match_r(datasets: dict, case: str, ci: str) -> None:
     """R: summary(survfit(Surv(time, event) ~ group, conf.type=ci))$table[, c("records","events","median",
-    "0.95LCL","0.95UCL")]; tiny has S = 0.5 exactly on [3, 4) so the median is the midpoint 3.5."""
+    "0.95LCL","0.95UCL")]; tiny has S = 0.5 exactly on [3, 4) so the median is the midpoint 3.5; tiny3 stays
+    at 0.5 to the end, where R gives the first time (2)."""
     ds, t, e, g = KM_CASES[case]
     df = survival_columns(_data(datasets, ds), t, e, group=g)
     fits = km_by_group(df, "group" if g else None, ci)
@@ -107,6 +110,9 @@ def test_rmst_and_r_se(datasets: dict, case: str, ds: str, t: str, e: str, g: st
     got = [rmst(fits[name], tau) for name in sorted(fits)]
     np.testing.assert_allclose([x["rmst"] for x in got], want["rmean"], rtol=1e-10)
     np.testing.assert_allclose([x["se"] for x in got], want["se"], rtol=1e-9)
+    diff = rmst_difference(got[1], got[0])
+    assert diff["difference"] == pytest.approx(want["rmean"][1] - want["rmean"][0], rel=1e-9)
+    assert diff["se"] == pytest.approx(float(np.hypot(*want["se"])), rel=1e-9)
 
 
 LOGRANK = {
@@ -269,3 +275,8 @@ def test_cli_bad_columns(gbsg2_csv: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["survival", "km", str(gbsg2_csv), "--time", "tme", "--event", "horTh", "--json"]) == 2
     err = capsys.readouterr().err
     assert "tme" in err and "horTh" in err
+
+
+def test_cli_strata_needs_group(gbsg2_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["survival", "km", str(gbsg2_csv), "--time", "time", "--event", "cens", "--strata", "menostat", "--json"]) == 2
+    assert "--group" in capsys.readouterr().err

@@ -216,6 +216,26 @@ def rmst(km: KaplanMeier, tau: float) -> dict[str, float]:
     return {"tau": float(tau), "rmst": total, "se": float(np.sqrt(var))}
 
 
+def rmst_difference(a: dict[str, float], b: dict[str, float], level: float = 0.95) -> dict[str, float]:
+    """Difference of two independent RMSTs (``a − b``) with a Wald CI and p from R's per-group SEs
+    (Royston & Parmar, BMC Med Res Methodol 2013;13:152, §2.2; as ``survRM2::rmst2`` unadjusted)."""
+    from scipy.stats import norm
+
+    if a["tau"] != b["tau"]:
+        raise InputError(Problem("tau", f"{a['tau']} vs {b['tau']}", "the same restriction time in both groups"))
+    diff = a["rmst"] - b["rmst"]
+    se = float(np.hypot(a["se"], b["se"]))
+    z = norm.ppf(1 - (1 - level) / 2)
+    return {
+        "tau": a["tau"],
+        "difference": diff,
+        "se": se,
+        "ci_low": diff - z * se,
+        "ci_high": diff + z * se,
+        "p": float(2 * norm.sf(abs(diff / se))) if se > 0 else float("nan"),
+    }
+
+
 @dataclass(frozen=True)
 class LogRank:
     chi2: float
@@ -351,4 +371,5 @@ __all__ = [
     "logrank",
     "numbers_at_risk",
     "rmst",
+    "rmst_difference",
 ]

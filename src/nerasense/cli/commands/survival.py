@@ -55,6 +55,8 @@ def _km(args: argparse.Namespace) -> CommandResult:
     from nerasense.stats.survival import km_by_group, logrank, rmst
     from nerasense.stats.tables import read_table, survival_columns
 
+    if args.strata and not args.group:
+        raise UsageError("nerasense survival km: --strata stratifies the log-rank test between --group levels; give --group too")
     df = survival_columns(read_table(args.file), args.time, args.event, group=args.group, strata=args.strata)
     fits = km_by_group(df, "group" if args.group else None, args.ci, args.level)
     groups: dict[str, Any] = {}
@@ -71,6 +73,11 @@ def _km(args: argparse.Namespace) -> CommandResult:
             f"({_fmt(g['median_ci_low'])}–{_fmt(g['median_ci_high'])})"
         )
     payload: dict[str, Any] = {"ci": args.ci, "level": args.level, "groups": groups}
+    if args.tau is not None and len(fits) == 2:
+        from nerasense.stats.survival import rmst_difference
+
+        (na, a), (nb, b) = list(groups.items())
+        payload["rmst_difference"] = {"groups": f"{nb} - {na}", **rmst_difference(b["rmst"], a["rmst"], args.level)}
     if args.group:
         lr = logrank(df["time"], df["event"], df["group"], df["strata"] if args.strata else None, args.strata)
         payload.update(lr.as_dict())
