@@ -34,6 +34,7 @@ from nerasense.errors import InputError, Problem
 from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.conditions import Leaf, leaves
+from nerasense.knowledge.ctdna_schema import CtdnaParameter
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import (
@@ -52,6 +53,7 @@ RESEARCH_USE_ONLY = (
     "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
     "cites the evidence it rests on."
 )
+TF_CUTOFF_ID = "tf-high-cutoff"  # ctdna.yaml: the KCSG AL20-17 tumour-fraction cut-off
 STRONG_RANK = 1  # levels 1 and 2 (ranks 0-1) make up the "strong" score of call_rules.yaml
 SIGN = {
     Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
@@ -258,7 +260,8 @@ def assess_patient(
     interpreted = interpret_all(alterations, GenomicsKnowledge(kb)) if alterations is not None else None
     lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
     fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
-    cutoff = kb.threshold("ctdna-tumour-fraction-high").value or 0.0
+    tf_cutoff = next(p for p in kb.of("ctdna_parameters", CtdnaParameter) if p.id == TF_CUTOFF_ID)
+    cutoff = tf_cutoff.value
     facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
                          fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
     alteration_rows = [asdict(a) for a in interpreted or []]
@@ -270,9 +273,8 @@ def assess_patient(
         for reg in kb.of("regimens", Regimen)
     ]
     warnings = list(her2.warnings)
-    if kb.threshold("ctdna-tumour-fraction-high").verification.value != "V" and facts.get("ctdna.tumour_fraction_high"):
-        warnings.append("the ctDNA tumour-fraction cut-off (11.5%) was chosen in-sample in KCSG AL20-17; "
-                        "treat the prognostic effect as hypothesis-generating")
+    if facts.get("ctdna.tumour_fraction_high") and tf_cutoff.caveat:
+        warnings.append(" ".join(tf_cutoff.caveat.split()))
     dosing = _dosing(patient, calls, kb, region)
     return Assessment(
         dosing=dosing,
