@@ -47,6 +47,7 @@ def main_demo() -> int:
         d = json.loads((OUT / "her2" / f"{case['id']}.json").read_text(encoding="utf-8"))
         print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
               f"{d['category'] or '-':<14} (lab: {case['lab']})")
+    failures += assess_demo()
     failures += stats_demo()
     print("Dosing — NCT07333937 regimen (70 kg, 170 cm) and an interaction check:")
     failures += run("dosing/neratinib-fulvestrant-eribulin", [
@@ -54,6 +55,19 @@ def main_demo() -> int:
         "--start", "2026-03-02", "--cycles", "2"]) != 0
     failures += run("interactions/example", ["interactions", "omeprazole", "famotidine", "Tegretol", "paracetamol"]) != 0
     return 1 if failures else 0
+
+
+def assess_demo() -> int:
+    """Every bundled patient archetype through `nerasense assess`, with an HTML report each."""
+    print("Patient assessments — examples/patients/ (reports in out/reports/):")
+    failures = 0
+    for path in sorted((HERE / "patients").glob("*.yaml")):
+        report = OUT / "reports" / f"{path.stem}.html"
+        failures += run(f"assess/{path.stem}", ["assess", str(path), "-o", str(report)]) != 0
+        d = json.loads((OUT / "assess" / f"{path.stem}.json").read_text(encoding="utf-8"))
+        calls = [f"{r['regimen_id']}: {r['call']}" for r in d["regimens"] if r["call"] != "not applicable"]
+        print(f"      {'; '.join(calls) or 'no neratinib regimen applies'}")
+    return failures
 
 
 def stats_demo() -> int:

@@ -24,6 +24,12 @@ from nerasense.knowledge import schema
 from nerasense.knowledge.registry import KINDS
 
 MANIFEST = "manifest.yaml"
+# libyaml's C parser where PyYAML was built with it (about 10x faster than the pure-Python one)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -154,7 +160,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         if path.suffix != ".yaml":
             continue  # TSV tables are read by the module that owns them; still hashed and listed
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = _read_yaml(path)
         except yaml.YAMLError as exc:
             problems.append(f"{path.name}: not valid YAML: {exc}".replace("\n", " "))
             continue
@@ -252,7 +258,7 @@ def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
     if not path.is_file():
         return "0.0.0", [f"{MANIFEST}: missing; run `nerasense kb rehash`"]
     try:
-        manifest = schema.Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        manifest = schema.Manifest.model_validate(_read_yaml(path))
     except (ValidationError, yaml.YAMLError) as err:
         return "0.0.0", [f"{MANIFEST}: invalid: {err}".replace("\n", " ")]
     problems = []
