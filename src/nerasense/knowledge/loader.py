@@ -29,7 +29,9 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # CSafeLoader or SafeLoader: safe
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
