@@ -9,13 +9,19 @@ import json
 import sys
 from pathlib import Path
 
-from nerasense.domain.patient import Patient
+from nerasense.domain.patient import AGENT_ALIASES, Patient
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "patient.schema.json"
 
 
 def schema_text() -> str:
-    return json.dumps(Patient.model_json_schema(), indent=2, sort_keys=True) + "\n"
+    schema = Patient.model_json_schema()
+    # the reader also accepts generic and brand names of agents (AGENT_ALIASES), case-insensitively
+    agent = schema["$defs"]["Agent"]
+    agent["enum"] = sorted(set(agent["enum"]) | set(AGENT_ALIASES))
+    agent["description"] = (agent.get("description", "") + " Generic and brand names listed here are read as "
+                            "their class (case-insensitive).").strip()
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def main() -> int:
