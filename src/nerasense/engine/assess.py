@@ -331,9 +331,13 @@ def _assess_regimen(
     if applies is None:
         missing = _missing_for(undecided, facts, matched, levels, rules, None)
         app_facts = unknown_facts(regimen.applies_when, facts)
-        for test, names in _group_by_test(app_facts).items():
-            missing.insert(0, MissingTest(test=test, facts=sorted(names), evidence=[],
-                                          would_change_call_to=["decides whether the regimen applies"]))
+        for test, names in sorted(_group_by_test(app_facts).items(), reverse=True):
+            same = next((m for m in missing if m.test == test), None)
+            if same is not None:
+                missing.remove(same)
+            missing.insert(0, MissingTest(
+                test=test, facts=sorted(names | set(same.facts if same else [])),
+                evidence=same.evidence if same else [], would_change_call_to=["decides whether the regimen applies"]))
         return RegimenCall(**base, call="insufficient data", level=None, level_equivalents=None, score=0.0,
                            score_terms=[], expected=None, modifiers=[], evidence=matched,
                            reasons=["cannot tell whether the regimen applies: "
