@@ -47,7 +47,27 @@ def main_demo() -> int:
         d = json.loads((OUT / "her2" / f"{case['id']}.json").read_text(encoding="utf-8"))
         print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
               f"{d['category'] or '-':<14} (lab: {case['lab']})")
+    failures += ctdna_demo()
     return 1 if failures else 0
+
+
+def ctdna_demo() -> int:
+    """Serial plasma ctDNA on the illustrative series of examples/ctdna (made up, see its README)."""
+    folder = HERE / "ctdna"
+    print("ctDNA — illustrative series built from the seeds' patterns (examples/ctdna/README.md):")
+    code = run("ctdna", ["ctdna", str(folder / "series.csv"), "--tissue", str(folder / "tissue.csv"),
+                         "--assessments", str(folder / "assessments.csv"), "-o", str(OUT / "ctdna" / "timeline.png")])
+    if code != 0:
+        return 1
+    d = json.loads((OUT / "ctdna.json").read_text(encoding="utf-8"))
+    for p in d["patients"]:
+        responses = ", ".join(f"{m['definition']}={m['status']}" for m in p["molecular_response"]
+                              if m["status"] not in ("not-applicable", "not-evaluable"))
+        flags = ", ".join(f["id"] for f in p["flags"]) or "-"
+        print(f"    {p['patient_id']:<18} flags: {flags}")
+        if responses:
+            print(f"    {'':<18} response: {responses}")
+    return 0
 
 
 if __name__ == "__main__":
