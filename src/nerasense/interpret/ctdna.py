@@ -132,6 +132,16 @@ class CtdnaFindings:
     warnings: list[str] = field(default_factory=list)
     kb_version: str = ""
 
+    @property
+    def prognostic_modifiers(self) -> list[dict[str, Any]]:
+        """Flags that shift the expected outcome (high tumour fraction, tissue ERBB2 missing in plasma)."""
+        return [f for f in self.flags if f["kind"] == "prognostic"]
+
+    @property
+    def resistance_flags(self) -> list[dict[str, Any]]:
+        """Acquired alterations with published evidence of neratinib resistance."""
+        return [f for f in self.flags if f["kind"] == "resistance"]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "patient_id": self.patient_id,
@@ -445,7 +455,7 @@ def _erbb2_concordance(series: CtdnaSeries, b: PlasmaSample, ck: CtdnaKnowledge,
     for t in tissue:
         alt = b.find(t.key)
         found.append(alt is not None and alt.detected)
-        if alt is None or alt.detected or t.alteration == "amplification":
+        if (alt is not None and alt.detected) or t.alteration == "amplification":
             continue
         certainty = _absence_certainty(alt, b, ck, trace)
         if certainty is not None:
@@ -468,14 +478,15 @@ def _erbb2_concordance(series: CtdnaSeries, b: PlasmaSample, ck: CtdnaKnowledge,
 
 
 def _absence_certainty(
-    alt: PlasmaAlteration, b: PlasmaSample, ck: CtdnaKnowledge, trace: _Trace
+    alt: PlasmaAlteration | None, b: PlasmaSample, ck: CtdnaKnowledge, trace: _Trace
 ) -> dict[str, Any] | None:
-    """How likely a clonal heterozygous variant (VAF = tumour fraction / 2) would have been missed."""
-    depth = alt.depth if alt.depth is not None else b.depth
+    """How likely a clonal heterozygous variant (VAF = tumour fraction / 2) would have been missed.
+    Without a row for the variant, the sample-level depth and LOD stand in for it."""
+    depth = alt.depth if alt is not None and alt.depth is not None else b.depth
     tf = b.tumour_fraction
     if depth is None or tf is None or tf.value is None:
         return None
-    lod = alt.vaf.lod if alt.vaf is not None and alt.vaf.lod is not None else b.lod
+    lod = alt.vaf.lod if alt is not None and alt.vaf is not None and alt.vaf.lod is not None else b.lod
     min_reads = int(ck.v("min-alt-reads"))
     p, k = miss_probability(depth, tf.value / 2, lod, min_reads)
     trace.used("binomial read-sampling model", ck.p("min-alt-reads"), f"caller threshold {k} reads at depth {depth}")
@@ -643,6 +654,9 @@ def _emergent(
         if watch is not None and a.type.value not in watch.types:
             watch = None
         role = _role(a, cls, watch, erbb2_drivers)
+        in_tissue = key in tissue_keys
+        if in_tissue:
+            role = f"known in tissue, not seen in baseline plasma ({role})"
         at_baseline = b.find(key)
         item: dict[str, Any] = {
             "gene": a.gene, "alteration": a.alteration, "type": a.type.value,
@@ -652,12 +666,14 @@ def _emergent(
             "baseline": _level_dict(at_baseline.level if at_baseline is not None else None,
                                     percent=a.type is AlterationType.MUTATION),
             "certainty": _emergence_certainty(a, s, b, ck, trace),
+            "known_in_tissue": in_tissue,
         }
         trace.out.emergent.append(item)
         if watch is None:
             continue
         trace.used(f"emergent {a.gene}", watch, watch.statement)
-        kind = "resistance" if (role != "watch" and not watch.is_convention) else "watch"
+        # a watched gene of our own choosing, or an allele tissue already had, is a watch item, not acquired resistance
+        kind = "watch" if (watch.is_convention or in_tissue) else "resistance"
         trace.flag(f"emergent-{a.gene.lower()}-{a.alteration.replace('p.', '').lower()}", kind,
                    f"new {a.gene} {a.alteration} on treatment ({role}); {watch.statement}",
                    [watch.source, *watch.sources], alteration=f"{a.gene} {a.alteration}",
@@ -732,9 +748,7 @@ def _rising(b: PlasmaSample, on: list[PlasmaSample], ck: CtdnaKnowledge, trace: 
                         "nadir_high": nadir[0], "sample": s.sample_id, "date": s.collected.isoformat(),
                         "value": lv.value, "fold": (lv.value / nadir[0]) if nadir[0] > 0 else None}
                 trace.out.rising.append(item)
-                watched = key[0] in ck.watch
-                trace.flag(f"rising-{key[0].lower()}-{key[1].replace('p.', '').lower()}",
-                           "resistance" if watched else "progression",
+                trace.flag(f"rising-{key[0].lower()}-{key[1].replace('p.', '').lower()}", "progression",
                            f"{key[0]} {key[1]} rose from below {_pct(nadir[0])} ({nadir[1].sample_id}) to "
                            f"{_pct(lv.value)} ({s.sample_id}): tumour DNA carrying it is growing again",
                            [fold.source], alteration=f"{key[0]} {key[1]}")
