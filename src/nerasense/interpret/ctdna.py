@@ -50,7 +50,7 @@ from nerasense.interpret.variants import interpret_parts
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.ctdna_schema import CtdnaParameter, EmergentWatch, MolecularResponseDefinition
 from nerasense.knowledge.genomics import GenomicsKnowledge
-from nerasense.knowledge.schema import Cited
+from nerasense.knowledge.schema import Cited, TrialResult
 
 ERBB2 = "ERBB2"
 Key = tuple[str, str]
@@ -90,6 +90,7 @@ class CtdnaKnowledge:
     definitions: tuple[MolecularResponseDefinition, ...]
     watch: dict[str, EmergentWatch]
     kb_version: str
+    trial_results: dict[str, TrialResult]
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> CtdnaKnowledge:
@@ -98,6 +99,7 @@ class CtdnaKnowledge:
             definitions=kb.of("ctdna_response_definitions", MolecularResponseDefinition),
             watch={w.gene: w for w in kb.of("ctdna_emergent_watch", EmergentWatch)},
             kb_version=kb.kb_version,
+            trial_results={r.id: r for t in kb.trials.values() for r in t.results},
         )
 
     def p(self, pid: str) -> CtdnaParameter:
@@ -385,7 +387,8 @@ def _read_baseline(
         trace.used("tumour-fraction cut-off", cut, f"baseline tumour fraction {tf.describe()} vs {_pct(cut.value)}: {category}")
         assert cut.caveat is not None
         trace.warn(cut.caveat)
-        hr = f" (PFS HR 3.81 for above vs at or below, {cut.source})" if cut.trial_result else ""
+        result = ck.trial_results.get(cut.trial_result or "")
+        hr = f" (PFS HR {result.value:g}, P = {result.p:g}; {result.source})" if result is not None and result.p else ""
         if category == "high":
             trace.flag("ctdna-tumour-fraction-high", "prognostic",
                        f"baseline tumour fraction {tf.describe()} is above the KCSG AL20-17 cut-off of "
@@ -468,13 +471,23 @@ def _erbb2_concordance(series: CtdnaSeries, b: PlasmaSample, ck: CtdnaKnowledge,
         shown = ", ".join(f"{t.gene} {t.alteration}" for t in missed_mut)
         trace.flag(
             "erbb2-not-detected-in-plasma", "prognostic",
-            f"tissue {shown} was not detected in baseline plasma; in KCSG AL20-17 the {kcsg.value:g} such patients had "
-            f"SD (2) or PD (1), suggesting limited benefit ({kcsg.source}). Plasma finds about {_pct(sens.value)} of "
+            f"tissue {shown} was not detected in baseline plasma. KCSG AL20-17 ({kcsg.source}): \"{kcsg.quote}\". "
+            f"Plasma finds about {_pct(sens.value)} of "
             f"tissue HER2 mutations (MutHER, {sens.source}), so non-detection may be technical, more so when the "
             "tumour fraction is low",
-            [kcsg.source, sens.source], direction="unfavourable",
+            [kcsg.source, sens.source], direction="unfavourable", certainty=_absence_statement(result["miss_probability"]),
         )
     return result
+
+
+def _absence_statement(misses: list[dict[str, Any]]) -> str:
+    if not misses:
+        return "cannot say how sure: the baseline depth or a measured tumour fraction is missing"
+    return "; ".join(
+        f"{m['alteration']}: if clonal (expected VAF {_pct(m['assumed_vaf'])}), P(miss) = {m['p_miss']:.3g} at depth "
+        f"{m['depth']} (binomial read sampling, >= {m['min_reads']} reads)"
+        for m in misses
+    )
 
 
 def _absence_certainty(
