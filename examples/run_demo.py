@@ -54,6 +54,7 @@ def main_demo() -> int:
         "dosing", "neratinib-fulvestrant-eribulin", "--weight", "70", "--height", "170",
         "--start", "2026-03-02", "--cycles", "2"]) != 0
     failures += run("interactions/example", ["interactions", "omeprazole", "famotidine", "Tegretol", "paracetamol"]) != 0
+    failures += ctdna_demo()
     return 1 if failures else 0
 
 
@@ -92,6 +93,25 @@ def stats_demo() -> int:
         jobs.append(("stats/cohort-summit-biliary", ["cohort", "report", str(st / "summit_biliary.yaml"),
                                                      "-o", str(OUT / "stats" / "summit_biliary.html")]))
     return sum(run(name, argv) != 0 for name, argv in jobs)
+
+
+def ctdna_demo() -> int:
+    """Serial plasma ctDNA on the illustrative series of examples/ctdna (made up, see its README)."""
+    folder = HERE / "ctdna"
+    print("ctDNA — illustrative series built from the seeds' patterns (examples/ctdna/README.md):")
+    code = run("ctdna", ["ctdna", str(folder / "series.csv"), "--tissue", str(folder / "tissue.csv"),
+                         "--assessments", str(folder / "assessments.csv"), "-o", str(OUT / "ctdna" / "timeline.png")])
+    if code != 0:
+        return 1
+    d = json.loads((OUT / "ctdna.json").read_text(encoding="utf-8"))
+    for p in d["patients"]:
+        responses = ", ".join(f"{m['definition']}={m['status']}" for m in p["molecular_response"]
+                              if m["status"] not in ("not-applicable", "not-evaluable"))
+        flags = ", ".join(f["id"] for f in p["flags"]) or "-"
+        print(f"    {p['patient_id']:<18} flags: {flags}")
+        if responses:
+            print(f"    {'':<18} response: {responses}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ base must have a case here (completeness check at the bottom)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 from scipy.stats import binom
@@ -256,3 +257,42 @@ def test_every_number_not_from_a_paper_is_a_labelled_convention(kb) -> None:
         assert p.source in kb.sources
         if p.is_convention:
             assert p.rationale, p.id
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def test_without_treatment_start_the_first_draw_is_baseline_with_a_warning() -> None:
+    d, caught = interpret(read("edge.csv")["E1"])
+    assert d["baseline"]["sample_id"] == "E1-0"
+    assert d["on_treatment"]["early_sample"]["day"] == 30
+    assert any("no treatment start" in w for w in caught)
+    assert response(d, "mean-vaf-halved")["status"] == "response"  # 4% -> 0.6%
+
+
+def test_tissue_mutation_absent_from_plasma_rows_uses_sample_level_depth() -> None:
+    """The tissue allele (written Val777Leu) has no row at baseline: the sample's depth and LOD stand in."""
+    series = read("edge.csv", tissue="edge_tissue.csv")["E2"]
+    assert series.tissue[0].alteration == "p.V777L"
+    d, _ = interpret(series)
+    (miss,) = d["baseline"]["erbb2"]["miss_probability"]
+    assert (miss["depth"], miss["min_reads"]) == (3000, 12)
+    assert miss["p_miss"] == pytest.approx(binom.cdf(11, 3000, 0.025))
+    assert "erbb2-not-detected-in-plasma" in flag_ids(d)
+    # seen later in plasma: a re-detection of a tissue allele, not an acquired one
+    (e,) = d["emergent"]
+    assert e["known_in_tissue"] and e["role"].startswith("known in tissue")
+    flag = next(f for f in d["flags"] if f["id"] == "emergent-erbb2-v777l")
+    assert flag["kind"] == "watch"
+
+
+def test_engine_views_of_the_flags() -> None:
+    from nerasense.interpret.ctdna import interpret_ctdna
+
+    s = read("basic.csv")["P1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = interpret_ctdna(s)
+    assert [x["id"] for x in f.prognostic_modifiers] == ["ctdna-tumour-fraction-high"]
+    assert [x["id"] for x in f.resistance_flags] == ["emergent-erbb2-t798i"]
+    assert {x["kind"] for x in f.flags} == {"prognostic", "resistance", "watch", "progression"}

@@ -50,7 +50,7 @@ from nerasense.interpret.variants import interpret_parts
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.ctdna_schema import CtdnaParameter, EmergentWatch, MolecularResponseDefinition
 from nerasense.knowledge.genomics import GenomicsKnowledge
-from nerasense.knowledge.schema import Cited
+from nerasense.knowledge.schema import Cited, TrialResult
 
 ERBB2 = "ERBB2"
 Key = tuple[str, str]
@@ -90,6 +90,7 @@ class CtdnaKnowledge:
     definitions: tuple[MolecularResponseDefinition, ...]
     watch: dict[str, EmergentWatch]
     kb_version: str
+    trial_results: dict[str, TrialResult]
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> CtdnaKnowledge:
@@ -98,6 +99,7 @@ class CtdnaKnowledge:
             definitions=kb.of("ctdna_response_definitions", MolecularResponseDefinition),
             watch={w.gene: w for w in kb.of("ctdna_emergent_watch", EmergentWatch)},
             kb_version=kb.kb_version,
+            trial_results={r.id: r for t in kb.trials.values() for r in t.results},
         )
 
     def p(self, pid: str) -> CtdnaParameter:
@@ -131,6 +133,16 @@ class CtdnaFindings:
     unverified: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     kb_version: str = ""
+
+    @property
+    def prognostic_modifiers(self) -> list[dict[str, Any]]:
+        """Flags that shift the expected outcome (high tumour fraction, tissue ERBB2 missing in plasma)."""
+        return [f for f in self.flags if f["kind"] == "prognostic"]
+
+    @property
+    def resistance_flags(self) -> list[dict[str, Any]]:
+        """Acquired alterations with published evidence of neratinib resistance."""
+        return [f for f in self.flags if f["kind"] == "resistance"]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -375,7 +387,8 @@ def _read_baseline(
         trace.used("tumour-fraction cut-off", cut, f"baseline tumour fraction {tf.describe()} vs {_pct(cut.value)}: {category}")
         assert cut.caveat is not None
         trace.warn(cut.caveat)
-        hr = f" (PFS HR 3.81 for above vs at or below, {cut.source})" if cut.trial_result else ""
+        result = ck.trial_results.get(cut.trial_result or "")
+        hr = f" (PFS HR {result.value:g}, P = {result.p:g}; {result.source})" if result is not None and result.p else ""
         if category == "high":
             trace.flag("ctdna-tumour-fraction-high", "prognostic",
                        f"baseline tumour fraction {tf.describe()} is above the KCSG AL20-17 cut-off of "
@@ -445,7 +458,7 @@ def _erbb2_concordance(series: CtdnaSeries, b: PlasmaSample, ck: CtdnaKnowledge,
     for t in tissue:
         alt = b.find(t.key)
         found.append(alt is not None and alt.detected)
-        if alt is None or alt.detected or t.alteration == "amplification":
+        if (alt is not None and alt.detected) or t.alteration == "amplification":
             continue
         certainty = _absence_certainty(alt, b, ck, trace)
         if certainty is not None:
@@ -458,24 +471,35 @@ def _erbb2_concordance(series: CtdnaSeries, b: PlasmaSample, ck: CtdnaKnowledge,
         shown = ", ".join(f"{t.gene} {t.alteration}" for t in missed_mut)
         trace.flag(
             "erbb2-not-detected-in-plasma", "prognostic",
-            f"tissue {shown} was not detected in baseline plasma; in KCSG AL20-17 the {kcsg.value:g} such patients had "
-            f"SD (2) or PD (1), suggesting limited benefit ({kcsg.source}). Plasma finds about {_pct(sens.value)} of "
+            f"tissue {shown} was not detected in baseline plasma. KCSG AL20-17 ({kcsg.source}): \"{kcsg.quote}\". "
+            f"Plasma finds about {_pct(sens.value)} of "
             f"tissue HER2 mutations (MutHER, {sens.source}), so non-detection may be technical, more so when the "
             "tumour fraction is low",
-            [kcsg.source, sens.source], direction="unfavourable",
+            [kcsg.source, sens.source], direction="unfavourable", certainty=_absence_statement(result["miss_probability"]),
         )
     return result
 
 
+def _absence_statement(misses: list[dict[str, Any]]) -> str:
+    if not misses:
+        return "cannot say how sure: the baseline depth or a measured tumour fraction is missing"
+    return "; ".join(
+        f"{m['alteration']}: if clonal (expected VAF {_pct(m['assumed_vaf'])}), P(miss) = {m['p_miss']:.3g} at depth "
+        f"{m['depth']} (binomial read sampling, >= {m['min_reads']} reads)"
+        for m in misses
+    )
+
+
 def _absence_certainty(
-    alt: PlasmaAlteration, b: PlasmaSample, ck: CtdnaKnowledge, trace: _Trace
+    alt: PlasmaAlteration | None, b: PlasmaSample, ck: CtdnaKnowledge, trace: _Trace
 ) -> dict[str, Any] | None:
-    """How likely a clonal heterozygous variant (VAF = tumour fraction / 2) would have been missed."""
-    depth = alt.depth if alt.depth is not None else b.depth
+    """How likely a clonal heterozygous variant (VAF = tumour fraction / 2) would have been missed.
+    Without a row for the variant, the sample-level depth and LOD stand in for it."""
+    depth = alt.depth if alt is not None and alt.depth is not None else b.depth
     tf = b.tumour_fraction
     if depth is None or tf is None or tf.value is None:
         return None
-    lod = alt.vaf.lod if alt.vaf is not None and alt.vaf.lod is not None else b.lod
+    lod = alt.vaf.lod if alt is not None and alt.vaf is not None and alt.vaf.lod is not None else b.lod
     min_reads = int(ck.v("min-alt-reads"))
     p, k = miss_probability(depth, tf.value / 2, lod, min_reads)
     trace.used("binomial read-sampling model", ck.p("min-alt-reads"), f"caller threshold {k} reads at depth {depth}")
@@ -643,6 +667,9 @@ def _emergent(
         if watch is not None and a.type.value not in watch.types:
             watch = None
         role = _role(a, cls, watch, erbb2_drivers)
+        in_tissue = key in tissue_keys
+        if in_tissue:
+            role = f"known in tissue, not seen in baseline plasma ({role})"
         at_baseline = b.find(key)
         item: dict[str, Any] = {
             "gene": a.gene, "alteration": a.alteration, "type": a.type.value,
@@ -652,12 +679,14 @@ def _emergent(
             "baseline": _level_dict(at_baseline.level if at_baseline is not None else None,
                                     percent=a.type is AlterationType.MUTATION),
             "certainty": _emergence_certainty(a, s, b, ck, trace),
+            "known_in_tissue": in_tissue,
         }
         trace.out.emergent.append(item)
         if watch is None:
             continue
         trace.used(f"emergent {a.gene}", watch, watch.statement)
-        kind = "resistance" if (role != "watch" and not watch.is_convention) else "watch"
+        # a watched gene of our own choosing, or an allele tissue already had, is a watch item, not acquired resistance
+        kind = "watch" if (watch.is_convention or in_tissue) else "resistance"
         trace.flag(f"emergent-{a.gene.lower()}-{a.alteration.replace('p.', '').lower()}", kind,
                    f"new {a.gene} {a.alteration} on treatment ({role}); {watch.statement}",
                    [watch.source, *watch.sources], alteration=f"{a.gene} {a.alteration}",
@@ -732,9 +761,7 @@ def _rising(b: PlasmaSample, on: list[PlasmaSample], ck: CtdnaKnowledge, trace: 
                         "nadir_high": nadir[0], "sample": s.sample_id, "date": s.collected.isoformat(),
                         "value": lv.value, "fold": (lv.value / nadir[0]) if nadir[0] > 0 else None}
                 trace.out.rising.append(item)
-                watched = key[0] in ck.watch
-                trace.flag(f"rising-{key[0].lower()}-{key[1].replace('p.', '').lower()}",
-                           "resistance" if watched else "progression",
+                trace.flag(f"rising-{key[0].lower()}-{key[1].replace('p.', '').lower()}", "progression",
                            f"{key[0]} {key[1]} rose from below {_pct(nadir[0])} ({nadir[1].sample_id}) to "
                            f"{_pct(lv.value)} ({s.sample_id}): tumour DNA carrying it is growing again",
                            [fold.source], alteration=f"{key[0]} {key[1]}")

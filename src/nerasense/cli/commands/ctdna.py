@@ -4,10 +4,12 @@ emergent resistance) per patient."""
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any
 
 from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.errors import NerasenseWarning
 from nerasense.ingest.ctdna import read_ctdna_series
 from nerasense.interpret.ctdna import interpret_ctdna
 from nerasense.knowledge import default_knowledge
@@ -46,19 +48,28 @@ def handle(args: argparse.Namespace) -> CommandResult:
                              f"allowed: {', '.join(sorted(series))}")
         series = {args.patient: series[args.patient]}
     patients: list[dict[str, Any]] = []
-    figures: list[str] = []
+    messages: list[str] = []
     for pid, s in series.items():
-        findings = interpret_ctdna(s, kb, definitions=args.definition)
+        # each patient's caveats are in its own `warnings`; the command repeats each message once only
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            findings = interpret_ctdna(s, kb, definitions=args.definition)
+        for w in caught:
+            if not issubclass(w.category, NerasenseWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif str(w.message) not in messages:
+                messages.append(str(w.message))
         d = findings.to_dict()
         if args.output is not None:
             suffix = args.output.suffix or ".png"
             target = args.output if len(series) == 1 else args.output.with_name(f"{args.output.stem}_{pid}{suffix}")
             plot_ctdna_timeline(findings, target)
             d["figure"] = str(target)
-            figures.append(str(target))
         patients.append(stamp(d, kb.kb_version))
     payload = patients[0] if len(patients) == 1 else stamp({"patients": patients, "warnings": []}, kb.kb_version)
-    return CommandResult(payload, "\n\n".join(_text(p) for p in patients))
+    if len(patients) > 1:
+        payload["warnings"] = messages
+    return CommandResult(payload, "\n\n".join(_text(p) for p in patients), warnings=messages)
 
 
 def _text(d: dict[str, Any]) -> str:
