@@ -6,11 +6,13 @@ that. The expected calls are written from the trials (domain-facts §5, seeds), 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 
 from nerasense.engine.assess import Assessment, assess_patient
+from nerasense.errors import NerasenseWarning
 from nerasense.ingest.patient import patient_alterations, read_patient
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -41,16 +43,26 @@ EXPECTED = [
     ("07", "neratinib-trastuzumab", "not applicable", "no ERBB2 mutation: KCSG/SUMMIT enrolled HER2-mutant tumours"),
     ("08", "neratinib-capecitabine", "insufficient data", "HER2 status unknown"),
     ("08", "neratinib-trastuzumab", "insufficient data", "ERBB2 not sequenced"),
+    ("09", "neratinib-fulvestrant", "resistance",
+     "T798I emerged in plasma on neratinib + fulvestrant (Hanker 2017), read from the serial plasma file"),
 ]
 
 
 def _assess(prefix: str) -> Assessment:
-    path = next(EXAMPLES.glob(f"{prefix}-*.yaml"))
-    patient = read_patient(path)
+    from nerasense.ingest.patient import emergent_alterations, patient_ctdna
     from nerasense.knowledge import default_knowledge
 
+    path = next(EXAMPLES.glob(f"{prefix}-*.yaml"))
+    patient = read_patient(path)
     kb = default_knowledge()
-    return assess_patient(patient, kb, patient_alterations(patient, GenomicsKnowledge(kb), path.parent))
+    gk = GenomicsKnowledge(kb)
+    alterations = patient_alterations(patient, gk, path.parent)
+    with warnings.catch_warnings():  # the example series has a failed-QC sample on purpose
+        warnings.simplefilter("ignore", NerasenseWarning)
+        findings = patient_ctdna(patient, kb, path.parent)
+    if findings is not None:
+        alterations = (alterations or []) + emergent_alterations(findings, gk)
+    return assess_patient(patient, kb, alterations, ctdna=findings)
 
 
 @pytest.mark.parametrize(("prefix", "regimen", "call", "why"), EXPECTED,
@@ -119,3 +131,11 @@ def test_report_renders_with_every_citation(tmp_path: Path) -> None:
     for c in cites:
         assert c["citation"].split(".")[0][:40].replace("&", "&amp;") in html
     assert "<svg" in html  # the forest figure is embedded
+
+
+def test_plasma_series_feeds_the_engine() -> None:
+    a = _assess("09")
+    assert a.facts["erbb2.gatekeeper"] is True  # only the plasma series holds T798I
+    assert a.facts["ctdna.tested"] is True
+    plasma = [x for x in a.alterations if x["origin"] == "plasma"]
+    assert any(x["protein_change"] == "p.T798I" for x in plasma)

@@ -93,7 +93,9 @@ class Ctdna(_Strict):
     collected: dt.date | None = None
     erbb2_detected: bool | None = Field(default=None, description="tissue-known ERBB2 alteration seen in plasma")
     erbb2_amplified: bool | None = Field(default=None, description="plasma ERBB2 amplification")
-    series_file: str | None = None
+    series_file: str | None = Field(default=None, description="serial plasma table (columns as `nerasense ctdna`)")
+    tissue_file: str | None = Field(default=None, description="tissue results table for plasma-tissue concordance")
+    assessments_file: str | None = Field(default=None, description="response assessments for the timeline")
 
 
 class Liver(_Strict):

@@ -31,6 +31,7 @@ from nerasense.engine.dosing import calendar as dosing_calendar
 from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
 from nerasense.errors import InputError, Problem
+from nerasense.interpret.ctdna import CtdnaFindings
 from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.conditions import Leaf, leaves
@@ -122,6 +123,7 @@ class Assessment:
     eligibility: list[dict[str, Any]]
     warnings: list[str]
     dosing: list[dict[str, Any]] = field(default_factory=list)
+    ctdna: dict[str, Any] | None = None
     interactions: dict[str, Any] = field(default_factory=dict)
     research_use_only: str = RESEARCH_USE_ONLY
 
@@ -248,6 +250,7 @@ def assess_patient(
     alterations: list[Alteration] | None = None,
     software_version: str = "",
     region: str = "US",
+    ctdna: CtdnaFindings | None = None,
 ) -> Assessment:
     """Assess every regimen for one patient.
 
@@ -264,6 +267,8 @@ def assess_patient(
     cutoff = tf_cutoff.value
     facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
                          fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
+    if ctdna is not None:
+        facts.update(ctdna_facts(ctdna, facts))
     alteration_rows = [asdict(a) for a in interpreted or []]
     levels = _levels(kb)
     rules = kb.of("call_rules", CallRule)
@@ -276,6 +281,11 @@ def assess_patient(
     if facts.get("ctdna.tumour_fraction_high") and tf_cutoff.caveat:
         warnings.append(" ".join(tf_cutoff.caveat.split()))
     dosing = _dosing(patient, calls, kb, region)
+    missing = _global_missing(calls)
+    if ctdna is not None:
+        warnings += [w for w in ctdna.warnings if w not in warnings]
+        missing += [MissingTest(test=t, facts=["ctdna series"], evidence=[], would_change_call_to=[])
+                    for t in ctdna.missing_tests]
     return Assessment(
         dosing=dosing,
         interactions=(check_interactions(list(patient.medications), kb, region=region).to_dict()
@@ -287,13 +297,33 @@ def assess_patient(
         alterations=alteration_rows,
         facts=facts,
         regimens=calls,
-        missing_tests=_global_missing(calls),
+        missing_tests=missing,
         eligibility=assess_eligibility(facts, kb),
         warnings=warnings,
     )
 
 
 DOSED_CALLS = ("likely benefit", "possible benefit")
+
+
+def ctdna_facts(findings: CtdnaFindings, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
+    """Facts a serial plasma reading decides (interpret/ctdna.py flag ids and baseline keys)."""
+    out: dict[str, FactValue] = {"ctdna.tested": True}
+    ids = {f["id"] for f in findings.flags}
+    if "ctdna-tumour-fraction-high" in ids:
+        out["ctdna.tumour_fraction_high"] = True
+    elif "ctdna-tumour-fraction-low" in ids:
+        out["ctdna.tumour_fraction_high"] = False
+    baseline = findings.baseline or {}
+    erbb2 = baseline.get("erbb2") or {}
+    if erbb2.get("tissue_alterations_in_plasma") is not None:
+        out["ctdna.erbb2_detected"] = bool(erbb2["tissue_alterations_in_plasma"])
+    detected = " ".join(erbb2.get("plasma_detected") or [])
+    if "amplification" in detected:
+        out["ctdna.erbb2_amplified"] = True
+    elif baseline and facts.get("ctdna.erbb2_amplified") is None:
+        out["ctdna.erbb2_amplified"] = False
+    return out
 
 
 def _dosing(patient: Patient, calls: list[RegimenCall], kb: KnowledgeBase, region: str) -> list[dict[str, Any]]:

@@ -18,6 +18,9 @@ from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import AlterationTable
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.ingest.vcf import read_vcf
+from nerasense.ingest.ctdna import normalise_alteration, read_ctdna_series
+from nerasense.interpret.ctdna import CtdnaFindings, interpret_ctdna
+from nerasense.knowledge import KnowledgeBase
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
 
@@ -100,4 +103,44 @@ def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path)
         path = Path(f.path) if Path(f.path).is_absolute() else base_dir / f.path
         table = read_alteration_file(path, gk, fmt=f.format, sample=f.sample, origin=f.origin)
         out.extend(table.alterations())
+    return out
+
+
+def patient_ctdna(patient: Patient, kb: KnowledgeBase, base_dir: Path) -> CtdnaFindings | None:
+    """Read and interpret the patient's serial plasma file (``ctdna.series_file``), if one is named.
+
+    The series file may hold several patients; the one whose ``patient_id`` matches is used.
+    """
+    if patient.ctdna is None or not patient.ctdna.series_file:
+        return None
+    path = Path(patient.ctdna.series_file)
+    path = path if path.is_absolute() else base_dir / path
+    if not path.is_file():
+        raise InputError(Problem("ctdna.series_file", str(path), "an existing series table (CSV/TSV/Parquet)",
+                                 where=patient.patient_id))
+    c = patient.ctdna
+
+    def resolve(name: str | None) -> Path | None:
+        if not name:
+            return None
+        p = Path(name)
+        return p if p.is_absolute() else base_dir / p
+
+    series = read_ctdna_series(path, tissue=resolve(c.tissue_file), assessments=resolve(c.assessments_file), kb=kb)
+    if patient.patient_id not in series:
+        raise InputError(Problem("ctdna.series_file", path.name, f"a table with rows for {patient.patient_id}",
+                                 f"patients in the file: {', '.join(sorted(series)) or 'none'}",
+                                 where=patient.patient_id))
+    return interpret_ctdna(series[patient.patient_id], kb)
+
+
+def emergent_alterations(findings: CtdnaFindings, gk: GenomicsKnowledge) -> list[Alteration]:
+    """New plasma alterations on treatment, as alterations the engine can classify (origin plasma)."""
+    out = []
+    for e in findings.emergent:
+        if str(e.get("alteration", "")).lower() == "amplification":
+            continue
+        a = normalise_alteration(e["gene"], e["alteration"], gk)
+        out.append(Alteration.model_validate({**a.model_dump(), "origin": "plasma",
+                                              "record": f"{findings.patient_id}: ctDNA {e.get('first_date', '')}"}))
     return out

@@ -46,6 +46,8 @@ def citations(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[str, s
             add(c["source"])
     for finding in (assessment.get("interactions") or {}).get("findings", []):
         add(finding.get("source"))
+    for source in (assessment.get("ctdna") or {}).get("sources", []):
+        add(source)
     sources = kb.sources
     return [{"n": str(i + 1), "id": s, "citation": sources[s].citation, "locator": sources[s].locator}
             for i, s in enumerate(seen) if s in sources]

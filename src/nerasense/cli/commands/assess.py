@@ -9,9 +9,11 @@ from typing import Any
 from nerasense._version import software_version
 from nerasense.cli._common import CommandResult, add_json_flag
 from nerasense.engine.assess import assess_patient
-from nerasense.ingest.patient import patient_alterations, read_patient
+from nerasense.ingest.patient import emergent_alterations, patient_alterations, patient_ctdna, read_patient
+from nerasense.interpret.ctdna import CtdnaFindings
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.report.ctdna_section import ctdna_report_section
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,15 +28,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
     patient = read_patient(args.patient_file)
-    alterations = patient_alterations(patient, GenomicsKnowledge(kb), args.patient_file.resolve().parent)
-    assessment = assess_patient(patient, kb, alterations, software_version=software_version())
+    base = args.patient_file.resolve().parent
+    gk = GenomicsKnowledge(kb)
+    alterations = patient_alterations(patient, gk, base)
+    findings = patient_ctdna(patient, kb, base)
+    if findings is not None:
+        emergent = emergent_alterations(findings, gk)
+        if emergent:
+            alterations = (alterations or []) + emergent
+    assessment = assess_patient(patient, kb, alterations, software_version=software_version(), ctdna=findings)
     payload = assessment.to_dict()
+    if findings is not None:
+        payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
     if args.output is not None:
         from nerasense.report.patient_report import write_report
 
         written = write_report(payload, kb, patient.model_dump(mode="json"), args.output)
         payload["report"] = str(written)
     return CommandResult(payload, _text(payload))
+
+
+def _timeline_png(findings: CtdnaFindings) -> str | None:
+    """The ctDNA timeline as a data URI, so the HTML report stays one self-contained file."""
+    import base64
+    import tempfile
+
+    from nerasense.report.ctdna_figure import plot_ctdna_timeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = plot_ctdna_timeline(findings, Path(tmp) / "timeline.png")
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 def _text(a: dict[str, Any]) -> str:
