@@ -14,11 +14,11 @@ from nerasense.domain.patient import AGENT_ALIASES, Patient
 from nerasense.domain.validation import validate_model
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.cna import read_cna
+from nerasense.ingest.ctdna import normalise_alteration, read_ctdna_series
 from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import AlterationTable
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.ingest.vcf import read_vcf
-from nerasense.ingest.ctdna import normalise_alteration, read_ctdna_series
 from nerasense.interpret.ctdna import CtdnaFindings, interpret_ctdna
 from nerasense.knowledge import KnowledgeBase
 from nerasense.knowledge.genomics import GenomicsKnowledge
