@@ -10,14 +10,15 @@ import os
 import platform
 import statistics
 import time
+import warnings
 from pathlib import Path
 
 from rich.progress import Progress
 
 from nerasense.engine.assess import assess_patient
-from nerasense.ingest.patient import patient_alterations, read_patient
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.loader import load_knowledge
+from nerasense.pipeline import prepare
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "patients"
 
@@ -42,14 +43,16 @@ def main() -> None:
     print(f"knowledge load: {load_s:.3f} s ({entries} entries, {len(kb.entries)} kinds)   target <= 0.5 s")
 
     paths = sorted(EXAMPLES.glob("*.yaml"))
-    patients = [(read_patient(p), p) for p in paths]
-    inputs = [(p, patient_alterations(p, gk, path.parent)) for p, path in patients]
-    assess_patient(*inputs[0][:1], kb, inputs[0][1])  # warm caches (OncoTree table, rule indexes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = [prepare(p, kb, gk) for p in paths]
+    inputs = [(x.patient, x.alterations, x.ctdna) for x in prepared]
+    assess_patient(inputs[0][0], kb, inputs[0][1])  # warm caches (OncoTree table, rule indexes)
     times = []
     for _ in range(25):
-        for patient, alterations in inputs:
+        for patient, alterations, ctdna in inputs:
             t = time.perf_counter()
-            assess_patient(patient, kb, alterations)
+            assess_patient(patient, kb, alterations, ctdna=ctdna)
             times.append(time.perf_counter() - t)
     times.sort()
     p50 = statistics.median(times) * 1000
@@ -62,8 +65,8 @@ def main() -> None:
     with Progress(transient=True) as progress:
         task = progress.add_task("assessing", total=n)
         for i in range(n):
-            patient, alterations = inputs[i % len(inputs)]
-            assess_patient(patient, kb, alterations)
+            patient, alterations, ctdna = inputs[i % len(inputs)]
+            assess_patient(patient, kb, alterations, ctdna=ctdna)
             progress.advance(task)
     batch_s = time.perf_counter() - t
     print(f"batch: {n} patients in {batch_s:.1f} s ({n / batch_s:.0f} patients/s)   target <= 60 s")

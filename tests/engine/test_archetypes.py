@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nerasense.engine.assess import Assessment, assess_patient
+from nerasense.engine.assess import Assessment
 from nerasense.errors import NerasenseWarning
-from nerasense.ingest.patient import patient_alterations, read_patient
-from nerasense.knowledge.genomics import GenomicsKnowledge
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "patients"
 
@@ -49,20 +47,12 @@ EXPECTED = [
 
 
 def _assess(prefix: str) -> Assessment:
-    from nerasense.ingest.patient import emergent_alterations, patient_ctdna
-    from nerasense.knowledge import default_knowledge
+    from nerasense.pipeline import assess_file
 
     path = next(EXAMPLES.glob(f"{prefix}-*.yaml"))
-    patient = read_patient(path)
-    kb = default_knowledge()
-    gk = GenomicsKnowledge(kb)
-    alterations = patient_alterations(patient, gk, path.parent)
-    with warnings.catch_warnings():  # the example series has a failed-QC sample on purpose
+    with warnings.catch_warnings():  # example 09's series has a failed-QC sample on purpose
         warnings.simplefilter("ignore", NerasenseWarning)
-        findings = patient_ctdna(patient, kb, path.parent)
-    if findings is not None:
-        alterations = (alterations or []) + emergent_alterations(findings, gk)
-    return assess_patient(patient, kb, alterations, ctdna=findings)
+        return assess_file(path)
 
 
 @pytest.mark.parametrize(("prefix", "regimen", "call", "why"), EXPECTED,

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from nerasense.domain.alterations import Alteration
+from nerasense.domain.ctdna import CtdnaSeries
 from nerasense.domain.patient import AGENT_ALIASES, Patient
 from nerasense.domain.validation import validate_model
 from nerasense.errors import InputError, Problem
@@ -19,7 +20,6 @@ from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import AlterationTable
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.ingest.vcf import read_vcf
-from nerasense.interpret.ctdna import CtdnaFindings, interpret_ctdna
 from nerasense.knowledge import KnowledgeBase
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -106,19 +106,14 @@ def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path)
     return out
 
 
-def patient_ctdna(patient: Patient, kb: KnowledgeBase, base_dir: Path) -> CtdnaFindings | None:
-    """Read and interpret the patient's serial plasma file (``ctdna.series_file``), if one is named.
+def patient_ctdna_series(patient: Patient, kb: KnowledgeBase, base_dir: Path) -> CtdnaSeries | None:
+    """Read the patient's serial plasma file (``ctdna.series_file``), if one is named.
 
-    The series file may hold several patients; the one whose ``patient_id`` matches is used.
+    The series file may hold several patients; the one whose ``patient_id`` matches is returned.
     """
-    if patient.ctdna is None or not patient.ctdna.series_file:
-        return None
-    path = Path(patient.ctdna.series_file)
-    path = path if path.is_absolute() else base_dir / path
-    if not path.is_file():
-        raise InputError(Problem("ctdna.series_file", str(path), "an existing series table (CSV/TSV/Parquet)",
-                                 where=patient.patient_id))
     c = patient.ctdna
+    if c is None or not c.series_file:
+        return None
 
     def resolve(name: str | None) -> Path | None:
         if not name:
@@ -126,21 +121,27 @@ def patient_ctdna(patient: Patient, kb: KnowledgeBase, base_dir: Path) -> CtdnaF
         p = Path(name)
         return p if p.is_absolute() else base_dir / p
 
+    path = resolve(c.series_file)
+    assert path is not None
+    if not path.is_file():
+        raise InputError(Problem("ctdna.series_file", str(path), "an existing series table (CSV/TSV/Parquet)",
+                                 where=patient.patient_id))
     series = read_ctdna_series(path, tissue=resolve(c.tissue_file), assessments=resolve(c.assessments_file), kb=kb)
     if patient.patient_id not in series:
         raise InputError(Problem("ctdna.series_file", path.name, f"a table with rows for {patient.patient_id}",
                                  f"patients in the file: {', '.join(sorted(series)) or 'none'}",
                                  where=patient.patient_id))
-    return interpret_ctdna(series[patient.patient_id], kb)
+    return series[patient.patient_id]
 
 
-def emergent_alterations(findings: CtdnaFindings, gk: GenomicsKnowledge) -> list[Alteration]:
-    """New plasma alterations on treatment, as alterations the engine can classify (origin plasma)."""
+def emergent_alterations(emergent: list[dict[str, Any]], patient_id: str, gk: GenomicsKnowledge) -> list[Alteration]:
+    """New plasma alterations on treatment (the ``emergent`` list of a ctDNA reading), as alterations the
+    engine can classify (origin plasma)."""
     out = []
-    for e in findings.emergent:
+    for e in emergent:
         if str(e.get("alteration", "")).lower() == "amplification":
             continue
         a = normalise_alteration(e["gene"], e["alteration"], gk)
         out.append(Alteration.model_validate({**a.model_dump(), "origin": "plasma",
-                                              "record": f"{findings.patient_id}: ctDNA {e.get('first_date', '')}"}))
+                                              "record": f"{patient_id}: ctDNA {e.get('first_date', '')}"}))
     return out

@@ -9,10 +9,9 @@ from typing import Any
 from nerasense._version import software_version
 from nerasense.cli._common import CommandResult, add_json_flag
 from nerasense.engine.assess import assess_patient
-from nerasense.ingest.patient import emergent_alterations, patient_alterations, patient_ctdna, read_patient
 from nerasense.interpret.ctdna import CtdnaFindings
 from nerasense.knowledge import default_knowledge
-from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.pipeline import prepare
 from nerasense.report.ctdna_section import ctdna_report_section
 
 
@@ -27,16 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
-    patient = read_patient(args.patient_file)
-    base = args.patient_file.resolve().parent
-    gk = GenomicsKnowledge(kb)
-    alterations = patient_alterations(patient, gk, base)
-    findings = patient_ctdna(patient, kb, base)
-    if findings is not None:
-        emergent = emergent_alterations(findings, gk)
-        if emergent:
-            alterations = (alterations or []) + emergent
-    assessment = assess_patient(patient, kb, alterations, software_version=software_version(), ctdna=findings)
+    prepared = prepare(args.patient_file, kb)
+    patient, findings = prepared.patient, prepared.ctdna
+    assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
+                                ctdna=findings)
     payload = assessment.to_dict()
     if findings is not None:
         payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
