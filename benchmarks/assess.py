@@ -13,6 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
+from _machine import cpu_name
 from rich.progress import Progress
 
 from nerasense.engine.assess import assess_patient
@@ -23,14 +24,6 @@ from nerasense.pipeline import prepare
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "patients"
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -42,15 +42,6 @@ def best_of(fn: Callable[[], Any], repeat: int = REPEAT) -> float:
     return min(times)
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def data(n: int, seed: int = 1) -> pd.DataFrame:
@@ -69,6 +60,7 @@ def row(task: str, n: int, ours: float, theirs: float | None, note: str = "") ->
 
 
 def main() -> None:
+    from _machine import cpu_name
     from lifelines import CoxPHFitter, KaplanMeierFitter
     from lifelines.statistics import logrank_test
     from lifelines.utils import median_survival_times
