@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nerasense.errors import InputError
+from nerasense.errors import InputError, NerasenseWarning
 from nerasense.ingest.ctdna import COLUMNS, build_series, gene_symbol, normalise_change, read_ctdna_series
 
 from .conftest import DATA, interpret, read
@@ -170,3 +170,29 @@ def test_statuses_stay_in_their_vocabulary(rows: list[dict[str, str]]) -> None:
             p = e["certainty"]["p_miss"]
             assert p is None or 0.0 <= p <= 1.0
         assert len(d["excluded"]) == sum(not x.qc_pass for x in s.samples)
+
+
+# --------------------------------------------------------------------------- per-sample variant files
+
+
+def test_a_sample_can_point_to_its_maf() -> None:
+    """variants_file: the genomics MAF reader supplies the sample's alleles; the other sample's row and the
+    reader's rejected record are reported in a warning, not dropped silently."""
+    with pytest.warns(NerasenseWarning, match=r"plasma\.maf \(sample V2\): 1 record\(s\) were rejected"):
+        series = read("variants_file.csv")["V"]
+    later = series.samples[-1]
+    assert [a.label for a in later.alterations] == ["ERBB2 p.L869R", "ERBB2 p.T798I"]
+    assert later.find(("ERBB2", "p.T798I")).vaf.value == pytest.approx(60 / 4000)
+    d, _ = interpret(series)
+    assert [e["alteration"] for e in d["emergent"]] == ["p.T798I"]
+    assert d["emergent"][0]["effect"] == "resistance"
+
+
+def test_variants_file_problems(tmp_path) -> None:
+    (tmp_path / "x.txt").write_text("nothing", encoding="utf-8")
+    rows = [_row(variants_file="missing.maf", gene="", alteration="", vaf=""),
+            _row(sample_id="S2", date="2024-02-01", variants_file="x.txt", gene="", alteration="", vaf="")]
+    with pytest.raises(InputError) as err:
+        build_series(rows, base_dir=tmp_path)
+    got = [(p.field, p.value) for p in err.value.problems]
+    assert got == [("variants_file", "missing.maf"), ("variants_file", "x.txt")]
