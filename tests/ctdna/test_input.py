@@ -196,3 +196,26 @@ def test_variants_file_problems(tmp_path) -> None:
         build_series(rows, base_dir=tmp_path)
     got = [(p.field, p.value) for p in err.value.problems]
     assert got == [("variants_file", "missing.maf"), ("variants_file", "x.txt")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.floats(0.002, 0.5),
+    lod=st.floats(0.001, 0.6),
+    share=st.floats(0.0, 0.999),
+)
+def test_a_censored_value_never_contradicts_any_value_it_stands_for(base: float, lod: float, share: float) -> None:
+    """Oracle for censoring: '<LOD' means some value in [0, LOD). Whatever that value is, a relative-fall
+    call made on the interval is either 'undetermined' or the call the true value would have given."""
+    true = share * lod
+
+    def mean_vaf_status(on_vaf: str) -> str:
+        rows = [_row(vaf=f"{base!r}"), _row(sample_id="S2", date="2024-02-07", vaf=on_vaf)]
+        d, _ = interpret(build_series(rows)["P"], definitions=["mean-vaf-halved"])
+        return str(d["molecular_response"][0]["status"])
+
+    censored = mean_vaf_status(f"<{lod!r}")
+    if true > 0:
+        assert censored in ("undetermined", mean_vaf_status(f"{true!r}"))
+    else:
+        assert censored != "no-response"
