@@ -296,3 +296,24 @@ def test_engine_views_of_the_flags() -> None:
     assert [x["id"] for x in f.prognostic_modifiers] == ["ctdna-tumour-fraction-high"]
     assert [x["id"] for x in f.resistance_flags] == ["emergent-erbb2-t798i"]
     assert {x["kind"] for x in f.flags} == {"prognostic", "resistance", "watch", "progression"}
+
+
+ENGINE = [
+    # file, tissue, patient, expected engine facts (tested, tf_high, erbb2_detected, erbb2_amplified)
+    ("kcsg.csv", "kcsg_tissue.csv", "K1", (True, True, True, None)),
+    ("kcsg.csv", "kcsg_tissue.csv", "K2", (True, False, False, None)),
+    ("kcsg.csv", "kcsg_tissue.csv", "K3", (True, None, True, None)),
+    ("fb10.csv", None, "A1", (True, True, True, True)),  # no tissue: the plasma ERBB2 alteration counts
+    ("failed_qc.csv", None, "F2", (False, None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("name", "tissue", "patient", "want"), ENGINE, ids=[e[2] for e in ENGINE])
+def test_engine_facts(name: str, tissue: str | None, patient: str, want: tuple[bool | None, ...]) -> None:
+    from nerasense.interpret.ctdna import interpret_ctdna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        facts = interpret_ctdna(read(name, tissue=tissue)[patient]).engine_facts()
+    keys = ("ctdna.tested", "ctdna.tumour_fraction_high", "ctdna.erbb2_detected", "ctdna.erbb2_amplified")
+    assert tuple(facts[k] for k in keys) == want
