@@ -317,3 +317,9 @@ def test_engine_facts(name: str, tissue: str | None, patient: str, want: tuple[b
         facts = interpret_ctdna(read(name, tissue=tissue)[patient]).engine_facts()
     keys = ("ctdna.tested", "ctdna.tumour_fraction_high", "ctdna.erbb2_detected", "ctdna.erbb2_amplified")
     assert tuple(facts[k] for k in keys) == want
+
+
+def test_week4_sample_is_requested_only_while_it_can_still_be_drawn() -> None:
+    d, caught = interpret(read("gatekeeper.csv")["G2"])  # baseline, then a draw on day 143 only
+    assert not any("week 4" in t for t in d["missing_tests"])
+    assert any("no on-treatment sample in days 7-42" in w for w in caught)

@@ -292,7 +292,7 @@ def interpret_ctdna(
         trace.missing("baseline plasma ctDNA drawn before treatment start (none passed QC)")
     else:
         out.baseline = _read_baseline(series, baseline, anchor, ck, trace, classify)
-    if early is None:
+    if early is None and not on:  # with later draws only, the early time point has passed: warned, not requested
         target = int(ck.v("on-treatment-target-day"))
         lo, hi = int(ck.v("on-treatment-window-min-days")), int(ck.v("on-treatment-window-max-days"))
         trace.used("on-treatment window", ck.p("on-treatment-target-day"),
