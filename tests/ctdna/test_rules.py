@@ -83,6 +83,7 @@ def test_new_gatekeeper_is_a_confident_resistance_flag() -> None:
     assert (e["gene"], e["alteration"], e["first_sample"]) == ("ERBB2", "p.T798I", "G1-2")
     assert e["role"].startswith("ERBB2 resistance allele")
     assert e["seen_in"] == ["G1-2", "G1-3"]
+    assert e["clonality"]["ratio"] == pytest.approx(0.015 / (0.06 / 2))
     c = e["certainty"]
     # expected baseline VAF: 1.5% x (8% / 6%) = 2%; caller needs max(3, ceil(0.002 x 4000)) = 8 reads of 4000
     assert c["assumed_vaf"] == pytest.approx(0.02)

@@ -707,6 +707,9 @@ def _emergent(
             "certainty": _emergence_certainty(a, s, b, ck, trace),
             "known_in_tissue": in_tissue,
         }
+        if a.type is AlterationType.MUTATION:
+            amplified = _amplified(s, a.gene) is True
+            item["clonality"] = _clonality(a, s.tumour_fraction, amplified, ck, trace)
         trace.out.emergent.append(item)
         if watch is None:
             continue
