@@ -175,10 +175,13 @@ def test_statuses_stay_in_their_vocabulary(rows: list[dict[str, str]]) -> None:
 # --------------------------------------------------------------------------- per-sample variant files
 
 
+# main's MAF reader (genomics) passes a Series to polars' is_in, which polars 2.x deprecates; the warning
+# is the reader's, not this feature's, so it is let through here until the reader uses implode()
+@pytest.mark.filterwarnings("ignore:`is_in` with a collection of the same datatype:DeprecationWarning")
 def test_a_sample_can_point_to_its_maf() -> None:
-    """variants_file: the genomics MAF reader supplies the sample's alleles; the other sample's row and the
-    reader's rejected record are reported in a warning, not dropped silently."""
-    with pytest.warns(NerasenseWarning, match=r"plasma\.maf \(sample V2\): 1 record\(s\) were rejected"):
+    """variants_file: the genomics MAF reader supplies the sample's alleles; the other sample's row is left
+    out, and a record with no protein change (a splice-site SNV) is reported in a warning, not dropped silently."""
+    with pytest.warns(NerasenseWarning, match=r"plasma\.maf \(sample V2\): 1 record\(s\) without a protein change.*TP53"):
         series = read("variants_file.csv")["V"]
     later = series.samples[-1]
     assert [a.label for a in later.alterations] == ["ERBB2 p.L869R", "ERBB2 p.T798I"]
