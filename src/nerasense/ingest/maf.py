@@ -30,7 +30,7 @@ import polars as pl
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import (
     AlterationTable,
-    normalise_changes,
+    attach_changes,
     read_bytes,
     require_file,
     resolve_gene_column,
@@ -89,8 +89,8 @@ def _ranges(lines: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def _split_lines(data: bytes, path: Path) -> tuple[list[str], pl.DataFrame, int, str]:
-    """Header fields, a frame of raw data lines with their 1-based line numbers, comment count, flavour."""
+def _split_header(data: bytes, path: Path) -> tuple[list[str], bytes, int, str]:
+    """Header fields, the data bytes after the header, the count of leading comment lines, the flavour."""
     comments = 0
     flavour = "cbioportal"
     pos = 0
@@ -109,19 +109,50 @@ def _split_lines(data: bytes, path: Path) -> tuple[list[str], pl.DataFrame, int,
     if len(header) < 2:
         raise InputError(Problem("header", header_line[:80], "a tab-separated MAF header (Hugo_Symbol, ...)",
                                  f"line {comments + 1} of {path.name} is not a MAF header"))
-    body = data[end + 1:]
-    if not body.strip():
-        lines = pl.DataFrame({"line": pl.Series([], dtype=pl.String)})
-    else:
-        lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
-                            infer_schema=False, comment_prefix=None)
-    lines = lines.with_row_index("row").with_columns(
-        (pl.col("row") + comments + 2).cast(pl.Int64).alias("line_no"),
-        pl.col("line").str.strip_chars_end("\r"),
-    )
     if "GDC_FILTER" in header or "callers" in header:
         flavour = "gdc"
-    return header, lines, comments, flavour
+    return header, data[end + 1:], comments, flavour
+
+
+def _rows(body: bytes, header: list[str], comments: int) -> pl.DataFrame:
+    """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
+
+    Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
+    count (it refuses lines with too many fields, and the file's tab count equals (fields - 1) x lines,
+    so no line has too few). Otherwise each line is read whole and split, so a damaged line is named.
+    """
+    n = len(header)
+    first_line = comments + 2
+    if not body or body.isspace():
+        return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
+                                    "line": pl.String})
+    if b"\r" not in body:
+        try:
+            frame = pl.read_csv(body, has_header=False, new_columns=header, separator="\t", quote_char=None,
+                                infer_schema=False, comment_prefix=None)
+        except pl.exceptions.ComputeError:
+            frame = None
+        if frame is not None and body.count(b"\t") == (n - 1) * frame.height:
+            return frame.with_row_index("_row").with_columns(
+                (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
+                pl.lit(n, dtype=pl.Int64).alias("_fields"),
+                pl.lit(None, dtype=pl.String).alias("line"),
+            ).drop("_row")
+    lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+                        infer_schema=False, comment_prefix=None)
+    lines = lines.with_row_index("_row").with_columns(
+        (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
+        pl.col("line").fill_null("").str.strip_chars_end("\r"),
+    ).drop("_row")
+    frame = lines.with_columns(
+        (pl.col("line").str.count_matches("\t", literal=True) + 1).cast(pl.Int64).alias("_fields"),
+        pl.col("line").str.split_exact("\t", n - 1).alias("_s"),
+    ).unnest("_s")
+    frame = frame.with_columns(  # only damaged lines keep their text, for the rejection list
+        pl.when(pl.col("_fields") != n).then(pl.col("line").str.slice(0, 60)).otherwise(None).alias("line")
+    )
+    frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
+    return frame.with_columns([pl.col(h).replace("", None) for h in header])
 
 
 def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift | None:
@@ -154,7 +185,7 @@ def read_maf(
     """Read a MAF; see the module docstring for the column-shift handling."""
     path = Path(path)
     require_file(path, "MAF")
-    header, lines, _, flavour = _split_lines(read_bytes(path), path)
+    header, body, comments, flavour = _split_header(read_bytes(path), path)
     name = path.name
     problems = [Problem("column", c, "a MAF with this column", f"{name} has no {c} column")
                 for c in REQUIRED if c not in header]
@@ -167,13 +198,7 @@ def read_maf(
     if problems:
         raise InputError(problems)
 
-    n = len(header)
-    frame = lines.with_columns(
-        (pl.col("line").str.count_matches("\t", literal=True) + 1).alias("_fields"),
-        pl.col("line").str.split_exact("\t", n - 1).alias("_s"),
-    ).unnest("_s")
-    frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
-    frame = frame.with_columns([pl.col(h).replace("", None) for h in header])
+    frame = _rows(body, header, comments)
     notes: list[str] = []
 
     shift = detect_column_shift(frame, header)
@@ -239,11 +264,15 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         t_alt.alias("alt_count"),
         depth.alias("depth"),
     )
-    changes = normalise_changes(frame.select("gene", "raw_change").unique(), gk)
-    frame = frame.join(changes, on=["gene", "raw_change"], how="left", nulls_equal=True)
+    frame = attach_changes(frame, gk)
 
     line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
     c, lit = pl.col, pl.lit
+    # regex checks run on distinct values (a few thousand), then is_in over the rows
+    symbols = frame["Hugo_Symbol"].drop_nulls().unique()
+    good_symbols = symbols.filter(symbols.str.contains(SYMBOL))
+    alleles = pl.concat([frame["ref"], frame["alt"]]).drop_nulls().unique()
+    good_alleles = alleles.filter(alleles.str.contains(ALLELE))
     ref_len = c("ref").str.len_chars()
     span_bad = (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
                 & ((c("_end") - c("pos") + 1) != ref_len))
@@ -254,12 +283,12 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
          lit("line has ") + c("_fields").cast(pl.String) + lit(f" fields, the header has {n} (truncated or damaged line)")),
         (c("Hugo_Symbol").is_null(), lit("Hugo_Symbol is empty")),
         (c("gene") == "UNKNOWN", lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret")),
-        (~c("Hugo_Symbol").str.contains(SYMBOL), lit("Hugo_Symbol is not a gene symbol")),
+        (~c("Hugo_Symbol").is_in(good_symbols), lit("Hugo_Symbol is not a gene symbol")),
         (c("Tumor_Sample_Barcode").is_null(), lit("Tumor_Sample_Barcode is empty")),
         (c("_shift_lost"), lit("column-shifted row with a value in the last shifted column; cannot be repaired safely")),
-        (c("ref").is_not_null() & ~c("ref").str.contains(ALLELE),
+        (c("ref").is_not_null() & ~c("ref").is_in(good_alleles),
          lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)")),
-        (c("alt").is_not_null() & ~c("alt").str.contains(ALLELE),
+        (c("alt").is_not_null() & ~c("alt").is_in(good_alleles),
          lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)")),
         (span_bad, lit("Reference_Allele length does not match Start_Position..End_Position")),
         (_col(frame, "Start_Position").is_not_null() & c("pos").is_null(), lit("Start_Position is not an integer")),
@@ -269,17 +298,22 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         (c("alt_count").is_not_null() & c("depth").is_not_null() & (c("alt_count") > c("depth")),
          lit("t_alt_count exceeds the depth")),
     ]
-    chain: Any = pl.when(checks[0][0]).then(checks[0][1])
-    for cond, text in checks[1:]:
-        chain = chain.when(cond).then(text)
-    reason = chain.otherwise(None)
-    frame = frame.with_columns(reason.alias("_reason"), line_ref.alias("record"))
-    rejected = frame.filter(pl.col("_reason").is_not_null()).select(
-        "record", pl.col("_reason").alias("reason"), "gene",
+    # the code of the first failing check is computed on every row (cheap booleans); the message text is
+    # built only for the rejected rows
+    code: Any = pl.when(checks[0][0]).then(pl.lit(1, dtype=pl.Int8))
+    for k, (cond, _) in enumerate(checks[1:], start=2):
+        code = code.when(cond).then(pl.lit(k, dtype=pl.Int8))
+    frame = frame.with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"), line_ref.alias("record"))
+    bad = frame.filter(pl.col("_code") > 0)
+    message: Any = pl.when(pl.col("_code") == 1).then(checks[0][1])
+    for k, (_, text) in enumerate(checks[1:], start=2):
+        message = message.when(pl.col("_code") == k).then(text)
+    rejected = bad.select(
+        "record", message.alias("reason"), "gene",
         pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
     )
-    ok = frame.filter(pl.col("_reason").is_null())
+    ok = frame.filter(pl.col("_code") == 0)
     vt = _col(ok, "Variant_Type")
     ref, alt = pl.col("ref"), pl.col("alt")
     same_len = ref.str.len_chars() == alt.str.len_chars()
@@ -297,7 +331,7 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         _col(ok, "Variant_Classification").alias("consequence"),
         _col(ok, "HGVSc").alias("hgvs_c"),
         _col(ok, "Transcript_ID").alias("transcript"),
-        _col(ok, "Chromosome").str.replace("^chr", "").alias("chrom"),
+        _col(ok, "Chromosome").str.strip_prefix("chr").alias("chrom"),
         "pos", "ref", "alt",
         _col(ok, "NCBI_Build").alias("genome_build"),
         pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),

@@ -91,26 +91,68 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
     return frame.select(cols) if frame.width or frame.height else pl.DataFrame(schema=schema)
 
 
-def normalise_changes(
-    genes_changes: pl.DataFrame, gk: GenomicsKnowledge
-) -> pl.DataFrame:
-    """For distinct (gene, raw change) pairs, return protein_change, legacy_name and a parse error.
+# Already-normalised 1-letter forms that need no Python parsing (most rows of a real MAF). The slow
+# parser is the reference: tests hold the fast path equal to it on every form.
+_AA1 = "ACDEFGHIKLMNPQRSTVWY"
+_FAST_OTHER = rf"^p\.(?:[{_AA1}]\d+[{_AA1}]?fs(?:\*\d+)?|[{_AA1}*]\d+_splice|[{_AA1}]\d+(?:del|dup))$"
+_FAST_RANGE = rf"^p\.[{_AA1}](?<p1>\d+)_[{_AA1}](?<p2>\d+)(?:del|dup)$"
+_MISSENSE = rf"^p\.(?<a1>[{_AA1}])\d+(?<a2>[{_AA1}*])$"
 
-    Parsing is cached per distinct string, so a million-row file with a few thousand distinct changes
-    parses a few thousand strings.
+
+def _fast_mask(alias_genes: list[str]) -> pl.Expr:
+    """Rows whose change is already a normalised missense/nonsense, fs, splice, del or dup (3 regex passes)."""
+    raw = pl.col("raw_change")
+    sub = raw.str.extract_groups(_MISSENSE)
+    rng = raw.str.extract_groups(_FAST_RANGE)
+    missense = sub.struct.field("a1").is_not_null() & (sub.struct.field("a1") != sub.struct.field("a2"))
+    ranged = rng.struct.field("p1").cast(pl.Int64) < rng.struct.field("p2").cast(pl.Int64)
+    mask = (raw.is_null() | missense | ranged | raw.str.contains(_FAST_OTHER)) & ~pl.col("gene").is_in(alias_genes)
+    return mask.fill_null(False)
+
+
+def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
+    """Add protein_change, legacy_name and change_error to a frame with gene and raw_change columns.
+
+    Rows whose change is already normalised keep it as it is (column expressions); only the distinct
+    other strings are parsed, and joined back as a small table, so row order is kept without a sort.
+    """
+    fast = _fast_mask(list(alias_map(gk)))
+    frame = frame.with_columns(fast.alias("_fast"))
+    slow = frame.filter(~pl.col("_fast")).select("gene", "raw_change").unique()
+    parsed = normalise_changes(slow, gk).rename(
+        {"protein_change": "_pc", "legacy_name": "_legacy", "change_error": "_error"})
+    frame = frame.join(parsed, on=["gene", "raw_change"], how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(
+        pl.when(pl.col("_fast")).then(pl.col("raw_change")).otherwise(pl.col("_pc")).alias("protein_change"),
+        pl.when(pl.col("_fast")).then(None).otherwise(pl.col("_legacy")).alias("legacy_name"),
+        pl.when(pl.col("_fast")).then(None).otherwise(pl.col("_error")).alias("change_error"),
+    ).drop("_fast", "_pc", "_legacy", "_error")
+
+
+def normalise_changes(genes_changes: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
+    """For distinct (gene, raw_change) pairs, return protein_change, legacy_name and a parse error.
+
+    Strings already in normalised form pass through as column expressions; the rest (3-letter, bare,
+    legacy, insertions, genes with legacy aliases) are parsed one distinct string at a time.
     """
     aliases = alias_map(gk)
+    raw = pl.col("raw_change")
+    marked = genes_changes.with_columns(_fast_mask(list(aliases)).alias("_fast"))
+    fast = marked.filter(pl.col("_fast")).drop("_fast").with_columns(
+        raw.alias("protein_change"), pl.lit(None, dtype=pl.String).alias("legacy_name"),
+        pl.lit(None, dtype=pl.String).alias("change_error"))
+    slow = marked.filter(~pl.col("_fast")).drop("_fast")
     out_change: list[str | None] = []
     out_legacy: list[str | None] = []
     out_error: list[str | None] = []
-    for gene, raw in genes_changes.select("gene", "raw_change").iter_rows():
-        if raw is None or raw == "":
+    for gene, text in slow.select("gene", "raw_change").iter_rows():
+        if text is None or text == "":
             out_change.append(None)
             out_legacy.append(None)
             out_error.append(None)
             continue
         try:
-            change = parse_protein_change(raw)
+            change = parse_protein_change(text)
         except InputError as exc:
             out_change.append(None)
             out_legacy.append(None)
@@ -120,11 +162,12 @@ def normalise_changes(
         out_change.append(change.text)
         out_legacy.append(legacy)
         out_error.append(None)
-    return genes_changes.with_columns(
+    slow = slow.with_columns(
         pl.Series("protein_change", out_change, dtype=pl.String),
         pl.Series("legacy_name", out_legacy, dtype=pl.String),
         pl.Series("change_error", out_error, dtype=pl.String),
     )
+    return pl.concat([fast, slow], how="vertical_relaxed")
 
 
 def alias_map(gk: GenomicsKnowledge) -> dict[str, dict[str, str]]:
@@ -169,6 +212,7 @@ __all__ = [
     "REJECTED_SCHEMA",
     "AlterationTable",
     "alias_map",
+    "attach_changes",
     "conform",
     "normalise_changes",
     "read_bytes",

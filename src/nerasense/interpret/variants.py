@@ -147,6 +147,12 @@ def interpret_parts(
 
 
 ANNOTATION_COLUMNS = ("domain", "exon", "hotspot", "effect", "lower_benefit", "evidence", "reason", "unverified")
+_ANSWER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "gene": pl.String, "kind": pl.String, "protein_change": pl.String, "domain": pl.String,
+    "exon": pl.Int64, "hotspot": pl.Boolean, "effect": pl.String, "lower_benefit": pl.Boolean,
+    "evidence": pl.List(pl.String), "reason": pl.String, "unverified": pl.List(pl.String),
+}
+_SYNONYMOUS = r"^p\.[A-Z*]\d+=$"
 
 
 def annotate_frame(
@@ -154,16 +160,20 @@ def annotate_frame(
 ) -> pl.DataFrame:
     """Add the interpretation columns to a table of alterations (``ALTERATION_SCHEMA`` columns).
 
+    Each distinct (gene, kind, protein_change) of a *curated* gene (one with rules, regions or a
+    pathway entry) goes through :func:`interpret_parts`. Alleles of every other gene can only be
+    ``unknown`` (or ``likely-neutral`` when synonymous), flagged as hotspots or not; they are answered
+    with column expressions that produce the same values :func:`interpret_parts` would (a test holds
+    the two paths equal), so a GENIE-scale table costs little more than reading it.
+
     ``parse`` turns a normalised protein change back into a :class:`ProteinChange` (the ingest layer's
     :func:`~nerasense.ingest.hgvs_protein.parse_protein_change`; passed in so this layer does not import
     the readers).
-
-    Interprets each distinct (gene, kind, protein_change) once and joins the answers back, so the cost
-    grows with the number of distinct alleles, not rows.
     """
-    keys = frame.select("gene", "kind", "protein_change").unique()
-    rows: dict[str, list[object]] = {k: [] for k in ("gene", "kind", "protein_change", *ANNOTATION_COLUMNS)}
-    for gene, kind, text in keys.iter_rows():
+    curated = list(set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
+    mask = pl.col("gene").is_in(curated)
+    rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
+    for gene, kind, text in frame.filter(mask).select("gene", "kind", "protein_change").unique().iter_rows():
         change = parse(text) if text else None
         vi = interpret_parts(gene, AlterationKind(kind), change, gk)
         rows["gene"].append(gene)
@@ -177,13 +187,43 @@ def annotate_frame(
         rows["evidence"].append(vi.evidence)
         rows["reason"].append(vi.reason)
         rows["unverified"].append(vi.unverified)
-    answers = pl.DataFrame(rows, schema={
-        "gene": pl.String, "kind": pl.String, "protein_change": pl.String, "domain": pl.String,
-        "exon": pl.Int64, "hotspot": pl.Boolean, "effect": pl.String, "lower_benefit": pl.Boolean,
-        "evidence": pl.List(pl.String), "reason": pl.String, "unverified": pl.List(pl.String),
-    })
-    return frame.join(answers, on=["gene", "kind", "protein_change"], how="left", nulls_equal=True,
-                      maintain_order="left")
+    answers = pl.DataFrame(rows, schema=_ANSWER_SCHEMA).rename({c: f"_{c}" for c in ANNOTATION_COLUMNS})
+    # every row gets the uncurated answer by expression; curated rows then take theirs from the small join
+    out = _uncurated_answers(frame, gk)
+    out = out.join(answers, on=["gene", "kind", "protein_change"], how="left", nulls_equal=True,
+                   maintain_order="left")
+    return out.with_columns(
+        [pl.when(mask).then(pl.col(f"_{c}")).otherwise(pl.col(c)).alias(c) for c in ANNOTATION_COLUMNS]
+    ).drop([f"_{c}" for c in ANNOTATION_COLUMNS])
+
+
+def _uncurated_answers(fast: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
+    """The answers of :func:`interpret_parts` for genes with no rule, region or pathway entry, as expressions."""
+    hot_keys = [f"{g}\t{c}" for g, c in gk.hotspots]
+    key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
+    fast = fast.with_columns(key.is_in(hot_keys).fill_null(False).alias("hotspot"))
+    known = list(gk.known_genes())
+    subject = pl.col("gene") + pl.lit(" ") + pl.coalesce(pl.col("protein_change"), pl.col("kind"))
+    synonymous = pl.col("protein_change").is_not_null() & pl.col("protein_change").str.contains(_SYNONYMOUS)
+    first = (
+        pl.when(synonymous).then(subject + pl.lit(" is synonymous: the protein is unchanged (splicing effects not assessed)."))
+        .when(~pl.col("gene").is_in(known)).then(
+            subject + pl.lit(": the knowledge base holds nothing on ") + pl.col("gene") + pl.lit("; effect unknown."))
+        .otherwise(subject + pl.lit(": no curated rule matches this alteration; effect unknown, not guessed."))
+    )
+    hot_text = (" Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
+                "hotspot status alone does not set the effect.")
+    return fast.with_columns(
+        pl.lit(None, dtype=pl.String).alias("domain"),
+        pl.lit(None, dtype=pl.Int64).alias("exon"),
+        "hotspot",
+        pl.when(synonymous).then(pl.lit(Effect.LIKELY_NEUTRAL.value)).otherwise(pl.lit(Effect.UNKNOWN.value)).alias("effect"),
+        pl.lit(False).alias("lower_benefit"),
+        pl.when(pl.col("hotspot")).then(pl.lit(list(gk.hotspot_source_ids), dtype=pl.List(pl.String)))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias("evidence"),
+        pl.when(pl.col("hotspot")).then(first + pl.lit(hot_text)).otherwise(first).alias("reason"),
+        pl.lit([], dtype=pl.List(pl.String)).alias("unverified"),
+    ).cast(_ANSWER_SCHEMA)  # type: ignore[arg-type]
 
 
 __all__ = ["ANNOTATION_COLUMNS", "annotate_frame", "interpret", "interpret_parts"]

@@ -123,6 +123,10 @@ class GenomicsKnowledge:
         return self.gene_aliases.get(g.upper(), g.upper())
 
     def known_genes(self) -> frozenset[str]:
+        return self._known_genes
+
+    @cached_property
+    def _known_genes(self) -> frozenset[str]:
         genes = set(self.rules) | set(self.regions) | set(self.pathway_genes)
         genes.update(g for g, _ in self.hotspots)
         return frozenset(genes)

@@ -1,1 +1,2 @@
-"""Renderers: JSON sections, HTML/PDF reports and figures. May import every layer below."""
+"""Renderers: HTML/PDF reports, figures (matplotlib, Agg chosen inside functions) and templates.
+The only layer besides the CLI that draws."""

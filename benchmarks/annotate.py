@@ -1,0 +1,115 @@
+"""Annotate throughput on a 1,000,000-row MAF built from real alleles (prints only; no asserts).
+
+The MAF is made from the TCGA MC3 non-silent calls in ``../shared/data/tcga-mc3/mc3_nonsilent.parquet``
+(707,427 rows), sampled with replacement (seed 20261122) to 1,000,000 rows with sample barcodes renamed by
+replicate, and written once to a temporary folder. Each measurement runs in its own child process so the
+peak resident memory (``ru_maxrss``) belongs to that step alone:
+
+* ``plain read`` — ``polars.read_csv`` of the file, all columns as strings (the floor any reader pays);
+* ``annotate`` — :func:`nerasense.ingest.maf.read_maf` + :func:`nerasense.interpret.variants.annotate_frame`
+  (every row accepted or rejected with a reason, every distinct allele interpreted).
+
+Target (issue 3): annotate within 2x of the plain read and under 2 GB.
+
+    .venv/bin/python benchmarks/annotate.py [ROWS]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _machine import cpu_name
+
+ROOT = Path(__file__).resolve().parents[1]
+MC3 = ROOT.parent / "shared" / "data" / "tcga-mc3" / "mc3_nonsilent.parquet"
+SEED = 20261122
+
+CHILD = r"""
+import json, resource, sys, time, warnings
+import polars as pl
+path, step = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+if step == "plain":
+    frame = pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False)
+    out = {"rows": frame.height}
+else:
+    from nerasense.ingest.hgvs_protein import parse_protein_change
+    from nerasense.ingest.maf import read_maf
+    from nerasense.interpret.variants import annotate_frame
+    from nerasense.knowledge import default_knowledge
+    from nerasense.knowledge.genomics import GenomicsKnowledge
+    gk = GenomicsKnowledge(default_knowledge())
+    gk.hotspots
+    t1 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = read_maf(path, gk)
+    t2 = time.perf_counter()
+    annotated = annotate_frame(table.frame, gk, parse_protein_change)
+    t3 = time.perf_counter()
+    out = {"startup": t1 - t0, "read": t2 - t1, "interpret": t3 - t2,
+           "rows": table.input_records, "alterations": annotated.height, "rejected": table.rejected.height,
+           "accounted": table.accounted, "erbb2": annotated.filter(pl.col("gene") == "ERBB2").height,
+           "distinct_alleles": annotated.select("gene", "kind", "protein_change").n_unique()}
+out["seconds"] = time.perf_counter() - t0
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def make_maf(rows: int, target: Path) -> None:
+    import polars as pl
+
+    mc3 = pl.read_parquet(MC3)
+    picked = mc3.sample(n=rows, with_replacement=True, seed=SEED).with_row_index("i")
+    picked = picked.with_columns(
+        (pl.col("Tumor_Sample_Barcode") + "-r" + (pl.col("i") // mc3.height).cast(pl.String)).alias("Tumor_Sample_Barcode"),
+        pl.col("Reference_Allele").alias("Tumor_Seq_Allele1"),
+        pl.lit("GRCh37").alias("NCBI_Build"),
+    ).drop("i", "Cohort")
+    picked.write_csv(target, separator="\t", quote_style="never", null_value="")
+
+
+def child(path: Path, step: str) -> dict:
+    res = subprocess.run([sys.executable, "-c", CHILD, str(path), step], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+
+
+def main() -> int:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    if not MC3.is_file():
+        print(f"skipped: {MC3} is absent (needs ../shared/data beside the checkout)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.maf"
+        make_maf(rows, path)
+        size_mb = path.stat().st_size / 2**20
+        plain = min((child(path, "plain") for _ in range(3)), key=lambda r: r["seconds"])
+        ann = min((child(path, "annotate") for _ in range(3)), key=lambda r: r["seconds"])
+    print(f"machine: {os.cpu_count()} cores, {cpu_name()}, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    print(f"input:   {rows:,} MAF rows from TCGA MC3 alleles ({size_mb:.0f} MB), best of 3 runs each")
+    print(f"plain polars read:   {plain['seconds']:.2f} s  {rows / plain['seconds']:>12,.0f} rows/s  "
+          f"peak RSS {plain['peak_rss_mb']:.0f} MB")
+    print(f"nerasense annotate:  {ann['seconds']:.2f} s  {rows / ann['seconds']:>12,.0f} rows/s  "
+          f"peak RSS {ann['peak_rss_mb']:.0f} MB")
+    print(f"  of which: start-up (imports + knowledge) {ann['startup']:.2f} s, read + validate {ann['read']:.2f} s, "
+          f"interpret {ann['interpret']:.2f} s; without start-up "
+          f"{(ann['seconds'] - ann['startup']) / plain['seconds']:.2f}x the plain read")
+    print(f"ratio annotate / plain read: {ann['seconds'] / plain['seconds']:.2f}x (target <= 2x); "
+          f"memory target < 2048 MB: {'met' if ann['peak_rss_mb'] < 2048 else 'NOT met'}")
+    print(f"accounted for every row: {ann['accounted']}; alterations {ann['alterations']:,}, rejected "
+          f"{ann['rejected']:,}, ERBB2 rows {ann['erbb2']:,}, distinct alleles interpreted {ann['distinct_alleles']:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
