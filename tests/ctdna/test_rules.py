@@ -324,3 +324,18 @@ def test_week4_sample_is_requested_only_while_it_can_still_be_drawn() -> None:
     d, caught = interpret(read("gatekeeper.csv")["G2"])  # baseline, then a draw on day 143 only
     assert not any("week 4" in t for t in d["missing_tests"])
     assert any("no on-treatment sample in days 7-42" in w for w in caught)
+
+
+def test_missing_tumour_fraction_and_tissue_are_requested() -> None:
+    from nerasense.ingest.ctdna import COLUMNS, build_series
+
+    row = {c: "" for c in COLUMNS} | {"patient_id": "M", "sample_id": "M0", "date": "2024-01-05", "qc": "pass",
+                                     "treatment_start": "2024-01-10", "gene": "TP53", "alteration": "p.R175H",
+                                     "vaf": "0.03"}
+    d, caught = interpret(build_series([row])["M"])
+    assert d["baseline"]["tumour_fraction_category"] == "not measured"
+    assert not any("in-sample" in w for w in caught)  # the cut-off was not used, so no caveat
+    tests = " | ".join(d["missing_tests"])
+    assert "plasma tumour (ctDNA) fraction at baseline" in tests
+    assert "tissue sequencing result for ERBB2" in tests
+    assert "repeat ctDNA at week 4" in tests
