@@ -10,7 +10,13 @@ Values below the limit of detection are written ``<0.005`` (or left empty with `
 the limit in ``lod``); they become censored :class:`~nerasense.domain.ctdna.Level` intervals. A VAF
 of exactly 0 is refused: it would claim certainty below any assay's limit.
 
-Row order never matters: samples are sorted by date, alterations by gene and change.
+Row order never matters: samples are sorted by date, alterations by gene and change, so rows "out of
+order" are not an error. What cannot be ordered is refused: two draws on one day for one patient, a
+sample whose rows disagree on a sample-level value, an allele listed twice for one sample (``L755S`` and
+``p.Leu755Ser`` are the same allele), and two treatment starts for one patient.
+
+A sample may also name a MAF, VCF or copy-number file (``variants_file``); the genomics readers turn it
+into the sample's detected alleles, and anything they could not use is reported in a warning.
 """
 
 from __future__ import annotations
