@@ -4,6 +4,7 @@ is allowed; row order never changes the answer (hypothesis)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import warnings
 from typing import Any
 
@@ -170,6 +171,7 @@ def test_statuses_stay_in_their_vocabulary(rows: list[dict[str, str]]) -> None:
             p = e["certainty"]["p_miss"]
             assert p is None or 0.0 <= p <= 1.0
         assert len(d["excluded"]) == sum(not x.qc_pass for x in s.samples)
+        json.dumps(d, allow_nan=False, default=str)  # the CLI prints strict JSON: no NaN or infinity anywhere
 
 
 # --------------------------------------------------------------------------- per-sample variant files
