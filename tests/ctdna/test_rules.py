@@ -83,6 +83,7 @@ def test_new_gatekeeper_is_a_confident_resistance_flag() -> None:
     assert (e["gene"], e["alteration"], e["first_sample"]) == ("ERBB2", "p.T798I", "G1-2")
     assert e["role"].startswith("ERBB2 resistance allele")
     assert e["seen_in"] == ["G1-2", "G1-3"]
+    assert e["clonality"]["ratio"] == pytest.approx(0.015 / (0.06 / 2))
     c = e["certainty"]
     # expected baseline VAF: 1.5% x (8% / 6%) = 2%; caller needs max(3, ceil(0.002 x 4000)) = 8 reads of 4000
     assert c["assumed_vaf"] == pytest.approx(0.02)
@@ -296,3 +297,45 @@ def test_engine_views_of_the_flags() -> None:
     assert [x["id"] for x in f.prognostic_modifiers] == ["ctdna-tumour-fraction-high"]
     assert [x["id"] for x in f.resistance_flags] == ["emergent-erbb2-t798i"]
     assert {x["kind"] for x in f.flags} == {"prognostic", "resistance", "watch", "progression"}
+
+
+ENGINE = [
+    # file, tissue, patient, expected engine facts (tested, tf_high, erbb2_detected, erbb2_amplified)
+    ("kcsg.csv", "kcsg_tissue.csv", "K1", (True, True, True, None)),
+    ("kcsg.csv", "kcsg_tissue.csv", "K2", (True, False, False, None)),
+    ("kcsg.csv", "kcsg_tissue.csv", "K3", (True, None, True, None)),
+    ("fb10.csv", None, "A1", (True, True, True, True)),  # no tissue: the plasma ERBB2 alteration counts
+    ("failed_qc.csv", None, "F2", (False, None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("name", "tissue", "patient", "want"), ENGINE, ids=[e[2] for e in ENGINE])
+def test_engine_facts(name: str, tissue: str | None, patient: str, want: tuple[bool | None, ...]) -> None:
+    from nerasense.interpret.ctdna import interpret_ctdna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        facts = interpret_ctdna(read(name, tissue=tissue)[patient]).engine_facts()
+    keys = ("ctdna.tested", "ctdna.tumour_fraction_high", "ctdna.erbb2_detected", "ctdna.erbb2_amplified")
+    assert tuple(facts[k] for k in keys) == want
+
+
+def test_week4_sample_is_requested_only_while_it_can_still_be_drawn() -> None:
+    d, caught = interpret(read("gatekeeper.csv")["G2"])  # baseline, then a draw on day 143 only
+    assert not any("week 4" in t for t in d["missing_tests"])
+    assert any("no on-treatment sample in days 7-42" in w for w in caught)
+
+
+def test_missing_tumour_fraction_and_tissue_are_requested() -> None:
+    from nerasense.ingest.ctdna import COLUMNS, build_series
+
+    row = {c: "" for c in COLUMNS} | {"patient_id": "M", "sample_id": "M0", "date": "2024-01-05", "qc": "pass",
+                                     "treatment_start": "2024-01-10", "gene": "TP53", "alteration": "p.R175H",
+                                     "vaf": "0.03"}
+    d, caught = interpret(build_series([row])["M"])
+    assert d["baseline"]["tumour_fraction_category"] == "not measured"
+    assert not any("in-sample" in w for w in caught)  # the cut-off was not used, so no caveat
+    tests = " | ".join(d["missing_tests"])
+    assert "plasma tumour (ctDNA) fraction at baseline" in tests
+    assert "tissue sequencing result for ERBB2" in tests
+    assert "repeat ctDNA at week 4" in tests

@@ -10,7 +10,13 @@ Values below the limit of detection are written ``<0.005`` (or left empty with `
 the limit in ``lod``); they become censored :class:`~nerasense.domain.ctdna.Level` intervals. A VAF
 of exactly 0 is refused: it would claim certainty below any assay's limit.
 
-Row order never matters: samples are sorted by date, alterations by gene and change.
+Row order never matters: samples are sorted by date, alterations by gene and change, so rows "out of
+order" are not an error. What cannot be ordered is refused: two draws on one day for one patient, a
+sample whose rows disagree on a sample-level value, an allele listed twice for one sample (``L755S`` and
+``p.Leu755Ser`` are the same allele), and two treatment starts for one patient.
+
+A sample may also name a MAF, VCF or copy-number file (``variants_file``); the genomics readers turn it
+into the sample's detected alleles, and anything they could not use is reported in a warning.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -36,13 +43,14 @@ from nerasense.domain.ctdna import (
     ResponseCategory,
     TissueAlteration,
 )
-from nerasense.errors import InputError, Problem, ProblemCollector
+from nerasense.errors import InputError, NerasenseWarning, Problem, ProblemCollector
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
 REQUIRED = ("patient_id", "sample_id", "date", "qc")
-SAMPLE_COLUMNS = ("tumour_fraction", "tumour_fraction_lod", "sample_depth", "sample_lod", "treatment_start")
+SAMPLE_COLUMNS = ("tumour_fraction", "tumour_fraction_lod", "sample_depth", "sample_lod", "treatment_start",
+                  "variants_file")
 ALTERATION_COLUMNS = ("gene", "alteration", "vaf", "copy_number", "detected", "lod", "depth")
 COLUMNS = REQUIRED + SAMPLE_COLUMNS + ALTERATION_COLUMNS
 TISSUE_COLUMNS = ("patient_id", "gene", "alteration")
@@ -53,6 +61,7 @@ _FALSE = {"false", "f", "no", "n", "0", "fail", "failed"}
 _AMPLIFICATION = {"amplification", "amp", "amplified"}
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$")
 _MUTATION_KINDS = {AlterationKind.SNV, AlterationKind.MNV, AlterationKind.INDEL}
+_COPY_NUMBER_KINDS = {AlterationKind.AMPLIFICATION, AlterationKind.GAIN, AlterationKind.LOSS, AlterationKind.DELETION}
 
 
 # --------------------------------------------------------------------------- gene and change naming
@@ -123,7 +132,7 @@ def read_ctdna_series(
         else []
     )
     rows = records(read_table(path), REQUIRED, COLUMNS, Path(path).name)
-    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb)
+    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb, base_dir=Path(path).parent)
 
 
 def records(
@@ -229,8 +238,10 @@ def build_series(
     assessment_rows: Sequence[Mapping[str, str]] = (),
     name: str = "series",
     kb: KnowledgeBase | None = None,
+    base_dir: Path | None = None,
 ) -> dict[str, CtdnaSeries]:
-    """Validate rows (dicts of strings by column) into series by patient; raise every problem at once."""
+    """Validate rows (dicts of strings by column) into series by patient; raise every problem at once.
+    ``variants_file`` paths are read relative to ``base_dir`` (the series table's folder)."""
     gk = GenomicsKnowledge(kb or default_knowledge())
     p = ProblemCollector()
     samples: dict[tuple[str, str], dict[str, Any]] = {}
@@ -261,13 +272,13 @@ def build_series(
         elif tf_cens and tf_lim is not None:
             tumour_fraction = Level(detected=False, lod=tf_lim)
         sample = {"sample_id": sample_id, "collected": date, "qc_pass": qc, "tumour_fraction": tumour_fraction,
-                  "depth": s_depth, "lod": s_lod, "row": i}
+                  "depth": s_depth, "lod": s_lod, "variants_file": row.get("variants_file", "") or None, "row": i}
         key = (patient, sample_id)
         if not sample_ok:
             pass  # its problems are recorded; still check the alteration columns below
         elif key in samples:
             first = samples[key]
-            for field in ("collected", "qc_pass", "tumour_fraction", "depth", "lod"):
+            for field in ("collected", "qc_pass", "tumour_fraction", "depth", "lod", "variants_file"):
                 if sample[field] is not None and first[field] is not None and sample[field] != first[field]:
                     p.add(field, row.get(_COLUMN_OF[field], ""), f"the same value on every row of sample {sample_id} "
                           f"(row {first['row']} has {_show(first[field])})", "make the sample-level values agree", where)
@@ -314,6 +325,18 @@ def build_series(
                 p.add("date", date.isoformat(), f"one sample per day for patient {patient}; found {ids}",
                       "merge the draws or correct the date", name)
 
+    for (patient, sample_id), s in sorted(samples.items()):
+        if s["variants_file"] and s["qc_pass"]:
+            from_file = _from_variants_file(p, s, base_dir or Path("."), name, gk)
+            have = {a.key: seen_alt[(patient, sample_id, *a.key)] for a in alterations[(patient, sample_id)]}
+            for alt in from_file:
+                if alt.key in have:
+                    p.add("variants_file", s["variants_file"],
+                          f"no allele given twice: {alt.label} is also on row {have[alt.key]}",
+                          "keep the row or the file entry, not both", f"{name} row {s['row']}")
+                else:
+                    alterations[(patient, sample_id)].append(alt)
+
     tissue = _tissue(p, tissue_rows, gk)
     assessments = _assessments(p, assessment_rows)
     for patient in sorted(set(tissue) | set(assessments)):
@@ -341,7 +364,7 @@ def build_series(
 
 
 _COLUMN_OF = {"collected": "date", "qc_pass": "qc", "tumour_fraction": "tumour_fraction", "depth": "sample_depth",
-              "lod": "sample_lod"}
+              "lod": "sample_lod", "variants_file": "variants_file"}
 
 
 def _show(x: Any) -> str:
@@ -400,6 +423,92 @@ def _alteration(
     if len(p.problems) > n_before or gene is None:
         return None
     return PlasmaAlteration(gene=gene, alteration=change, type=kind, copy_number=level, depth=depth)
+
+
+_FILE_FORMATS = "a .maf, .vcf (optionally .gz) or copy-number table whose name contains '.cna'"
+
+
+def _from_variants_file(
+    p: ProblemCollector, s: Mapping[str, Any], base_dir: Path, name: str, gk: GenomicsKnowledge
+) -> list[PlasmaAlteration]:
+    """Detected alterations of one sample from its MAF/VCF/CNA file (read by the genomics readers).
+
+    The file's rows for ``sample_id`` are used (all rows when it names a single sample). Mutations
+    become detected VAF values at the sample LOD, ERBB2-style amplifications detected copy numbers;
+    other copy-number states and records the reader rejected are reported in a warning, never dropped
+    silently.
+    """
+    import polars as pl
+
+    from nerasense.ingest.cna import read_cna
+    from nerasense.ingest.maf import read_maf
+    from nerasense.ingest.vcf import read_vcf
+
+    where = f"{name} row {s['row']}"
+    path = Path(s["variants_file"])
+    path = path if path.is_absolute() else base_dir / path
+    lower = path.name.lower()
+    try:
+        if not path.is_file():
+            p.add("variants_file", s["variants_file"], "an existing file (relative to the series table)",
+                  f"looked for {path}", where)
+            return []
+        if lower.endswith((".maf", ".maf.gz", ".maf.txt")):
+            table = read_maf(path, gk)
+        elif lower.endswith((".vcf", ".vcf.gz")):
+            table = read_vcf(path, gk, sample=None)
+        elif ".cna" in lower:
+            table = read_cna(path)
+        else:
+            p.add("variants_file", s["variants_file"], _FILE_FORMATS, "rename the file or convert it", where)
+            return []
+    except InputError as err:
+        for problem in err.problems:
+            p.add(f"variants_file: {problem.field}", problem.value, problem.allowed, problem.fix, where)
+        return []
+    frame = table.frame
+    names = sorted({x for x in frame["sample"].to_list() if x})
+    if s["sample_id"] in names:
+        frame = frame.filter(pl.col("sample") == s["sample_id"])
+    elif len(names) > 1:
+        p.add("variants_file", s["variants_file"], f"a file holding sample {s['sample_id']} (or a single sample)",
+              f"it holds {', '.join(names)}", where)
+        return []
+    out: list[PlasmaAlteration] = []
+    skipped: list[str] = []
+    for row in frame.iter_rows(named=True):
+        gene, kind = row["gene"], AlterationKind(row["kind"])
+        if kind is AlterationKind.AMPLIFICATION:
+            cn = row["copy_number"]
+            out.append(PlasmaAlteration(gene=gene, alteration="amplification", type=AlterationType.AMPLIFICATION,
+                                        copy_number=Level(detected=True, value=cn if cn and cn > 0 else None),
+                                        variant_kind=kind))
+        elif row["protein_change"] and kind not in _COPY_NUMBER_KINDS:  # MAFs without Variant_Type say "other"
+            parsed = _parsed(p, where, gene, row["protein_change"], gk)
+            if parsed is None:
+                continue
+            vaf = row["vaf"]
+            out.append(PlasmaAlteration(
+                gene=gene, alteration=parsed.protein_change or row["protein_change"], type=AlterationType.MUTATION,
+                vaf=Level(detected=True, value=vaf if vaf is not None and 0 < vaf <= 1 else None, lod=s["lod"]),
+                depth=row["depth"], variant_kind=parsed.kind, protein=parsed.protein,
+            ))
+        else:
+            skipped.append(f"{gene} {row['protein_change'] or kind.value}")
+    unique: dict[tuple[str, str], PlasmaAlteration] = {}
+    for alt in out:
+        unique.setdefault(alt.key, alt)
+    notes = []
+    if skipped:
+        shown = ", ".join(skipped[:5]) + ("..." if len(skipped) > 5 else "")
+        notes.append(f"{len(skipped)} record(s) without a protein change, or with a copy-number state other than "
+                     f"amplification, were not used ({shown})")
+    if table.rejected.height:
+        reasons = sorted(set(table.rejected["reason"].to_list()))
+        notes.append(f"{table.rejected.height} record(s) were rejected by the reader ({'; '.join(reasons[:3])})")
+    if notes:
+        warnings.warn(f"{path.name} (sample {s['sample_id']}): " + "; ".join(notes), NerasenseWarning, stacklevel=2)
+    return sorted(unique.values(), key=lambda a: a.key)
 
 
 def _parsed(p: ProblemCollector, where: str, gene: str, change: str, gk: GenomicsKnowledge) -> Alteration | None:

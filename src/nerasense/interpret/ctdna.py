@@ -144,6 +144,25 @@ class CtdnaFindings:
         """Acquired alterations with published evidence of neratinib resistance."""
         return [f for f in self.flags if f["kind"] == "resistance"]
 
+    def engine_facts(self) -> dict[str, bool | None]:
+        """Baseline facts under the names the engine's evidence is written over (``ctdna.*`` in
+        engine/facts.py); None = unknown. Lets a patient file's ``ctdna.series_file`` feed the engine."""
+        b = self.baseline
+        if b is None:
+            return {"ctdna.tested": False, "ctdna.tumour_fraction_high": None, "ctdna.erbb2_detected": None,
+                    "ctdna.erbb2_amplified": None}
+        category = b["tumour_fraction_category"]
+        erbb2 = b["erbb2"]
+        detected = erbb2["tissue_alterations_in_plasma"]
+        if detected is None and erbb2["plasma_detected"]:
+            detected = True  # no tissue result, but plasma carries an ERBB2 alteration
+        return {
+            "ctdna.tested": True,
+            "ctdna.tumour_fraction_high": {"high": True, "low": False}.get(category),
+            "ctdna.erbb2_detected": detected,
+            "ctdna.erbb2_amplified": b["erbb2_amplified"],
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "patient_id": self.patient_id,
@@ -273,7 +292,7 @@ def interpret_ctdna(
         trace.missing("baseline plasma ctDNA drawn before treatment start (none passed QC)")
     else:
         out.baseline = _read_baseline(series, baseline, anchor, ck, trace, classify)
-    if early is None:
+    if early is None and not on:  # with later draws only, the early time point has passed: warned, not requested
         target = int(ck.v("on-treatment-target-day"))
         lo, hi = int(ck.v("on-treatment-window-min-days")), int(ck.v("on-treatment-window-max-days"))
         trace.used("on-treatment window", ck.p("on-treatment-target-day"),
@@ -421,7 +440,14 @@ def _read_baseline(
         "cutoff_caveat": cut.caveat,
         "alterations": alts,
         "erbb2": _erbb2_concordance(series, b, ck, trace),
+        "erbb2_amplified": _amplified(b, ERBB2),
     }
+
+
+def _amplified(b: PlasmaSample, gene: str) -> bool | None:
+    """Plasma amplification of ``gene``: True if called, False if reported not called, None if not reported."""
+    alt = b.find((gene, "amplification"))
+    return None if alt is None else alt.detected
 
 
 def _clonality(
@@ -681,6 +707,9 @@ def _emergent(
             "certainty": _emergence_certainty(a, s, b, ck, trace),
             "known_in_tissue": in_tissue,
         }
+        if a.type is AlterationType.MUTATION:
+            amplified = _amplified(s, a.gene) is True
+            item["clonality"] = _clonality(a, s.tumour_fraction, amplified, ck, trace)
         trace.out.emergent.append(item)
         if watch is None:
             continue

@@ -44,6 +44,27 @@ def plot_ctdna_timeline(findings: CtdnaFindings, path: Path, dpi: int = 120) -> 
             if a["type"] == "mutation" and a["level"] is not None:
                 series.setdefault(f"{a['gene']} {a['alteration']}", []).append((x_of(s, i), a["level"]))
 
+    copies: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for i, s in enumerate(samples):
+        if s["qc_pass"]:
+            for a in s["alterations"]:
+                if a["type"] == "amplification" and a["level"] is not None:
+                    copies.setdefault(f"{a['gene']} copies", []).append((x_of(s, i), a["level"]))
+    ax2 = None
+    if copies:
+        # plasma copy number on its own axis: FB-10 reads amplification clearance from it (seed-003)
+        ax2 = ax.twinx()
+        for name, points in sorted(copies.items()):
+            xs = [x for x, _ in points]
+            ys = [lv["value"] if lv["value"] is not None else float("nan") for _, lv in points]
+            ax2.plot(xs, ys, marker="s", linestyle="-.", color="#7b3294", label=name)
+            cens = [(x, lv["lod"]) for x, lv in points if not lv["detected"] and lv["lod"] is not None]
+            if cens:
+                ax2.scatter([c[0] for c in cens], [c[1] for c in cens], marker="v", facecolors="none",
+                            edgecolors="#7b3294", label=f"{name}: not called (below threshold)")
+        ax2.set_ylabel("plasma copy number")
+        ax2.set_ylim(bottom=0)
+
     for name, points in sorted(series.items()):
         style: dict[str, Any] = {"linestyle": "--", "color": "black"} if name == "tumour fraction" else {}
         # a censored point breaks the line (NaN): joining across it would draw values we never saw
@@ -72,13 +93,17 @@ def plot_ctdna_timeline(findings: CtdnaFindings, path: Path, dpi: int = 120) -> 
     ax.set_xlabel("days from treatment start" if xkey == "day" else "sample")
     ax.set_ylabel("VAF / tumour fraction (%)  [open ▽ = below LOD]")
     ax.set_title(f"ctDNA timeline — {findings.patient_id} (research use only)")
-    if series or t.get("treatment_start"):
-        ax.legend(fontsize=7, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if ax2 is not None:
+        more = ax2.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    if handles:  # one legend under the plot, so it never hides a point
+        ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     fig.text(0.01, 0.01, f"knowledge {findings.kb_version}", fontsize=6, color="#777777")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 

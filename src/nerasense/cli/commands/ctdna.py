@@ -10,10 +10,7 @@ from typing import Any
 
 from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
 from nerasense.errors import NerasenseWarning
-from nerasense.ingest.ctdna import read_ctdna_series
-from nerasense.interpret.ctdna import interpret_ctdna
 from nerasense.knowledge import default_knowledge
-from nerasense.report.ctdna_figure import plot_ctdna_timeline
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> CommandResult:
+    # imported here: scipy, polars and matplotlib are not needed by the other commands
+    from nerasense.ingest.ctdna import read_ctdna_series
+    from nerasense.interpret.ctdna import interpret_ctdna
+    from nerasense.report.ctdna_figure import plot_ctdna_timeline
+
     for path in (args.series, args.tissue, args.assessments):
         if path is not None and not path.is_file():
             raise UsageError(f"nerasense ctdna: file {str(path)!r} does not exist; give a CSV, TSV or Parquet table")
@@ -83,7 +85,8 @@ def _text(d: dict[str, Any]) -> str:
             lines.append(f"    caveat: {b['cutoff_caveat']}")
         for a in b["alterations"]:
             clon = a.get("clonality", {}).get("call")
-            lines.append(f"    {a['gene']} {a['alteration']}: {a['level']['text']}" + (f" ({clon})" if clon else ""))
+            unit = " copies" if a["type"] == "amplification" and a["level"]["value"] is not None else ""
+            lines.append(f"    {a['gene']} {a['alteration']}: {a['level']['text']}{unit}" + (f" ({clon})" if clon else ""))
     for m in d["molecular_response"]:
         lines.append(f"  molecular response [{m['definition']}]: {m['status']}" + (f" — {m['detail']}" if m["detail"] else ""))
     for e in d["emergent"]:
