@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _machine import cpu_name
+
 ROOT = Path(__file__).resolve().parents[1]
 MC3 = ROOT.parent / "shared" / "data" / "tcga-mc3" / "mc3_nonsilent.parquet"
 SEED = 20261122
@@ -81,14 +83,6 @@ def child(path: Path, step: str) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> int:

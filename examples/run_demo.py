@@ -47,7 +47,15 @@ def main_demo() -> int:
         d = json.loads((OUT / "her2" / f"{case['id']}.json").read_text(encoding="utf-8"))
         print(f"    {case['id']:<40} {d['result'] or '-':<22} group {d['ish_group'] or '-'}  "
               f"{d['category'] or '-':<14} (lab: {case['lab']})")
+    failures += assess_demo()
+    failures += stats_demo()
+    print("Dosing — NCT07333937 regimen (70 kg, 170 cm) and an interaction check:")
+    failures += run("dosing/neratinib-fulvestrant-eribulin", [
+        "dosing", "neratinib-fulvestrant-eribulin", "--weight", "70", "--height", "170",
+        "--start", "2026-03-02", "--cycles", "2"]) != 0
+    failures += run("interactions/example", ["interactions", "omeprazole", "famotidine", "Tegretol", "paracetamol"]) != 0
     failures += genomics_demo()
+    failures += ctdna_demo()
     return 1 if failures else 0
 
 
@@ -70,6 +78,62 @@ def genomics_demo() -> int:
         print(f"    {fname:<24} {s['input_records']} records -> {s['alterations']} alterations, "
               f"{s['rejected']} rejected; effects {s['by_effect']}")
     return failures
+
+
+def assess_demo() -> int:
+    """Every bundled patient archetype through `nerasense assess`, with an HTML report each."""
+    print("Patient assessments — examples/patients/ (reports in out/reports/):")
+    failures = 0
+    for path in sorted((HERE / "patients").glob("*.yaml")):
+        report = OUT / "reports" / f"{path.stem}.html"
+        failures += run(f"assess/{path.stem}", ["assess", str(path), "-o", str(report)]) != 0
+        d = json.loads((OUT / "assess" / f"{path.stem}.json").read_text(encoding="utf-8"))
+        calls = [f"{r['regimen_id']}: {r['call']}" for r in d["regimens"] if r["call"] != "not applicable"]
+        print(f"      {'; '.join(calls) or 'no neratinib regimen applies'}")
+    return failures
+
+
+def stats_demo() -> int:
+    """Trial statistics on the bundled files in examples/stats/ (and the real SUMMIT cohort if present)."""
+    st = HERE / "stats"
+    print("Trial statistics — examples/stats/:")
+    jobs = [
+        ("stats/orr-summit-breast", ["stats", "orr", "--responders", "8", "--evaluable", "25"]),
+        ("stats/design-seed001", ["design", "single-arm", "--p0", "0.21", "--p1", "0.43", "--alpha", "0.05",
+                                  "--power", "0.8", "--sides", "2", "--dropout", "0.1"]),
+        ("stats/simon-0.1-0.3", ["design", "simon", "--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--power", "0.8"]),
+        ("stats/km-demo", ["survival", "km", str(st / "demo_cohort.csv"), "--time", "pfs_months", "--event", "pfs_event",
+                           "--group", "neratinib", "--times", "6,12", "--tau", "24"]),
+        ("stats/cox-demo", ["survival", "cox", str(st / "demo_cohort.csv"), "--time", "pfs_months", "--event", "pfs_event",
+                            "--covariates", "neratinib,her2_marker", "--strata", "site"]),
+        ("stats/cutpoint-demo", ["cutpoint", str(st / "demo_cohort.csv"), "--time", "pfs_months", "--event", "pfs_event",
+                                 "--marker", "her2_marker", "--permutations", "200", "--seed", "1"]),
+        ("stats/recist-demo", ["recist", str(st / "lesions.csv")]),
+        ("stats/cohort-demo", ["cohort", "report", str(st / "demo_cohort.yaml"), "-o", str(OUT / "stats" / "demo_cohort.html")]),
+    ]
+    if (HERE.parent.parent / "shared" / "data" / "summit-biliary").is_dir():
+        jobs.append(("stats/cohort-summit-biliary", ["cohort", "report", str(st / "summit_biliary.yaml"),
+                                                     "-o", str(OUT / "stats" / "summit_biliary.html")]))
+    return sum(run(name, argv) != 0 for name, argv in jobs)
+
+
+def ctdna_demo() -> int:
+    """Serial plasma ctDNA on the illustrative series of examples/ctdna (made up, see its README)."""
+    folder = HERE / "ctdna"
+    print("ctDNA — illustrative series built from the seeds' patterns (examples/ctdna/README.md):")
+    code = run("ctdna", ["ctdna", str(folder / "series.csv"), "--tissue", str(folder / "tissue.csv"),
+                         "--assessments", str(folder / "assessments.csv"), "-o", str(OUT / "ctdna" / "timeline.png")])
+    if code != 0:
+        return 1
+    d = json.loads((OUT / "ctdna.json").read_text(encoding="utf-8"))
+    for p in d["patients"]:
+        responses = ", ".join(f"{m['definition']}={m['status']}" for m in p["molecular_response"]
+                              if m["status"] not in ("not-applicable", "not-evaluable"))
+        flags = ", ".join(f["id"] for f in p["flags"]) or "-"
+        print(f"    {p['patient_id']:<18} flags: {flags}")
+        if responses:
+            print(f"    {'':<18} response: {responses}")
+    return 0
 
 
 if __name__ == "__main__":

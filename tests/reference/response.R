@@ -1,7 +1,7 @@
 # Golden values for tests/stats/test_response.py.  Regenerate:  Rscript tests/reference/response.R
 # (run from the repository root; writes tests/reference/response.json).
 source("tests/reference/_json.R")
-cases <- list(c(8, 25), c(18, 37), c(10, 39), c(0, 12), c(12, 12), c(1, 20), c(32, 81))
+cases <- list(c(8, 25), c(18, 37), c(10, 39), c(0, 12), c(12, 12), c(1, 20), c(32, 81), c(4, 25))
 out <- list()
 for (cs in cases) {
   x <- cs[1]; n <- cs[2]

@@ -10,6 +10,7 @@ gbsg2 <- read.csv(file.path(dd, "gbsg2.csv"))
 rossi <- read.csv(file.path(dd, "rossi.csv"))
 lung <- read.csv(file.path(dd, "lung.csv"))
 tiny <- data.frame(time = c(1, 2, 3, 4, 5, 6), event = c(1, 1, 1, 1, 1, 1))      # S = 0.5 on [3, 4)
+tiny3 <- data.frame(time = c(1, 2, 3, 4), event = c(1, 1, 0, 0))                            # S = 0.5 to the end
 tiny2 <- data.frame(time = c(1, 2, 2, 3, 4, 4, 5, 7, 8, 9), event = c(1, 0, 1, 1, 0, 1, 1, 0, 1, 0))
 
 km <- function(data, time, event, group, conf) {
@@ -74,7 +75,8 @@ for (conf in c("log", "log-log", "plain")) {
     rossi_fin = km(rossi, "week", "arrest", "fin", conf),
     lung_sex = km(lung, "time", "status", "sex", conf),
     tiny = km(tiny, "time", "event", NULL, conf),
-    tiny2 = km(tiny2, "time", "event", NULL, conf))
+    tiny2 = km(tiny2, "time", "event", NULL, conf),
+    tiny3 = km(tiny3, "time", "event", NULL, conf))
 }
 out$landmark <- list(
   log = landmark(gbsg2, "time", "cens", "horTh", c(365, 730, 1825), "log"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nerasense.cli import main
 from nerasense.errors import InputError
@@ -93,3 +95,15 @@ def test_cli_simon(capsys: pytest.CaptureFixture[str]) -> None:
     for kind in ("optimal", "minimax"):
         assert {"r1", "n1", "r", "n", "en0", "pet0"} <= out[kind].keys()
     assert (out["optimal"]["n1"], out["optimal"]["n"]) == (10, 29)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from([0.05, 0.1, 0.2, 0.3]), st.sampled_from([0.15, 0.2, 0.25]))
+def test_simon_designs_meet_their_constraints(p0: float, delta: float) -> None:
+    """Invariants: both designs meet α and power; minimax n ≤ optimal n; optimal EN0 ≤ minimax EN0."""
+    res = simon_two_stage(p0, p0 + delta, 0.05, 0.8, nmax=70)
+    for d in (res.optimal, res.minimax):
+        assert d.actual_alpha <= 0.05 and d.actual_power >= 0.8
+        assert 0 <= d.r1 < d.n1 < d.n and d.r1 <= d.r < d.n
+    assert res.minimax.n <= res.optimal.n
+    assert res.optimal.en0 <= res.minimax.en0 + 1e-12

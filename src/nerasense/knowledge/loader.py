@@ -24,6 +24,14 @@ from nerasense.knowledge import schema
 from nerasense.knowledge.registry import KINDS
 
 MANIFEST = "manifest.yaml"
+# libyaml's C parser where PyYAML was built with it (about 10x faster than the pure-Python one)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # CSafeLoader or SafeLoader: safe
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -63,10 +71,11 @@ class KnowledgeBase:
         return {t.id: t for t in self.of("trials", schema.Trial)}
 
     def threshold(self, threshold_id: str) -> schema.Threshold:
-        for t in self.of("her2_thresholds", schema.Threshold):
-            if t.id == threshold_id:
-                return t
-        raise KnowledgeError(f"her2_thresholds: no entry with id={threshold_id!r}")
+        for kind in ("her2_thresholds", "thresholds"):
+            for t in self.of(kind, schema.Threshold):
+                if t.id == threshold_id:
+                    return t
+        raise KnowledgeError(f"thresholds: no entry with id={threshold_id!r}")
 
     def cite(self, source_id: str) -> schema.Source:
         try:
@@ -153,7 +162,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
         if path.suffix != ".yaml":
             continue  # TSV tables are read by the module that owns them; still hashed and listed
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = _read_yaml(path)
         except yaml.YAMLError as exc:
             problems.append(f"{path.name}: not valid YAML: {exc}".replace("\n", " "))
             continue
@@ -218,6 +227,31 @@ def _cross_check(entries: dict[str, list[BaseModel]], files_by_kind: dict[str, l
             if kind != "sources":
                 for p in _numbers_without_source(item, False, f"entry {i}"):
                     problems.append(f"{fname}: {p}: a number with no source; add source: <id>")
+    problems.extend(_check_evidence_links(entries))
+    return problems
+
+
+def _check_evidence_links(entries: dict[str, list[BaseModel]]) -> list[str]:
+    """Evidence items must point at regimens, levels, trials and trial results that exist."""
+    problems: list[str] = []
+    regimens = {r.id for r in entries.get("regimens", []) if isinstance(r, schema.Regimen)}
+    levels = {lv.id for lv in entries.get("evidence_levels", []) if isinstance(lv, schema.LevelDefinition)}
+    trials = {t.id: t for t in entries.get("trials", []) if isinstance(t, schema.Trial)}
+    for i, item in enumerate(entries.get("evidence", [])):
+        if not isinstance(item, schema.EvidenceItem):
+            continue
+        where = f"evidence.yaml: entry {i} (id={item.id!r})"
+        for rid in item.regimens:
+            if rid != "*" and rid not in regimens:
+                problems.append(f"{where}: regimen {rid!r} is not in regimens.yaml")
+        if levels and item.level not in levels:
+            problems.append(f"{where}: level {item.level!r} is not in evidence_levels.yaml")
+        if item.trial is not None and item.trial not in trials:
+            problems.append(f"{where}: trial {item.trial!r} is not in trials.yaml")
+        if item.result is not None:
+            owner = trials.get(item.trial or "")
+            if owner is None or item.result not in {r.id for r in owner.results}:
+                problems.append(f"{where}: result {item.result!r} is not a result of trial {item.trial!r}")
     return problems
 
 
@@ -226,7 +260,7 @@ def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
     if not path.is_file():
         return "0.0.0", [f"{MANIFEST}: missing; run `nerasense kb rehash`"]
     try:
-        manifest = schema.Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        manifest = schema.Manifest.model_validate(_read_yaml(path))
     except (ValidationError, yaml.YAMLError) as err:
         return "0.0.0", [f"{MANIFEST}: invalid: {err}".replace("\n", " ")]
     problems = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import genomics_schema, schema
+from nerasense.knowledge import ctdna_schema, dosing_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -17,7 +17,22 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "ctdna_parameters": ctdna_schema.CtdnaParameter,
+    "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
+    "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
     "regimens": schema.Regimen,
+    "thresholds": schema.Threshold,
+    "tumour_lineages": schema.TumourLineageRule,
+    "genomic_facts": schema.GenomicFactRule,
+    "evidence": schema.EvidenceItem,
+    "evidence_levels": schema.LevelDefinition,
+    "call_rules": schema.CallRule,
+    "regimen_dosing": dosing_schema.RegimenDosing,
+    "dose_schedules": dosing_schema.DoseSchedule,
+    "dose_reductions": dosing_schema.ReductionLadder,
+    "toxicity_rules": dosing_schema.ToxicityRule,
+    "interactions": dosing_schema.InteractionClass,
+    "bsa_formulas": dosing_schema.BsaFormula,
 }
 
 # Genomic alterations (issue 3): models in nerasense.knowledge.genomics_schema

@@ -53,6 +53,7 @@ class SourceType(StrEnum):
     TRIAL_REGISTRY = "trial-registry"
     DATASET = "dataset"
     WEB = "web"
+    CONVENTION = "convention"  # a documented choice of this project, not a published fact
 
 
 class Source(KBModel):
@@ -303,6 +304,69 @@ class Regimen(Cited):
     status: Literal["approved", "investigational"]
     label_note: str
     applies_when: Condition | Leaf
+
+
+# --------------------------------------------------------------------------- evidence and scoring
+
+
+class Direction(StrEnum):
+    SENSITIVITY = "sensitivity"  # supports benefit from the regimen
+    NO_BENEFIT = "no-benefit"  # argues against benefit (absent or weaker benefit)
+    RESISTANCE = "resistance"  # a resistance mechanism
+    PROGNOSTIC_FAVOURABLE = "prognostic-favourable"  # better outcome whatever the treatment
+    PROGNOSTIC_UNFAVOURABLE = "prognostic-unfavourable"
+    NEUTRAL = "neutral"  # looked for and not found to matter
+
+
+class EvidenceItem(Cited):
+    """One finding tying a biomarker, in a context, to the outcome of a regimen."""
+
+    id: str = Field(pattern=r"^ev-[a-z0-9-]+$")
+    regimens: list[str] = Field(min_length=1, description="regimen ids, or ['*'] for every neratinib regimen")
+    direction: Direction
+    level: str
+    when: Condition | Leaf
+    statement: str
+    trial: str | None = None
+    result: str | None = Field(default=None, description="id of a trial result giving the effect size")
+    modifier: bool = Field(default=False, description="refines the expected outcome rather than the call alone")
+
+
+class LevelDefinition(Cited):
+    """One level of nerasense's evidence scale, its weight and its equivalents elsewhere."""
+
+    id: str
+    rank: int = Field(ge=0, description="0 is the strongest")
+    kind: Literal["sensitivity", "resistance"]
+    weight: float = Field(gt=0)
+    description: str
+    oncokb: str
+    amp_asco_cap: str
+
+
+class CallRule(Cited):
+    """A call and the score / level it needs; tried in order, first match wins."""
+
+    call: Literal["likely benefit", "possible benefit", "unlikely benefit"]
+    min_score: float | None = None
+    min_strong_score: float | None = Field(default=None, description="score counting only level 1-2 items")
+    max_score: float | None = None
+    best_level_rank_at_most: int | None = None
+    description: str
+
+
+class TumourLineageRule(Cited):
+    """Which OncoTree subtrees a tumour fact covers."""
+
+    fact: str
+    codes: list[str] = Field(min_length=1)
+
+
+class GenomicFactRule(Cited):
+    """An engine fact set by matching any of the named variant rules."""
+
+    fact: str
+    variant_rules: list[str] = Field(min_length=1)
 
 
 # --------------------------------------------------------------------------- manifest

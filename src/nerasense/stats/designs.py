@@ -214,8 +214,14 @@ def simon_two_stage(p0: float, p1: float, alpha: float = 0.05, power: float = 0.
             en = n1 + (1.0 - pet) * (n - n1)
             i = int(np.argmin(en))  # the smallest EN0 among feasible (r1, r) for this (n, n1)
             d = SimonDesign(
-                int(r1_idx[i]), n1, int(r_idx[i]), n, float(en[i]), float(pet[i]),
-                float(a[r1_idx[i], r_idx[i]]), float(b[r1_idx[i], r_idx[i]]),
+                int(r1_idx[i]),
+                n1,
+                int(r_idx[i]),
+                n,
+                float(en[i]),
+                float(pet[i]),
+                float(a[r1_idx[i], r_idx[i]]),
+                float(b[r1_idx[i], r_idx[i]]),
             )
             if best_opt is None or d.en0 < best_opt.en0 - 1e-12:
                 best_opt = d

@@ -1,0 +1,71 @@
+"""``nerasense assess PATIENT_FILE [-o report.html|report.pdf] [--json]``: a call for every regimen."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nerasense._version import software_version
+from nerasense.cli._common import CommandResult, add_json_flag
+from nerasense.engine.assess import assess_patient
+from nerasense.interpret.ctdna import CtdnaFindings
+from nerasense.knowledge import default_knowledge
+from nerasense.pipeline import prepare
+from nerasense.report.ctdna_section import ctdna_report_section
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("assess", help="assess a patient file: a call, evidence and expected outcome per regimen",
+                       description="Assess one patient (YAML or JSON, schema in docs/patient-file.md).")
+    p.add_argument("patient_file", type=Path, metavar="PATIENT_FILE")
+    p.add_argument("-o", "--output", type=Path, default=None, help="write the report (.html or .pdf)")
+    add_json_flag(p)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> CommandResult:
+    kb = default_knowledge()
+    prepared = prepare(args.patient_file, kb)
+    patient, findings = prepared.patient, prepared.ctdna
+    assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
+                                ctdna=findings)
+    payload = assessment.to_dict()
+    if findings is not None:
+        payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
+    if args.output is not None:
+        from nerasense.report.patient_report import write_report
+
+        written = write_report(payload, kb, patient.model_dump(mode="json"), args.output)
+        payload["report"] = str(written)
+    return CommandResult(payload, _text(payload))
+
+
+def _timeline_png(findings: CtdnaFindings) -> str | None:
+    """The ctDNA timeline as a data URI, so the HTML report stays one self-contained file."""
+    import base64
+    import tempfile
+
+    from nerasense.report.ctdna_figure import plot_ctdna_timeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = plot_ctdna_timeline(findings, Path(tmp) / "timeline.png")
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _text(a: dict[str, Any]) -> str:
+    lines = [f"{a['patient_id']}  (nerasense {a['software_version']}, knowledge {a['kb_version']}; research use only)",
+             f"HER2: {a['her2']['result'] or 'not tested'} / {a['her2']['category'] or '—'}"]
+    for r in a["regimens"]:
+        exp = r["expected"]
+        outcome = ""
+        if exp:
+            ci = f" ({exp['ci_low']:g}–{exp['ci_high']:g})" if exp.get("ci_low") is not None else ""
+            outcome = f"  {exp['endpoint']} {exp['value']:g}{ci} [{exp['trial']}]"
+        lines.append(f"  {r['name']:<48} {r['call']:<18} {r['level'] or '':<3}{outcome}")
+    changing = [m for m in a["missing_tests"] if m["would_change_call_to"]]
+    if changing:
+        lines.append("tests that could change a call: " + "; ".join(m["test"] for m in changing))
+    if a.get("report"):
+        lines.append(f"report: {a['report']}")
+    return "\n".join(lines)

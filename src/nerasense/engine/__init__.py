@@ -1,0 +1,1 @@
+"""The neratinib sensitivity engine: facts from the profile, evidence matching, calls, eligibility."""

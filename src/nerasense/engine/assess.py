@@ -1,0 +1,521 @@
+"""From a patient's profile to a call for every neratinib regimen.
+
+For each regimen (knowledge/data/regimens.yaml):
+
+1. its ``applies_when`` condition false → **not applicable**; undecidable → **insufficient data**;
+2. evidence items (evidence.yaml) for the regimen are evaluated over the facts: matched, not matched,
+   or undecided (a needed fact is unknown — the test that supplies it becomes a missing test);
+3. a matched R1 resistance item → **resistance**;
+4. otherwise the score (docs/scoring.md) is the sum over matched items of the level weight
+   (evidence_levels.yaml) times +1 for sensitivity, −1 for no-benefit or resistance, 0 for
+   prognostic or neutral items; the call comes from call_rules.yaml; no matched item →
+   **insufficient data**;
+5. the expected outcome is the trial result of the best matched item (strongest level, then the most
+   specific condition), with the other matched results as modifiers;
+6. a missing test "would change the call" when assuming its undecided items all in favour, or all
+   against, gives a different call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from nerasense.domain.alterations import Alteration
+from nerasense.domain.patient import Patient
+from nerasense.engine.alterations import interpret_all
+from nerasense.engine.conditions import evaluate, unknown_facts
+from nerasense.engine.dosing import calendar as dosing_calendar
+from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
+from nerasense.engine.interactions import check as check_interactions
+from nerasense.errors import InputError, Problem
+from nerasense.interpret.ctdna import CtdnaFindings
+from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
+from nerasense.knowledge import KnowledgeBase, default_knowledge
+from nerasense.knowledge.conditions import Leaf, leaves
+from nerasense.knowledge.ctdna_schema import CtdnaParameter
+from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.knowledge.oncotree import oncotree
+from nerasense.knowledge.schema import (
+    CallRule,
+    Direction,
+    EvidenceItem,
+    GenomicFactRule,
+    LevelDefinition,
+    Regimen,
+    Trial,
+    TrialResult,
+    TumourLineageRule,
+)
+
+RESEARCH_USE_ONLY = (
+    "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
+    "cites the evidence it rests on."
+)
+TF_CUTOFF_ID = "tf-high-cutoff"  # ctdna.yaml: the KCSG AL20-17 tumour-fraction cut-off
+STRONG_RANK = 1  # levels 1 and 2 (ranks 0-1) make up the "strong" score of call_rules.yaml
+SIGN = {
+    Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
+    Direction.PROGNOSTIC_FAVOURABLE: 0.0, Direction.PROGNOSTIC_UNFAVOURABLE: 0.0, Direction.NEUTRAL: 0.0,
+}
+
+
+@dataclass
+class EvidenceMatch:
+    id: str
+    direction: str
+    level: str
+    weight: float
+    contribution: float
+    statement: str
+    source: str
+    citation: str
+    verification: str
+    modifier: bool
+    trial: str | None = None
+    result: dict[str, Any] | None = None
+    counted_with: str | None = None  # set when another item of the same trial carries the weight
+
+
+@dataclass
+class MissingTest:
+    test: str
+    facts: list[str]
+    evidence: list[str]
+    would_change_call_to: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegimenCall:
+    regimen_id: str
+    name: str
+    status: str
+    call: str
+    level: str | None
+    level_equivalents: dict[str, str] | None
+    score: float
+    score_terms: list[dict[str, Any]]
+    expected: dict[str, Any] | None
+    modifiers: list[dict[str, Any]]
+    evidence: list[EvidenceMatch]
+    reasons: list[str]
+    conflicts: list[str]
+    resistance_flags: list[str]
+    missing_tests: list[MissingTest]
+    unverified: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Assessment:
+    patient_id: str
+    software_version: str
+    kb_version: str
+    her2: dict[str, Any]
+    alterations: list[dict[str, Any]]
+    facts: dict[str, FactValue]
+    regimens: list[RegimenCall]
+    missing_tests: list[MissingTest]
+    eligibility: list[dict[str, Any]]
+    warnings: list[str]
+    dosing: list[dict[str, Any]] = field(default_factory=list)
+    ctdna: dict[str, Any] | None = None
+    interactions: dict[str, Any] = field(default_factory=dict)
+    research_use_only: str = RESEARCH_USE_ONLY
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _levels(kb: KnowledgeBase) -> dict[str, LevelDefinition]:
+    return {lv.id: lv for lv in kb.of("evidence_levels", LevelDefinition)}
+
+
+def _result(kb: KnowledgeBase, trial_id: str | None, result_id: str | None) -> dict[str, Any] | None:
+    if trial_id is None or result_id is None:
+        return None
+    trial: Trial = kb.trials[trial_id]
+    r: TrialResult = next(x for x in trial.results if x.id == result_id)
+    out = r.model_dump(mode="json")
+    out.update(trial=trial.name, trial_id=trial.id, nct=trial.nct, citation=kb.cite(r.source).citation,
+               unverified=r.unverified)
+    return out
+
+
+def _match(item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition]) -> EvidenceMatch:
+    weight = levels[item.level].weight
+    return EvidenceMatch(
+        id=item.id, direction=item.direction.value, level=item.level, weight=weight,
+        contribution=SIGN[item.direction] * weight, statement=item.statement, source=item.source,
+        citation=kb.cite(item.source).citation, verification=item.verification.value, modifier=item.modifier,
+        trial=item.trial, result=_result(kb, item.trial, item.result),
+    )
+
+
+def _call_from_score(score: float, strong: float, best_rank: int | None, rules: tuple[CallRule, ...]) -> str:
+    for rule in rules:
+        if rule.min_score is not None and score < rule.min_score:
+            continue
+        if rule.min_strong_score is not None and strong < rule.min_strong_score:
+            continue
+        if rule.max_score is not None and score >= rule.max_score:
+            continue
+        if rule.best_level_rank_at_most is not None and (best_rank is None or best_rank > rule.best_level_rank_at_most):
+            continue
+        return rule.call
+    return "unlikely benefit"  # pragma: no cover - call_rules.yaml ends with an open rule
+
+
+def count_once_per_trial(matched: list[EvidenceMatch]) -> list[EvidenceMatch]:
+    """Each trial's patients count once per direction: the strongest matched item of a trial keeps its
+    weight, further items from the same trial (subgroups, modifiers) refine the expected outcome with a
+    score contribution of 0 (docs/scoring.md)."""
+    best: dict[tuple[str, bool], EvidenceMatch] = {}
+    for m in matched:
+        if m.trial is None or m.contribution == 0:
+            continue
+        key = (m.trial, m.contribution > 0)
+        if key not in best or abs(m.contribution) > abs(best[key].contribution):
+            best[key] = m
+    out = []
+    for m in matched:
+        if m.trial is not None and m.contribution != 0 and best[(m.trial, m.contribution > 0)] is not m:
+            m = replace(m, contribution=0.0, counted_with=best[(m.trial, m.contribution > 0)].id)
+        out.append(m)
+    return out
+
+
+def decide(
+    matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...]
+) -> tuple[str, str | None, float]:
+    """Call, level and score from the matched evidence of one regimen (contributions already counted
+    once per trial)."""
+    resistance = [m for m in matched if m.direction == Direction.RESISTANCE.value and levels[m.level].rank == 0]
+    score = round(sum(m.contribution for m in matched), 6)
+    if resistance:
+        return "resistance", resistance[0].level, score
+    supporting = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
+    opposing = [m for m in matched if m.contribution < 0]
+    if not any(m.contribution != 0 for m in matched):
+        return "insufficient data", None, score
+    strong = round(sum(m.contribution for m in matched if levels[m.level].rank <= STRONG_RANK), 6)
+    call = _call_from_score(score, strong, min((levels[m.level].rank for m in supporting), default=None), rules)
+    pool = opposing if call == "unlikely benefit" and opposing else supporting
+    level = min(pool, key=lambda m: levels[m.level].rank).level if pool else None
+    return call, level, score
+
+
+def describe_leaf(leaf: Leaf) -> str:
+    """A condition leaf in words, from the fact's description (``FACTS``)."""
+    what = FACTS[leaf.fact].description if leaf.fact in FACTS else leaf.fact
+    if leaf.is_ is not None:
+        return what if leaf.is_ else f"not: {what}"
+    if leaf.in_ is not None:
+        return f"{what}: {' or '.join(str(v) for v in leaf.in_)}"
+    for op, word in (("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<")):
+        if getattr(leaf, op) is not None:
+            return f"{what} {word} {getattr(leaf, op):g}"
+    return leaf.describe()
+
+
+def _specificity(item: EvidenceItem) -> int:
+    return len(leaves(item.when))
+
+
+# ------------------------------------------------------------------------------------------- assessment
+
+
+def tumour_lineage(patient: Patient, kb: KnowledgeBase) -> TumourLineage | None:
+    if patient.tumour_type is None:
+        return None
+    tree = oncotree(kb)
+    code = patient.tumour_type.strip().upper()
+    if code not in tree:
+        raise InputError(Problem("tumour_type", patient.tumour_type, "an OncoTree code (release 2025-10-03)",
+                                 "e.g. BRCA, IDC, ILC, NSCLC, LUAD, BLCA, COADREAD, CHOL", where=patient.patient_id))
+    ancestors = tree.ancestors(code)
+    return TumourLineage(code=code, ancestors=ancestors, tissue=ancestors[0] if ancestors else code)
+
+
+def assess_patient(
+    patient: Patient,
+    kb: KnowledgeBase | None = None,
+    alterations: list[Alteration] | None = None,
+    software_version: str = "",
+    region: str = "US",
+    ctdna: CtdnaFindings | None = None,
+) -> Assessment:
+    """Assess every regimen for one patient.
+
+    ``alterations`` are the patient's sequencing results (``None``: not sequenced, so genomic facts
+    are unknown; ``[]``: sequenced, nothing found); :func:`nerasense.ingest.patient.patient_alterations`
+    builds them from the patient file.
+    """
+    kb = kb or default_knowledge()
+    her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
+    interpreted = interpret_all(alterations, GenomicsKnowledge(kb)) if alterations is not None else None
+    lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
+    fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
+    tf_cutoff = next(p for p in kb.of("ctdna_parameters", CtdnaParameter) if p.id == TF_CUTOFF_ID)
+    cutoff = tf_cutoff.value
+    facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
+                         fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
+    if ctdna is not None:
+        facts.update(ctdna_facts(ctdna, facts))
+    alteration_rows = [asdict(a) for a in interpreted or []]
+    levels = _levels(kb)
+    rules = kb.of("call_rules", CallRule)
+    items = kb.of("evidence", EvidenceItem)
+    calls = [
+        _assess_regimen(reg, [i for i in items if reg.id in i.regimens or "*" in i.regimens], facts, kb, levels, rules)
+        for reg in kb.of("regimens", Regimen)
+    ]
+    warnings = list(her2.warnings)
+    if facts.get("ctdna.tumour_fraction_high") and tf_cutoff.caveat:
+        warnings.append(" ".join(tf_cutoff.caveat.split()))
+    dosing = _dosing(patient, calls, kb, region)
+    missing = _global_missing(calls)
+    if ctdna is not None:
+        warnings += [w for w in ctdna.warnings if w not in warnings]
+        missing += [MissingTest(test=t, facts=["ctdna series"], evidence=[], would_change_call_to=[])
+                    for t in ctdna.missing_tests]
+    return Assessment(
+        dosing=dosing,
+        interactions=(check_interactions(list(patient.medications), kb, region=region).to_dict()
+                      if patient.medications else {"medications": [], "findings": [], "not_found": []}),
+        patient_id=patient.patient_id,
+        software_version=software_version,
+        kb_version=kb.kb_version,
+        her2=her2.to_dict(),
+        alterations=alteration_rows,
+        facts=facts,
+        regimens=calls,
+        missing_tests=missing,
+        eligibility=assess_eligibility(facts, kb),
+        warnings=warnings,
+    )
+
+
+DOSED_CALLS = ("likely benefit", "possible benefit")
+
+
+def ctdna_facts(findings: CtdnaFindings, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
+    """Facts a serial plasma reading decides (interpret/ctdna.py flag ids and baseline keys)."""
+    out: dict[str, FactValue] = {"ctdna.tested": True}
+    ids = {f["id"] for f in findings.flags}
+    if "ctdna-tumour-fraction-high" in ids:
+        out["ctdna.tumour_fraction_high"] = True
+    elif "ctdna-tumour-fraction-low" in ids:
+        out["ctdna.tumour_fraction_high"] = False
+    baseline = findings.baseline or {}
+    erbb2 = baseline.get("erbb2") or {}
+    if erbb2.get("tissue_alterations_in_plasma") is not None:
+        out["ctdna.erbb2_detected"] = bool(erbb2["tissue_alterations_in_plasma"])
+    detected = " ".join(erbb2.get("plasma_detected") or [])
+    if "amplification" in detected:
+        out["ctdna.erbb2_amplified"] = True
+    elif baseline and facts.get("ctdna.erbb2_amplified") is None:
+        out["ctdna.erbb2_amplified"] = False
+    return out
+
+
+def _dosing(patient: Patient, calls: list[RegimenCall], kb: KnowledgeBase, region: str) -> list[dict[str, Any]]:
+    """First-cycle calendar of each regimen the engine calls a likely or possible benefit."""
+    start = patient.assessed_on or dt.date.today()
+    out = []
+    for call in calls:
+        if call.call not in DOSED_CALLS:
+            continue
+        cal = dosing_calendar(call.regimen_id, patient.weight_kg, patient.height_cm, start, 1, None, kb,
+                              child_pugh=patient.liver.child_pugh if patient.liver else None, region=region)
+        out.append({"regimen_name": call.name, **cal.to_dict()})
+    return out
+
+
+def _assess_regimen(
+    regimen: Regimen,
+    items: list[EvidenceItem],
+    facts: Mapping[str, FactValue],
+    kb: KnowledgeBase,
+    levels: dict[str, LevelDefinition],
+    rules: tuple[CallRule, ...],
+) -> RegimenCall:
+    applies = evaluate(regimen.applies_when, facts)
+    base = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
+    if applies is False:
+        failed = [describe_leaf(leaf) for leaf in leaves(regimen.applies_when) if evaluate(leaf, facts) is False]
+        return RegimenCall(**base, call="not applicable", level=None, level_equivalents=None, score=0.0,
+                           score_terms=[], expected=None, modifiers=[], evidence=[],
+                           reasons=[f"needs {'; '.join(failed)}"], conflicts=[],
+                           resistance_flags=[], missing_tests=[], unverified=[])
+    matched_items = [i for i in items if evaluate(i.when, facts) is True]
+    matched = count_once_per_trial([_match(i, kb, levels) for i in matched_items])
+    undecided = [i for i in items if evaluate(i.when, facts) is None]
+    if applies is None:
+        missing = _missing_for(undecided, facts, matched, levels, rules, None)
+        app_facts = unknown_facts(regimen.applies_when, facts)
+        for test, names in sorted(_group_by_test(app_facts).items(), reverse=True):
+            same = next((m for m in missing if m.test == test), None)
+            if same is not None:
+                missing.remove(same)
+            missing.insert(0, MissingTest(
+                test=test, facts=sorted(names | set(same.facts if same else [])),
+                evidence=same.evidence if same else [], would_change_call_to=["decides whether the regimen applies"]))
+        return RegimenCall(**base, call="insufficient data", level=None, level_equivalents=None, score=0.0,
+                           score_terms=[], expected=None, modifiers=[], evidence=matched,
+                           reasons=["cannot tell whether the regimen applies: "
+                                    + ", ".join(sorted(FACTS[f].description for f in app_facts))],
+                           conflicts=[], resistance_flags=[], missing_tests=missing, unverified=[])
+    call, level, score = decide(matched, levels, rules)
+    expected, modifiers = _expected(matched_items, matched, levels)
+    if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
+        expected, modifiers = None, []
+    return RegimenCall(
+        **base, call=call, level=level,
+        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap}
+                           if level else None),
+        score=score,
+        score_terms=[{"evidence": m.id, "direction": m.direction, "level": m.level, "weight": m.weight,
+                      "contribution": m.contribution, "counted_with": m.counted_with} for m in matched],
+        expected=expected, modifiers=modifiers, evidence=matched,
+        reasons=_reasons(call, matched, regimen),
+        conflicts=_conflicts(matched),
+        resistance_flags=[m.statement for m in matched if m.direction == Direction.RESISTANCE.value],
+        missing_tests=_missing_for(undecided, facts, matched, levels, rules, call),
+        unverified=[m.id for m in matched if m.verification == "U" or (m.result or {}).get("unverified")],
+    )
+
+
+def _expected(
+    items: list[EvidenceItem], matched: list[EvidenceMatch], levels: dict[str, LevelDefinition]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    with_result = [(i, m) for i, m in zip(items, matched, strict=True) if m.result is not None
+                   and m.direction in (Direction.SENSITIVITY.value, Direction.NO_BENEFIT.value)]
+    if not with_result:
+        return None, []
+    primary_pool = [p for p in with_result if not p[0].modifier] or with_result
+    primary = min(primary_pool, key=lambda p: (levels[p[1].level].rank, -_specificity(p[0])))
+    expected = dict(primary[1].result or {})
+    expected["evidence"] = primary[1].id
+    modifiers = [
+        {"evidence": m.id, "statement": m.statement, **(m.result or {})}
+        for i, m in with_result + [(i, m) for i, m in zip(items, matched, strict=True)
+                                   if m.result is not None and m.direction.startswith("prognostic")]
+        if m.id != primary[1].id
+    ]
+    return expected, modifiers
+
+
+def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:
+    out = [f"{regimen.name}: {regimen.status} — {regimen.label_note}"]
+    for m in sorted(matched, key=lambda m: -abs(m.contribution)):
+        if m.contribution:
+            out.append(f"{'+' if m.contribution > 0 else '−'}{abs(m.contribution):g} ({m.direction}, level {m.level}): "
+                       f"{m.statement}")
+    if call == "insufficient data":
+        out.append("no evidence item in the knowledge base matches this profile for this regimen")
+    return out
+
+
+def _conflicts(matched: list[EvidenceMatch]) -> list[str]:
+    pro = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
+    con = [m for m in matched if m.direction in (Direction.NO_BENEFIT.value, Direction.RESISTANCE.value)]
+    out = []
+    if pro and con:
+        out.append(
+            "Evidence points both ways: " + "; ".join(f"{m.id} (level {m.level}) supports benefit" for m in pro)
+            + " — while " + "; ".join(f"{m.id} (level {m.level}) argues against" for m in con) + "."
+        )
+    neutral = [m for m in matched if m.direction == Direction.NEUTRAL.value]
+    prognostic = [m for m in matched if m.direction.startswith("prognostic")]
+    if neutral and prognostic:
+        out.append("Studies disagree on this co-alteration: " + "; ".join(m.statement for m in neutral + prognostic))
+    return out
+
+
+def _group_by_test(names: set[str]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for name in names:
+        grouped.setdefault(FACTS[name].test if name in FACTS else name, set()).add(name)
+    return grouped
+
+
+def _missing_for(
+    undecided: list[EvidenceItem],
+    facts: Mapping[str, FactValue],
+    matched: list[EvidenceMatch],
+    levels: dict[str, LevelDefinition],
+    rules: tuple[CallRule, ...],
+    current: str | None,
+) -> list[MissingTest]:
+    by_test: dict[str, tuple[set[str], list[EvidenceItem]]] = {}
+    for item in undecided:
+        for test, names in _group_by_test(unknown_facts(item.when, facts)).items():
+            entry = by_test.setdefault(test, (set(), []))
+            entry[0].update(names)
+            entry[1].append(item)
+    out = []
+    for test, (names, its) in sorted(by_test.items()):
+        changes: list[str] = []
+        if current is not None:
+            for favour in (True, False):
+                hypo = list(matched)
+                for it in its:
+                    sign = SIGN[it.direction]
+                    if (sign > 0) == favour and sign != 0:
+                        hypo.append(EvidenceMatch(it.id, it.direction.value, it.level, levels[it.level].weight,
+                                                  sign * levels[it.level].weight, "", it.source, "", "", False,
+                                                  trial=it.trial))
+                call = decide(count_once_per_trial(hypo), levels, rules)[0]
+                if call != current and call not in changes:
+                    changes.append(call)
+        out.append(MissingTest(test=test, facts=sorted(names), evidence=sorted(i.id for i in its),
+                               would_change_call_to=changes))
+    return sorted(out, key=lambda m: (not m.would_change_call_to, m.test))
+
+
+def _global_missing(calls: list[RegimenCall]) -> list[MissingTest]:
+    merged: dict[str, MissingTest] = {}
+    for c in calls:
+        for m in c.missing_tests:
+            g = merged.setdefault(m.test, MissingTest(test=m.test, facts=[], evidence=[], would_change_call_to=[]))
+            g.facts = sorted(set(g.facts) | set(m.facts))
+            g.evidence = sorted(set(g.evidence) | set(m.evidence))
+            g.would_change_call_to += [f"{c.regimen_id}: {x}" for x in m.would_change_call_to]
+    return sorted(merged.values(), key=lambda m: (-len(m.would_change_call_to), m.test))
+
+
+def assess_eligibility(facts: Mapping[str, FactValue], kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Each trial with eligibility criteria: every criterion met / not met / unknown."""
+    out = []
+    for trial in kb.trials.values():
+        if not trial.eligibility:
+            continue
+        rows = []
+        for c in trial.eligibility:
+            value = facts.get(c.attribute)
+            status: str
+            if value is None:
+                status = "unknown"
+            elif c.any_of is not None:
+                status = "met" if str(value) in c.any_of else "not met"
+            elif c.equals is not None:
+                status = "met" if value == c.equals else "not met"
+            else:
+                number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+                ok = number is not None and (c.minimum is None or number >= c.minimum) and (
+                    c.maximum is None or number <= c.maximum)
+                status = "met" if ok else "not met"
+            rows.append({"criterion": c.id, "text": c.text, "value": value, "status": status, "source": c.source})
+        statuses = {r["status"] for r in rows}
+        overall = "not eligible" if "not met" in statuses else ("eligible" if statuses == {"met"} else
+                                                                  "possibly eligible")
+        out.append({"trial": trial.id, "name": trial.name, "nct": trial.nct, "overall": overall, "criteria": rows})
+    return out
