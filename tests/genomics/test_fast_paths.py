@@ -67,6 +67,8 @@ def test_uncurated_genes_by_expression_equal_interpret_parts(gk: GenomicsKnowled
 def test_strict_polars_read_equals_line_split() -> None:
     header = ["Hugo_Symbol", "Tumor_Sample_Barcode", "HGVSp_Short", "t_alt_count"]
     body = b"ERBB2\tS1\tp.L755S\t5\nKRAS\tS2\t\t7\n\nTP53\tS3\tp.R175H\t\n"
-    fast, slow = _rows(body, header, 0), _rows(body, header, 0, fast=False)
+    data = b"\t".join(h.encode() for h in header) + b"\n" + body
+    offset = data.index(b"\n") + 1
+    fast, slow = _rows(data, offset, header, 0), _rows(data, offset, header, 0, fast=False)
     assert fast.select(slow.columns).equals(slow)
     assert fast["line_no"].to_list() == [2, 3, 4, 5]

@@ -91,8 +91,8 @@ def _ranges(lines: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def _split_header(data: bytes, path: Path) -> tuple[list[str], bytes, int, str]:
-    """Header fields, the data bytes after the header, the count of leading comment lines, the flavour."""
+def _split_header(data: bytes, path: Path) -> tuple[list[str], int, int, str]:
+    """Header fields, the byte offset where data lines start, the count of leading comment lines, the flavour."""
     comments = 0
     flavour = "cbioportal"
     pos = 0
@@ -113,10 +113,10 @@ def _split_header(data: bytes, path: Path) -> tuple[list[str], bytes, int, str]:
                                  f"line {comments + 1} of {path.name} is not a MAF header"))
     if "GDC_FILTER" in header or "callers" in header:
         flavour = "gdc"
-    return header, data[end + 1:], comments, flavour
+    return header, end + 1, comments, flavour
 
 
-def _rows(body: bytes, header: list[str], comments: int, fast: bool = True) -> pl.DataFrame:
+def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool = True) -> pl.DataFrame:
     """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
@@ -125,21 +125,22 @@ def _rows(body: bytes, header: list[str], comments: int, fast: bool = True) -> p
     """
     n = len(header)
     first_line = comments + 2
-    if not body or body.isspace():
+    if offset >= len(data) or (data.find(b"\t", offset) < 0 and data[offset:].isspace()):
         return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
                                     "line": pl.String})
-    if fast and b"\r" not in body:
-        try:
-            frame = pl.read_csv(body, has_header=False, new_columns=header, separator="\t", quote_char=None,
-                                infer_schema=False, comment_prefix=None)
+    if fast and data.find(b"\r", offset) < 0:
+        try:  # the whole buffer, skipping the comment and header lines, so nothing is copied
+            frame = pl.read_csv(data, has_header=False, new_columns=header, separator="\t", quote_char=None,
+                                infer_schema=False, comment_prefix=None, skip_rows=comments + 1)
         except pl.exceptions.ComputeError:
             frame = None
-        if frame is not None and body.count(b"\t") == (n - 1) * frame.height:
+        if frame is not None and data.count(b"\t") - data.count(b"\t", 0, offset) == (n - 1) * frame.height:
             return frame.with_row_index("_row").with_columns(
                 (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
                 pl.lit(n, dtype=pl.Int64).alias("_fields"),
                 pl.lit(None, dtype=pl.String).alias("line"),
             ).drop("_row")
+    body = data[offset:]
     lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
                         infer_schema=False, comment_prefix=None)
     lines = lines.with_row_index("_row").with_columns(
@@ -165,8 +166,7 @@ def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift |
     a, b = header.index(SHIFT_BLOCK_START), header.index(SHIFT_BLOCK_END)
     if b <= a or b + 1 >= len(header):
         return None
-    types = frame["Variant_Type"].drop_nulls().unique()
-    if types.is_in(pl.Series(sorted(VARIANT_TYPES)).implode()).all():
+    if frame.select((pl.col("Variant_Type").is_in(sorted(VARIANT_TYPES)) | pl.col("Variant_Type").is_null()).all()).item():
         return None  # every Variant_Type is a Variant_Type: nothing is shifted (the cheap common case)
     shifted = frame.filter(
         pl.col("Consequence").is_in(list(VARIANT_CLASSIFICATIONS))
@@ -190,7 +190,8 @@ def read_maf(
     """Read a MAF; see the module docstring for the column-shift handling."""
     path = Path(path)
     require_file(path, "MAF")
-    header, body, comments, flavour = _split_header(read_bytes(path), path)
+    data = read_bytes(path)
+    header, offset, comments, flavour = _split_header(data, path)
     name = path.name
     problems = [Problem("column", c, "a MAF with this column", f"{name} has no {c} column")
                 for c in REQUIRED if c not in header]
@@ -203,7 +204,7 @@ def read_maf(
     if problems:
         raise InputError(problems)
 
-    frame = _rows(body, header, comments)
+    frame = _rows(data, offset, header, comments)
     notes: list[str] = []
 
     shift = detect_column_shift(frame, header)
@@ -309,18 +310,18 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     code: Any = pl.when(checks[0][0]).then(pl.lit(1, dtype=pl.Int8))
     for k, (cond, _) in enumerate(checks[1:], start=2):
         code = code.when(cond).then(pl.lit(k, dtype=pl.Int8))
-    frame = frame.with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"), line_ref.alias("record"))
-    bad = frame.filter(pl.col("_code") > 0)
+    frame = frame.with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
     message: Any = pl.when(pl.col("_code") == 1).then(checks[0][1])
     for k, (_, text) in enumerate(checks[1:], start=2):
         message = message.when(pl.col("_code") == k).then(text)
-    rejected = bad.select(
-        "record", message.alias("reason"), "gene",
+    lazy = frame.lazy()
+    rejected_q = lazy.filter(pl.col("_code") > 0).select(
+        line_ref.alias("record"), message.alias("reason"), "gene",
         pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
     )
-    ok = frame.filter(pl.col("_code") == 0)
-    vt = _col(ok, "Variant_Type")
+    ok = lazy.filter(pl.col("_code") == 0)
+    vt = _col(frame, "Variant_Type")
     ref, alt = pl.col("ref"), pl.col("alt")
     same_len = ref.str.len_chars() == alt.str.len_chars()
     inferred = (pl.when(ref.is_null() | alt.is_null()).then(pl.lit("other"))
@@ -329,27 +330,29 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
                 .otherwise(pl.lit("indel")))
     origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
         else pl.lit("unknown")
-    out = ok.select(
+    out_q = ok.select(
         "gene",
         pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), inferred).alias("kind"),
         "protein_change",
         "legacy_name",
-        _col(ok, "Variant_Classification").alias("consequence"),
-        _col(ok, "HGVSc").alias("hgvs_c"),
-        _col(ok, "Transcript_ID").alias("transcript"),
-        _col(ok, "Chromosome").str.strip_prefix("chr").alias("chrom"),
+        _col(frame, "Variant_Classification").alias("consequence"),
+        _col(frame, "HGVSc").alias("hgvs_c"),
+        _col(frame, "Transcript_ID").alias("transcript"),
+        _col(frame, "Chromosome").str.strip_prefix("chr").alias("chrom"),
         "pos", "ref", "alt",
-        _col(ok, "NCBI_Build").alias("genome_build"),
+        _col(frame, "NCBI_Build").alias("genome_build"),
         pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
         "depth", "alt_count",
         pl.col("Tumor_Sample_Barcode").alias("sample"),
         origin.alias("origin"),
-        "record",
+        line_ref.alias("record"),
     )
-    if "HGVSp_Short" in header:
-        bare = int(ok.select((pl.col("HGVSp_Short").is_not_null() & ~pl.col("HGVSp_Short").str.starts_with("p.")).sum()).item())
-        if bare:
-            notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    short = _col(frame, "HGVSp_Short")
+    bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
+    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
+    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
+    if bare:
+        notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
     legacy = out["legacy_name"].is_not_null().sum()
     if legacy:
         notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
