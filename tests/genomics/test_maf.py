@@ -83,6 +83,7 @@ def test_damaged_rows_are_rejected_with_reasons(gk: GenomicsKnowledge, tmp_path:
     assert "Tumor_Sample_Barcode is empty" in reasons["damaged.maf:7"]
     assert "exceeds the depth" in reasons["damaged.maf:8"]
     assert "does not match Start_Position..End_Position" in reasons["damaged.maf:9"]
+    assert [r.record for r in table.rejected_records()] == sorted(reasons, key=lambda k: int(k.split(":")[1]))
 
 
 def test_shift_detection_only_on_shifted_rows(gk: GenomicsKnowledge, tmp_path: Path) -> None:

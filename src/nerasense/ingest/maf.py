@@ -1,9 +1,10 @@
 """Read MAF files (GDC and cBioPortal flavours, plain or gzipped) into an :class:`AlterationTable`.
 
-Each data line becomes an alteration or a rejected record with its reason. The file is read once as
-raw lines with polars (so a line with too few or too many fields is caught and named, not silently
-padded), split into the header's columns, and checked column by column with vectorised expressions;
-protein changes are parsed once per distinct string.
+Each data line becomes an alteration or a rejected record with its reason. The file is read with polars'
+strict reader when the tab count proves every line has the header's field count; otherwise each line is
+read whole and split, so a line with too few or too many fields is caught and named, never silently
+padded. Rows are checked with vectorised expressions (the first failing check gives the reason);
+protein changes already in normalised form pass through, the others are parsed once per distinct string.
 
 Column shift (SUMMIT biliary study, cBioPortal ``puma_biliary_tract_summit_trial``): in that file the
 values under the header columns ``Consequence`` … ``dbSNP_RS`` were written one column to the left, so

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nerasense.domain.alterations import Alteration
+from nerasense.domain.alterations import Alteration, RejectedRecord
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.hgvs_protein import apply_alias, parse_protein_change
 from nerasense.knowledge.genomics import GenomicsKnowledge
@@ -72,6 +72,10 @@ class AlterationTable:
     def accounted(self) -> bool:
         """True when every input record is an alteration, a rejection or a valid no-call."""
         return self.frame.height + self.rejected.height + self.not_alterations == self.input_records
+
+    def rejected_records(self) -> Iterator[RejectedRecord]:
+        for row in self.rejected.iter_rows(named=True):
+            yield RejectedRecord.model_validate(row)
 
     def alterations(self) -> Iterator[Alteration]:
         for row in self.frame.iter_rows(named=True):
