@@ -267,8 +267,8 @@ def assess_patient(
     cutoff = tf_cutoff.value
     facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
                          fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
-    if ctdna is not None:
-        facts.update(ctdna_facts(ctdna, facts))
+    if ctdna is not None:  # the serial reading decides what it can; the patient file's summary fills the rest
+        facts.update({k: v for k, v in ctdna.engine_facts().items() if v is not None})
     alteration_rows = [asdict(a) for a in interpreted or []]
     levels = _levels(kb)
     rules = kb.of("call_rules", CallRule)
@@ -304,26 +304,6 @@ def assess_patient(
 
 
 DOSED_CALLS = ("likely benefit", "possible benefit")
-
-
-def ctdna_facts(findings: CtdnaFindings, facts: Mapping[str, FactValue]) -> dict[str, FactValue]:
-    """Facts a serial plasma reading decides (interpret/ctdna.py flag ids and baseline keys)."""
-    out: dict[str, FactValue] = {"ctdna.tested": True}
-    ids = {f["id"] for f in findings.flags}
-    if "ctdna-tumour-fraction-high" in ids:
-        out["ctdna.tumour_fraction_high"] = True
-    elif "ctdna-tumour-fraction-low" in ids:
-        out["ctdna.tumour_fraction_high"] = False
-    baseline = findings.baseline or {}
-    erbb2 = baseline.get("erbb2") or {}
-    if erbb2.get("tissue_alterations_in_plasma") is not None:
-        out["ctdna.erbb2_detected"] = bool(erbb2["tissue_alterations_in_plasma"])
-    detected = " ".join(erbb2.get("plasma_detected") or [])
-    if "amplification" in detected:
-        out["ctdna.erbb2_amplified"] = True
-    elif baseline and facts.get("ctdna.erbb2_amplified") is None:
-        out["ctdna.erbb2_amplified"] = False
-    return out
 
 
 def _dosing(patient: Patient, calls: list[RegimenCall], kb: KnowledgeBase, region: str) -> list[dict[str, Any]]:
