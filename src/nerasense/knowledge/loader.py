@@ -71,11 +71,10 @@ class KnowledgeBase:
         return {t.id: t for t in self.of("trials", schema.Trial)}
 
     def threshold(self, threshold_id: str) -> schema.Threshold:
-        for kind in ("her2_thresholds", "thresholds"):
-            for t in self.of(kind, schema.Threshold):
-                if t.id == threshold_id:
-                    return t
-        raise KnowledgeError(f"thresholds: no entry with id={threshold_id!r}")
+        for t in self.of("her2_thresholds", schema.Threshold):
+            if t.id == threshold_id:
+                return t
+        raise KnowledgeError(f"her2_thresholds: no entry with id={threshold_id!r}")
 
     def cite(self, source_id: str) -> schema.Source:
         try:

@@ -21,7 +21,6 @@ KINDS: dict[str, type[BaseModel]] = {
     "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
     "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
     "regimens": schema.Regimen,
-    "thresholds": schema.Threshold,
     "tumour_lineages": schema.TumourLineageRule,
     "genomic_facts": schema.GenomicFactRule,
     "evidence": schema.EvidenceItem,
