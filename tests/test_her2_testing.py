@@ -179,3 +179,14 @@ def test_all_problems_reported_at_once() -> None:
         parse_her2_tests({"ihc": "4+", "ish_ratio": -1, "pct_1plus": 80, "pct_2plus": 30})
     fields = {p.field for p in info.value.problems}
     assert {"ihc", "ish_ratio", "pct_1plus+pct_2plus+pct_3plus"} <= fields
+
+
+def test_ratio_that_disagrees_with_its_signals_is_flagged() -> None:
+    # 4.0 / 2.0 = 2.0, reported as 2.5: beyond rounding, so the report is questioned (the reported ratio is used)
+    with pytest.warns(NerasenseWarning, match="differs from"):
+        out = interpret_her2(parse_her2_tests({"ish_ratio": 2.5, "her2_signals": 4.0, "cep17_signals": 2.0}))
+    assert out.ish_group == 1
+    # 2.04 reported for 4.1 / 2.0 = 2.05 is rounding, not an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NerasenseWarning)
+        interpret_her2(parse_her2_tests({"ish_ratio": 2.04, "her2_signals": 4.1, "cep17_signals": 2.0}))

@@ -55,7 +55,6 @@ RESEARCH_USE_ONLY = (
     "cites the evidence it rests on."
 )
 TF_CUTOFF_ID = "tf-high-cutoff"  # ctdna.yaml: the KCSG AL20-17 tumour-fraction cut-off
-STRONG_RANK = 1  # levels 1 and 2 (ranks 0-1) make up the "strong" score of call_rules.yaml
 SIGN = {
     Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
     Direction.PROGNOSTIC_FAVOURABLE: 0.0, Direction.PROGNOSTIC_UNFAVOURABLE: 0.0, Direction.NEUTRAL: 0.0,
@@ -205,7 +204,7 @@ def decide(
     opposing = [m for m in matched if m.contribution < 0]
     if not any(m.contribution != 0 for m in matched):
         return "insufficient data", None, score
-    strong = round(sum(m.contribution for m in matched if levels[m.level].rank <= STRONG_RANK), 6)
+    strong = round(sum(m.contribution for m in matched if levels[m.level].strong), 6)
     call = _call_from_score(score, strong, min((levels[m.level].rank for m in supporting), default=None), rules)
     pool = opposing if call == "unlikely benefit" and opposing else supporting
     level = min(pool, key=lambda m: levels[m.level].rank).level if pool else None

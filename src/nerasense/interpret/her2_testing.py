@@ -25,11 +25,6 @@ from nerasense.knowledge.schema import (
     SingleProbeRule,
 )
 
-# Reported ratios are rounded to one or two decimals; a ratio that differs from signals/CEP17 by more
-# than this is more likely a transcription error than rounding.
-RATIO_TOLERANCE = 0.05
-
-
 @dataclass
 class Her2Interpretation:
     """The reading of one patient's HER2 tests, with the rule rows that produced it."""
@@ -146,7 +141,7 @@ def _check_consistency(t: Her2Tests, where: str, p: ProblemCollector) -> None:
                   "check the three percentages; cells with no staining make up the rest", where)
 
 
-def _ratio(t: Her2Tests, recount: bool, trace: _Trace) -> float:
+def _ratio(t: Her2Tests, recount: bool, trace: _Trace, kb: KnowledgeBase) -> float:
     ratio = t.recount_ratio if recount else t.ish_ratio
     her2 = t.recount_her2_signals if recount else t.her2_signals
     cep17 = t.recount_cep17_signals if recount else t.cep17_signals
@@ -154,7 +149,8 @@ def _ratio(t: Her2Tests, recount: bool, trace: _Trace) -> float:
         computed = her2 / cep17
         if ratio is None:
             return computed
-        if abs(computed - ratio) > RATIO_TOLERANCE * max(ratio, 1.0):
+        tolerance = kb.threshold("ish-ratio-consistency").value or 0.0
+        if abs(computed - ratio) > tolerance * max(ratio, 1.0):
             trace.warn(
                 f"the reported {'recount ' if recount else ''}HER2/CEP17 ratio {ratio:g} differs from "
                 f"{her2:g}/{cep17:g} = {computed:.2f}; the reported ratio was used — check the ISH report"
@@ -228,7 +224,7 @@ def _resolve_ihc(tests: Her2Tests, kb: KnowledgeBase, trace: _Trace) -> IhcScore
 def _apply_dual_probe(tests: Her2Tests, kb: KnowledgeBase, ihc_key: str | None, trace: _Trace) -> None:
     out = trace.out
     assert tests.her2_signals is not None
-    ratio = _ratio(tests, recount=False, trace=trace)
+    ratio = _ratio(tests, recount=False, trace=trace, kb=kb)
     out.ish_ratio = round(ratio, 4)
     group = _dual_probe_group(kb, ratio, tests.her2_signals)
     out.ish_group = group.group
@@ -256,7 +252,7 @@ def _apply_dual_probe(tests: Her2Tests, kb: KnowledgeBase, ihc_key: str | None, 
         ])
     else:
         assert tests.recount_her2_signals is not None
-        rratio = _ratio(tests, recount=True, trace=trace)
+        rratio = _ratio(tests, recount=True, trace=trace, kb=kb)
         regroup = _dual_probe_group(kb, rratio, tests.recount_her2_signals)
         out.result = regroup.result_after_recount
         trace.used(

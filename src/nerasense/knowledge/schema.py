@@ -339,6 +339,7 @@ class LevelDefinition(Cited):
     rank: int = Field(ge=0, description="0 is the strongest")
     kind: Literal["sensitivity", "resistance"]
     weight: float = Field(gt=0)
+    strong: bool = Field(default=False, description="counts towards the strong score of call_rules.yaml")
     description: str
     oncokb: str
     amp_asco_cap: str
