@@ -25,6 +25,7 @@ from nerasense.knowledge.schema import (
     SingleProbeRule,
 )
 
+
 @dataclass
 class Her2Interpretation:
     """The reading of one patient's HER2 tests, with the rule rows that produced it."""
