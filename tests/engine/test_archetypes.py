@@ -129,3 +129,20 @@ def test_plasma_series_feeds_the_engine() -> None:
     assert a.facts["ctdna.tested"] is True
     plasma = [x for x in a.alterations if x["origin"] == "plasma"]
     assert any(x["protein_change"] == "p.T798I" for x in plasma)
+
+
+def test_unverified_hermark_cutoffs_stay_out_of_the_score() -> None:
+    """HERmark categories rest on cut-offs tagged [U] in the reference: the NALA HERmark item is shown,
+    marked unverified, and contributes nothing."""
+    from nerasense.domain.patient import Patient
+    from nerasense.engine.assess import assess_patient
+
+    p = Patient.model_validate({"patient_id": "hm", "tumour_type": "IDC", "setting": "metastatic",
+                                "her2": {"ihc": "3+", "hermark_h2t": 40.0}, "metastatic_her2_regimens": 1,
+                                "prior_therapies": []})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NerasenseWarning)
+        r = {x.regimen_id: x for x in assess_patient(p).regimens}["neratinib-capecitabine"]
+    hm = next(m for m in r.evidence if m.id == "ev-nala-hermark-positive")
+    assert hm.contribution == 0 and hm.verification == "U"
+    assert "ev-nala-hermark-positive" in r.unverified

@@ -148,12 +148,25 @@ def _result(kb: KnowledgeBase, trial_id: str | None, result_id: str | None) -> d
     return out
 
 
-def _match(item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition]) -> EvidenceMatch:
+def unverified_facts(her2: Her2Interpretation) -> frozenset[str]:
+    """Facts that rest on knowledge tagged unverified (e.g. HERmark cut-offs): evidence matched through
+    them is shown, marked unverified, and kept out of the score."""
+    shaky = set()
+    if her2.hermark is not None and her2.hermark.get("unverified"):
+        shaky.add("her2.hermark_positive")
+    return frozenset(shaky)
+
+
+def _match(
+    item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition], shaky: frozenset[str] = frozenset()
+) -> EvidenceMatch:
     weight = levels[item.level].weight
+    rests_on_unverified = bool({leaf.fact for leaf in leaves(item.when)} & shaky)
     return EvidenceMatch(
         id=item.id, direction=item.direction.value, level=item.level, weight=weight,
-        contribution=SIGN[item.direction] * weight, statement=item.statement, source=item.source,
-        citation=kb.cite(item.source).citation, verification=item.verification.value, modifier=item.modifier,
+        contribution=0.0 if rests_on_unverified else SIGN[item.direction] * weight, statement=item.statement,
+        source=item.source, citation=kb.cite(item.source).citation,
+        verification="U" if rests_on_unverified else item.verification.value, modifier=item.modifier,
         trial=item.trial, result=_result(kb, item.trial, item.result),
     )
 
@@ -273,7 +286,8 @@ def assess_patient(
     rules = kb.of("call_rules", CallRule)
     items = kb.of("evidence", EvidenceItem)
     calls = [
-        _assess_regimen(reg, [i for i in items if reg.id in i.regimens or "*" in i.regimens], facts, kb, levels, rules)
+        _assess_regimen(reg, [i for i in items if reg.id in i.regimens or "*" in i.regimens], facts, kb, levels, rules,
+                        unverified_facts(her2))
         for reg in kb.of("regimens", Regimen)
     ]
     warnings = list(her2.warnings)
@@ -325,6 +339,7 @@ def _assess_regimen(
     kb: KnowledgeBase,
     levels: dict[str, LevelDefinition],
     rules: tuple[CallRule, ...],
+    shaky: frozenset[str] = frozenset(),
 ) -> RegimenCall:
     applies = evaluate(regimen.applies_when, facts)
     base = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
@@ -335,7 +350,7 @@ def _assess_regimen(
                            reasons=[f"needs {'; '.join(failed)}"], conflicts=[],
                            resistance_flags=[], missing_tests=[], unverified=[])
     matched_items = [i for i in items if evaluate(i.when, facts) is True]
-    matched = count_once_per_trial([_match(i, kb, levels) for i in matched_items])
+    matched = count_once_per_trial([_match(i, kb, levels, shaky) for i in matched_items])
     undecided = [i for i in items if evaluate(i.when, facts) is None]
     if applies is None:
         missing = _missing_for(undecided, facts, matched, levels, rules, None)
