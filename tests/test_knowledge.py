@@ -153,3 +153,14 @@ def test_proportions_are_fractions(kb) -> None:
         for r in trial.results:
             if r.measure is Measure.PROPORTION:
                 assert 0 <= r.value <= 1, r.id
+
+
+def test_every_entry_cites_a_source(kb) -> None:
+    """Issue 2: every knowledge entry, of every kind, names at least one source in the registry."""
+    from nerasense.knowledge.loader import _walk_sources
+
+    uncited = [
+        f"{kind}[{i}]" for kind, items in kb.entries.items() if kind != "sources"
+        for i, item in enumerate(items) if not set(_walk_sources(item)) & set(kb.sources)
+    ]
+    assert uncited == []
