@@ -85,11 +85,15 @@ def main() -> None:
     row("log-rank, 2 groups", len(big), best_of(lambda: logrank(t, e, g)),
         best_of(lambda: logrank_test(t[g == 0], t[g == 1], e[g == 0], e[g == 1])), "ours = statsmodels survdiff")
     covs = ["x1", "x2", "x3"]
-    ours = best_of(lambda: cox(big, covs), 1)
+    # same frame, same columns; lifelines timed on its bare fit (no summary, no concordance), alternating runs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = best_of(lambda: CoxPHFitter().fit(big[["time", "event", *covs]], "time", "event"), 1)
-    row("Cox PH, 3 covariates (Efron)", len(big), ours, theirs, "ours = lifelines with tighter tolerance")
+        ours = best_of(lambda: cox(big, covs), 1)
+        theirs = min(theirs, best_of(lambda: CoxPHFitter().fit(big[["time", "event", *covs]], "time", "event"), 1))
+        ours = min(ours, best_of(lambda: cox(big, covs), 1))
+    row("Cox PH, 3 covariates (Efron)", len(big), ours, theirs,
+        f"ours = lifelines default fit + Newton polish + summary + C-index: {100 * (ours / theirs - 1):+.1f} %")
 
     mid = data(100_000, seed=2)
     warnings.simplefilter("ignore")
