@@ -21,8 +21,10 @@ nodal           1 if a lymph node (its short axis is recorded), else 0 (default 
 diameter        mm: longest diameter, or short axis for nodes (targets)
 too_small       1 if "present but too small to measure" (counts 5 mm unless a value is recorded)
 disappeared     1 if the lesion has disappeared (counts 0 mm)
-status          non-target: ``present`` / ``absent`` / ``progression`` (unequivocal) / ``ne``;
-                new: ``unequivocal`` (default) / ``equivocal``; target: ``ne`` if not assessed
+status          non-target: ``present`` / ``absent`` / ``progression`` (unequivocal) / ``increase``
+                (further increase since the last assessment, for iRECIST; PD here) / ``ne``;
+                new: ``unequivocal`` (default) / ``equivocal`` / ``increase`` (iRECIST; unequivocal
+                here); target: ``ne`` if not assessed
 ==============  ========================================================================================
 
 Conventions: PR is judged against the baseline sum, PD against the nadir (smallest sum on study,
@@ -35,9 +37,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nerasense.errors import ProblemCollector
+
+if TYPE_CHECKING:
+    from nerasense.stats.irecist import IRecistResponse
 
 #: rule id → (what it says, where it is)
 RULES: dict[str, tuple[str, str]] = {
@@ -119,9 +124,10 @@ class PatientResponse:
     best_pct_change: float | None
     assessments: list[Assessment]
     rules: list[str]
+    irecist: IRecistResponse | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "patient": self.patient,
             "baseline_date": self.baseline_date.isoformat(),
             "baseline_sod": self.baseline_sod,
@@ -132,11 +138,14 @@ class PatientResponse:
             "assessments": [a.as_dict() for a in self.assessments],
             "rules": list(self.rules),
         }
+        if self.irecist is not None:
+            out["irecist"] = self.irecist.as_dict()
+        return out
 
 
 _KINDS = ("target", "non-target", "new")
-_NT_STATUS = ("present", "absent", "progression", "ne")
-_NEW_STATUS = ("unequivocal", "equivocal")
+_NT_STATUS = ("present", "absent", "progression", "increase", "ne")
+_NEW_STATUS = ("unequivocal", "equivocal", "increase")
 
 
 def _flag(v: Any) -> bool | None:
@@ -329,7 +338,12 @@ def _best(
 
 
 def assess_patient(
-    patient: str, rows: list[dict[str, Any]], confirm: bool = True, min_sd_days: int = 42, confirm_days: int = 28
+    patient: str,
+    rows: list[dict[str, Any]],
+    confirm: bool = True,
+    min_sd_days: int = 42,
+    confirm_days: int = 28,
+    irecist: bool = False,
 ) -> PatientResponse:
     dates = sorted({r["date"] for r in rows})
     base_date = dates[0]
@@ -343,7 +357,7 @@ def assess_patient(
     for r in rows:
         if r["kind"] == "new":
             new_first[r["lesion_id"]] = min(new_first.get(r["lesion_id"], r["date"]), r["date"])
-            if r["status"] in (None, "unequivocal"):
+            if r["status"] in (None, "unequivocal", "increase"):
                 new_unequivocal[r["lesion_id"]] = min(new_unequivocal.get(r["lesion_id"], r["date"]), r["date"])
     nadir = base_sod
     prior_target_cr = False
@@ -389,7 +403,7 @@ def assess_patient(
         nt = None
         if nontargets:
             st = [at[lid]["status"] if lid in at and at[lid]["kind"] == "non-target" else "ne" for lid in nontargets]
-            if "progression" in st:
+            if "progression" in st or "increase" in st:
                 nt, rule = "PD", "NT-PD"
             elif "ne" in st:
                 nt, rule = "NE", "NT-NE"
@@ -432,6 +446,11 @@ def assess_patient(
             pct.append(a.pct_change_baseline)
         if a.overall == "PD":
             break
+    ir = None
+    if irecist:
+        from nerasense.stats.irecist import assess_irecist
+
+        ir = assess_irecist(rows, tps, base_date, confirm, min_sd_days, confirm_days)
     return PatientResponse(
         patient,
         base_date,
@@ -442,15 +461,19 @@ def assess_patient(
         min(pct) if pct else None,
         tps,
         list(dict.fromkeys(all_rules + bor_rules)),
+        ir,
     )
 
 
-def assess(df: Any, confirm: bool = True, min_sd_days: int = 42, confirm_days: int = 28) -> dict[str, PatientResponse]:
+def assess(
+    df: Any, confirm: bool = True, min_sd_days: int = 42, confirm_days: int = 28, irecist: bool = False
+) -> dict[str, PatientResponse]:
     """RECIST 1.1 per patient from a lesion table (see the module docstring for the columns).
 
     ``confirm=True`` (default; single-arm trials with response as primary endpoint, Table 3) requires
     CR/PR to be confirmed ≥ ``confirm_days`` later; ``confirm=False`` gives the best time-point response
-    (randomised trials). ``best_response_unconfirmed`` is always returned beside it.
+    (randomised trials). ``best_response_unconfirmed`` is always returned beside it. ``irecist=True``
+    adds the iRECIST time points and iBOR (:mod:`nerasense.stats.irecist`, Seymour 2017) as ``irecist``.
     """
     rows = _parse(df)
     bad = ProblemCollector()
@@ -467,7 +490,7 @@ def assess(df: Any, confirm: bool = True, min_sd_days: int = 42, confirm_days: i
         first = min(r["date"] for r in prow)
         _check_baseline(p, [r for r in prow if r["date"] == first], bad)
     bad.raise_if_any()
-    return {p: assess_patient(p, prow, confirm, min_sd_days, confirm_days) for p, prow in sorted(by_patient.items())}
+    return {p: assess_patient(p, prow, confirm, min_sd_days, confirm_days, irecist) for p, prow in sorted(by_patient.items())}
 
 
 __all__ = ["RULES", "Assessment", "PatientResponse", "assess", "assess_patient"]
