@@ -155,6 +155,12 @@ CASES: list[tuple[str, str, list[dict], dict[str, Any]]] = [
     ),
     ("iUPD never confirmed: iBOR iUPD", "IR-BOR-PROGRESSION", T1((0, 50), (28, 65)), {"best_response": "iUPD"}),
     (
+        "confirmed iPR holds above -30 % (EORTC FAQ: 100, 70, 70, 80, 80, 80 is iPR throughout)",
+        "IR-BOR-RESPONSE",
+        T1((0, 100), (56, 70), (112, 70), (168, 80), (224, 80), (280, 80)),
+        {"i": ["iPR"] * 5, "best_response": "iPR", "confirmed": True},
+    ),
+    (
         "iCR confirmed before iUPD and iCPD: iBOR iCR",
         "IR-BOR-RESPONSE",
         [
