@@ -371,13 +371,14 @@ def _cox_polish(
             step = np.linalg.solve(info, u)
         except np.linalg.LinAlgError as exc:
             raise AnalysisError("Cox model: the information matrix is singular (collinear covariates?)") from exc
+        if np.all(np.abs(step) <= 1e-10 * (1.0 + np.abs(beta))):
+            # converged: the last step is taken; log-likelihood and information change by O(step²)
+            return beta + step, ll, info
         new = beta + step
         ll_new, u_new, info_new = total(new)
         if not ll_new >= ll - 1e-9 * abs(ll):  # never accept a step that lowers the likelihood
             break
         beta, ll, u, info = new, ll_new, u_new, info_new
-        if np.all(np.abs(step) <= 1e-10 * (1.0 + np.abs(beta))):
-            break
     return beta, ll, info
 
 
@@ -402,19 +403,21 @@ def _concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple
     below = np.searchsorted(upred, pred, side="left")  # number of distinct death preds < pred_i
     equal = (below < len(upred)) & (upred[np.minimum(below, len(upred) - 1)] == pred)
     m = len(upred) + 1
-    pairs = int(np.searchsorted(np.sort(r), q, side="left").sum())
+    # only sums of counts are needed, so the needles are sorted too (searchsorted is then cache-friendly)
+    pairs = int(np.searchsorted(np.sort(r), np.sort(q), side="left").sum())
     correct = tied = 0
     for bit in range(len(utimes).bit_length()):
         on = ((q >> bit) & 1) == 1
+        if not on.any():
+            continue
         keep = ((r >> bit) & 1) == 0
         keys = np.sort((r[keep] >> (bit + 1)) * m + u[keep])
-        base = (q[on] >> (bit + 1)) * m
-        lo = np.searchsorted(keys, base, side="left")
-        at = np.searchsorted(keys, base + below[on], side="left")
-        correct += int((at - lo).sum())
-        eq = equal[on]
-        after = np.searchsorted(keys, base[eq] + below[on][eq], side="right")
-        tied += int((after - at[eq]).sum())
+        block = q[on] >> (bit + 1)
+        needles = block * m + below[on]
+        starts = np.searchsorted(keys, np.arange(int(block.max()) + 1) * m, side="left")
+        correct += int(np.searchsorted(keys, np.sort(needles), side="left").sum()) - int(starts[block].sum())
+        eq = np.sort(needles[equal[on]])
+        tied += int((np.searchsorted(keys, eq, side="right") - np.searchsorted(keys, eq, side="left")).sum())
     return correct, tied, pairs
 
 
