@@ -209,6 +209,23 @@ def test_cox_concordance_is_lifelines(datasets: dict, case: str) -> None:
     assert cox(df, covs, s).concordance == pytest.approx(cph.concordance_index_, rel=1e-12)
 
 
+def test_cox_fits_lifelines_once_at_its_default_tolerance(datasets: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 5): the R-precision refit doubled lifelines' time; R precision now comes from the polish."""
+    from lifelines import CoxPHFitter
+
+    calls: list[dict] = []
+    fit = CoxPHFitter.fit
+
+    def spy(self: CoxPHFitter, *args: object, **kwargs: object) -> CoxPHFitter:
+        calls.append(kwargs)
+        return fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CoxPHFitter, "fit", spy)
+    df, covs, s = _cox_frame(datasets, "gbsg2")
+    cox(df, covs, s)
+    assert len(calls) == 1 and not calls[0].get("fit_options")
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
