@@ -21,11 +21,11 @@ def test_demo_cohort_has_every_section(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "demo.html"
     assert main(["cohort", "report", str(EXAMPLES / "demo_cohort.yaml"), "-o", str(out), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload["sections"]) == {"response", "survival", "recist", "adverse_events", "subgroups"}
+    assert set(payload["sections"]) == {"response", "survival", "recist", "adverse_events", "subgroups", "swimmer"}
     assert payload["sections"]["survival"]["analysed"] is True
     assert "logrank_p" in payload["sections"]["survival"]
     page = out.read_text()
-    assert "Research use only" in page and page.count("data:image/png;base64") >= 3
+    assert "Research use only" in page and page.count("data:image/png;base64") >= 4
 
 
 def test_unknown_yaml_key_is_an_input_error(tmp_path: Path) -> None:
@@ -48,3 +48,51 @@ def test_summit_biliary_worked_example() -> None:
     surv = payload["sections"]["survival"]
     assert surv["analysed"] is False and surv["status_values"]["UNKNOWN"] == 21
     assert any("not analysed" in m for m in payload["not_supported"])
+
+
+def _lesions(tmp_path: Path) -> Path:
+    """P1: PR at week 8 confirmed at week 16, no PD; P2: PD at week 8 (RECIST 1.1 §4.3.1: +30 %, +15 mm)."""
+    rows = ["patient,date,lesion_id,kind,organ,diameter"]
+    rows += [f"P1,{d},T1,target,liver,{v}" for d, v in (("2024-01-01", 50), ("2024-02-26", 30), ("2024-04-22", 30))]
+    rows += [f"P2,{d},T1,target,liver,{v}" for d, v in (("2024-01-01", 50), ("2024-02-26", 65))]
+    path = tmp_path / "lesions.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_swimmer_from_lesion_assessments(tmp_path: Path) -> None:
+    _lesions(tmp_path)
+    (tmp_path / "c.csv").write_text("patient,bor\nP1,PR\nP2,PD\n")
+    spec = tmp_path / "c.yaml"
+    spec.write_text("title: t\ndata: {path: c.csv, patient: patient}\nlesions: {path: lesions.csv}\nswimmer: {unit: weeks}\n")
+    page, payload = build_report(spec)
+    sw = {r["patient"]: r for r in payload["sections"]["swimmer"]}
+    assert (sw["P1"]["duration"], sw["P1"]["ongoing"], sw["P1"]["best_response"]) == (16.0, True, "PR")
+    assert sw["P1"]["markers"] == [(8.0, "PR")]
+    assert (sw["P2"]["duration"], sw["P2"]["ongoing"], sw["P2"]["markers"]) == (8.0, False, [(8.0, "PD")])
+    assert "Swimmer plot" in page
+
+
+def test_swimmer_from_time_on_treatment_column(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("patient,bor,tot,active\nP1,PR,11.5,yes\nP2,PD,2.0,no\nP3,SD,,no\n")
+    spec = tmp_path / "c.yaml"
+    spec.write_text(
+        "title: t\ndata: {path: c.csv, patient: patient}\nresponse: {best_response: bor}\n"
+        "swimmer: {duration: tot, ongoing: active, ongoing_values: ['yes']}\n"
+    )
+    _, payload = build_report(spec)
+    rows = payload["sections"]["swimmer"]
+    assert [(r["patient"], r["duration"], r["ongoing"], r["best_response"]) for r in rows] == [
+        ("P1", 11.5, True, "PR"),
+        ("P2", 2.0, False, "PD"),
+    ]
+    assert any("P3" not in m and "without tot" in m for m in payload["not_supported"])
+
+
+def test_swimmer_without_durations_is_said(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("patient,bor\nP1,PR\n")
+    spec = tmp_path / "c.yaml"
+    spec.write_text("title: t\ndata: {path: c.csv, patient: patient}\nswimmer: {}\n")
+    _, payload = build_report(spec)
+    assert "swimmer" not in payload["sections"]
+    assert any("Swimmer plot needs" in m for m in payload["not_supported"])

@@ -12,6 +12,7 @@ MODULES = [
     "nerasense.stats.survival",
     "nerasense.stats.cutpoint",
     "nerasense.stats.recist",
+    "nerasense.stats.irecist",
     "nerasense.stats.subgroups",
     "nerasense.stats.adverse",
     "nerasense.stats.tables",

@@ -274,6 +274,41 @@ CASES: list[tuple[str, str, list[dict], bool, dict[str, Any]]] = [
         {"best_response": "NE"},
     ),
     (
+        "confirmed PR stays PR when the sum drifts back above -30 % (EORTC FAQ: 100, 70, 70, 80, 80, 80)",
+        "T-PR-HOLD",
+        T1((0, 100), (56, 70), (112, 70), (168, 80), (224, 80), (280, 80)),
+        True,
+        {"overall": ["PR"] * 5, "best_response": "PR", "confirmed": True},
+    ),
+    (
+        "unconfirmed PR does not hold: 100, 70, 80 is PR then SD",
+        "T-SD",
+        T1((0, 100), (56, 70), (112, 80)),
+        True,
+        {"overall": ["PR", "SD"], "best_response": "SD", "confirmed": False},
+    ),
+    (
+        "PD still ends a held PR (+21 % and +15 mm over the nadir 70)",
+        "T-PR-HOLD",
+        T1((0, 100), (56, 70), (112, 70), (168, 80), (224, 85)),
+        True,
+        {"overall": ["PR", "PR", "PR", "PD"], "best_response": "PR"},
+    ),
+    (
+        "SD documented at 24 weeks is clinical benefit",
+        "BOR-CBR",
+        T1((0, 50), (56, 45), (112, 45), (168, 45)),
+        True,
+        {"best_response": "SD", "sd_weeks": 24.0, "clinical_benefit": True},
+    ),
+    (
+        "SD to 16 weeks then PD is no clinical benefit",
+        "BOR-CBR",
+        T1((0, 50), (56, 45), (112, 45), (168, 60)),
+        True,
+        {"best_response": "SD", "sd_weeks": 16.0, "clinical_benefit": False},
+    ),
+    (
         "without confirmation the best time point counts",
         "BOR-UNCONFIRMED",
         T1((0, 50), (56, 30)),
@@ -345,3 +380,17 @@ def test_cli_recist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = out["patients"]["P1"]
     assert (p["best_response"], p["confirmed"], p["best_pct_change"]) == ("PR", True, -40.0)
     assert out["summary"]["orr"]["responders"] == 1
+
+
+def test_cbr_duration_is_a_parameter_and_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = T1((0, 50), (56, 45), (112, 45), (168, 60))
+    assert assess(pd.DataFrame(rows), cbr_weeks=16)["P1"].clinical_benefit is True
+    with pytest.raises(InputError, match="cbr_weeks"):
+        assess(pd.DataFrame(rows), cbr_weeks=0)
+    path = tmp_path / "lesions.csv"
+    pd.DataFrame(rows + [dict(r, patient="P2") for r in T1((0, 50), (56, 45), (112, 45), (168, 45))]).to_csv(path, index=False)
+    assert main(["recist", str(path), "--cbr-weeks", "24", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cbr_weeks"] == 24 and out["summary"]["cbr_weeks"] == 24
+    assert (out["summary"]["cbr"]["responders"], out["summary"]["cbr"]["evaluable"]) == (1, 2)
+    assert (out["patients"]["P1"]["clinical_benefit"], out["patients"]["P2"]["clinical_benefit"]) == (False, True)

@@ -17,7 +17,17 @@ from hypothesis import strategies as st
 
 from nerasense.cli import main
 from nerasense.errors import InputError
-from nerasense.stats.survival import cox, kaplan_meier, km_by_group, logrank, numbers_at_risk, rmst, rmst_difference
+from nerasense.stats.survival import (
+    _concordance,
+    _cox_polish,
+    cox,
+    kaplan_meier,
+    km_by_group,
+    logrank,
+    numbers_at_risk,
+    rmst,
+    rmst_difference,
+)
 from nerasense.stats.tables import survival_columns
 
 from .conftest import golden
@@ -160,6 +170,79 @@ def test_cox_matches_r_coxph_efron(datasets: dict, case: str) -> None:
         got = res.coefficients[name]
         for key in ("coef", "hr", "se", "hr_ci_low", "hr_ci_high", "p"):
             assert got[key] == pytest.approx(w[key], rel=1e-6, abs=1e-12), (name, key)
+
+
+def _cox_frame(datasets: dict, case: str) -> tuple[pd.DataFrame, list[str], str | None]:
+    ds, t, e, covs, s = COX[case]
+    data = datasets[ds].copy()
+    if ds == "gbsg2":
+        data["horTh_yes"] = (data["horTh"] == "yes").astype(int)
+    return survival_columns(data, t, e, covariates=covs, strata=s), covs, ("strata" if s else None)
+
+
+@pytest.mark.parametrize("case", list(COX))
+def test_efron_likelihood_at_r_solution(datasets: dict, case: str) -> None:
+    """R: coxph(..., ties="efron") — at R's β our Efron log-likelihood is R's ``fit$loglik[2]``, the
+    score vanishes and √diag(I⁻¹) is R's se(coef); one Newton polish from a perturbed start lands on R's β."""
+    df, covs, s = _cox_frame(datasets, case)
+    want = R["cox"][case]
+    beta_r = np.array([want["coefficients"][c]["coef"] for c in covs])
+    se_r = np.array([want["coefficients"][c]["se"] for c in covs])
+    x, t, e = df[covs].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(float)
+    g = np.zeros(len(t), np.int64) if s is None else np.unique(df[s].to_numpy(), return_inverse=True)[1]
+    beta, ll, info = _cox_polish(x, t, e, g, beta_r, max_steps=0)
+    assert ll == pytest.approx(want["loglik"], rel=1e-10)
+    assert np.sqrt(np.diag(np.linalg.inv(info))) == pytest.approx(se_r, rel=1e-6)
+    start = beta_r + 1e-3 * se_r  # about lifelines' default tolerance away
+    beta, ll, _ = _cox_polish(x, t, e, g, start)
+    assert beta == pytest.approx(beta_r, rel=1e-6, abs=1e-12)  # R itself stops at eps=1e-9
+    assert ll == pytest.approx(want["loglik"], rel=1e-12)
+
+
+@pytest.mark.parametrize("case", ["rossi", "gbsg2_strata"])
+def test_cox_concordance_is_lifelines(datasets: dict, case: str) -> None:
+    """Reference: lifelines ``CoxPHFitter().concordance_index_`` (Harrell's C, within strata)."""
+    from lifelines import CoxPHFitter
+
+    df, covs, s = _cox_frame(datasets, case)
+    cph = CoxPHFitter().fit(df[["time", "event", *covs] + ([s] if s else [])], "time", "event", strata=[s] if s else None)
+    assert cox(df, covs, s).concordance == pytest.approx(cph.concordance_index_, rel=1e-12)
+
+
+def test_cox_fits_lifelines_once_at_its_default_tolerance(datasets: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression (issue 5): the R-precision refit doubled lifelines' time; R precision now comes from the polish."""
+    from lifelines import CoxPHFitter
+
+    calls: list[dict] = []
+    fit = CoxPHFitter.fit
+
+    def spy(self: CoxPHFitter, *args: object, **kwargs: object) -> CoxPHFitter:
+        calls.append(kwargs)
+        return fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CoxPHFitter, "fit", spy)
+    df, covs, s = _cox_frame(datasets, "gbsg2")
+    cox(df, covs, s)
+    assert len(calls) == 1 and not calls[0].get("fit_options")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 1), st.integers(-3, 3)),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_concordance_counts_equal_lifelines(rows: list[tuple[int, int, int]]) -> None:
+    """Oracle: lifelines ``_concordance_summary_statistics`` (tied times, tied predictions, censoring)."""
+    from lifelines.utils.concordance import _concordance_summary_statistics
+
+    t = np.array([r[0] for r in rows], float)
+    e = np.array([r[1] for r in rows], float)
+    risk = np.array([r[2] for r in rows], float)
+    want = _concordance_summary_statistics(t, -risk, e)
+    assert _concordance(t, e, risk) == tuple(int(v) for v in want)
 
 
 # ---- invariants ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -58,6 +58,15 @@ class LesionSpec(_Strict):
     confirm: bool = True
 
 
+class SwimmerSpec(_Strict):
+    """Swimmer plot. Without ``duration`` the bars come from the lesion table (RECIST assessments)."""
+
+    duration: str | None = None  # column of the data table: time on treatment, in ``unit``
+    ongoing: str | None = None  # column of the data table; a value in ``ongoing_values`` draws an arrow
+    ongoing_values: list[str] = []
+    unit: Literal["days", "weeks", "months"] = "months"
+
+
 class AESpec(_Strict):
     path: str
     n_patients: int | None = None
@@ -77,6 +86,7 @@ class CohortSpec(_Strict):
     lesions: LesionSpec | None = None
     adverse_events: AESpec | None = None
     subgroups: SubgroupSpec | None = None
+    swimmer: SwimmerSpec | None = None
 
 
 def load_spec(path: str | Path) -> CohortSpec:
@@ -115,6 +125,66 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 def _fmt(x: float | None) -> str:
     return "NR" if x is None else f"{x:.3g}"
+
+
+_DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12}  # a month is 365.25/12 days (R lubridate, SAS)
+
+
+def _swimmer_rows(spec: CohortSpec, df: Any, recist: dict[str, Any] | None, limits: list[str]) -> list[dict[str, Any]]:
+    """Bars for :func:`~nerasense.report.figures.swimmer_figure`: from a time-on-treatment column, or from the
+    RECIST assessments (baseline to last assessment; markers at the first CR/PR and at PD; arrow if no PD)."""
+    sw = spec.swimmer
+    assert sw is not None
+    per = _DAYS_PER[sw.unit]
+    if sw.duration is not None:
+        missing = [c for c in (sw.duration, sw.ongoing) if c is not None and c not in df.columns]
+        if missing:
+            allowed = f"a column of the table ({', '.join(map(str, df.columns))})"
+            raise InputError([Problem("swimmer column", c, allowed) for c in missing])
+        out = []
+        for _, r in df.iterrows():
+            pid = str(r[spec.data.patient])
+            try:
+                dur = float(r[sw.duration])
+            except (TypeError, ValueError):
+                dur = float("nan")
+            if dur != dur:
+                continue
+            row: dict[str, Any] = {"patient": pid, "duration": dur, "unit": sw.unit, "markers": []}
+            row["ongoing"] = sw.ongoing is not None and str(r[sw.ongoing]).strip() in sw.ongoing_values
+            if recist is not None and pid in recist:
+                row["best_response"] = recist[pid].best_response
+            elif spec.response is not None:
+                row["best_response"] = str(r[spec.response.best_response]).strip().upper()
+            out.append(row)
+        if len(out) < len(df):
+            limits.append(f"{len(df) - len(out)} patients without {sw.duration} are not in the swimmer plot.")
+        return out
+    if recist is None:
+        limits.append("Swimmer plot needs a time-on-treatment column (swimmer.duration) or lesion measurements; not drawn.")
+        return []
+    out = []
+    for pid, r in recist.items():
+        markers, ongoing = [], True
+        first_resp = next((a for a in r.assessments if a.overall in ("CR", "PR")), None)
+        pd_at = next((a for a in r.assessments if a.overall == "PD"), None)
+        if first_resp is not None and (pd_at is None or first_resp.date < pd_at.date):
+            markers.append(((first_resp.date - r.baseline_date).days / per, first_resp.overall))
+        if pd_at is not None:
+            markers.append(((pd_at.date - r.baseline_date).days / per, "PD"))
+            ongoing = False
+        last = r.assessments[-1].date if r.assessments else r.baseline_date
+        out.append(
+            {
+                "patient": pid,
+                "duration": (last - r.baseline_date).days / per,
+                "unit": sw.unit,
+                "best_response": r.best_response,
+                "ongoing": ongoing,
+                "markers": markers,
+            }
+        )
+    return out
 
 
 def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
@@ -220,11 +290,13 @@ def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
                 limits.append(f"{n - int(known.sum())} patients with unknown survival status were excluded from the KM analysis.")
         payload["sections"]["survival"] = sec
 
+    recist_res: dict[str, Any] | None = None
     if spec.lesions:
         from nerasense.report.figures import waterfall_figure
         from nerasense.stats.recist import assess
 
         res = assess(read_table((base / spec.lesions.path).resolve()), confirm=spec.lesions.confirm)
+        recist_res = res
         sec = {
             p: {"best_response": r.best_response, "best_pct_change": r.best_pct_change, "confirmed": r.confirmed}
             for p, r in res.items()
@@ -253,6 +325,15 @@ def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
             "No lesion measurements: best % change (waterfall) and confirmation cannot be derived; "
             "the best overall response is taken as recorded."
         )
+
+    if spec.swimmer:
+        rows_sw = _swimmer_rows(spec, df, recist_res, limits)
+        if rows_sw:
+            from nerasense.report.figures import swimmer_figure
+
+            payload["sections"]["swimmer"] = rows_sw
+            fig = swimmer_figure(rows_sw, xlabel=f"Time on study ({spec.swimmer.unit})")
+            parts.append("<h2>Swimmer plot</h2>" + _img(fig, "swimmer plot"))
 
     if spec.adverse_events:
         from nerasense.stats.adverse import ae_table

@@ -21,8 +21,10 @@ nodal           1 if a lymph node (its short axis is recorded), else 0 (default 
 diameter        mm: longest diameter, or short axis for nodes (targets)
 too_small       1 if "present but too small to measure" (counts 5 mm unless a value is recorded)
 disappeared     1 if the lesion has disappeared (counts 0 mm)
-status          non-target: ``present`` / ``absent`` / ``progression`` (unequivocal) / ``ne``;
-                new: ``unequivocal`` (default) / ``equivocal``; target: ``ne`` if not assessed
+status          non-target: ``present`` / ``absent`` / ``progression`` (unequivocal) / ``increase``
+                (further increase since the last assessment, for iRECIST; PD here) / ``ne``;
+                new: ``unequivocal`` (default) / ``equivocal`` / ``increase`` (iRECIST; unequivocal
+                here); target: ``ne`` if not assessed
 ==============  ========================================================================================
 
 Conventions: PR is judged against the baseline sum, PD against the nadir (smallest sum on study,
@@ -35,9 +37,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nerasense.errors import ProblemCollector
+
+if TYPE_CHECKING:
+    from nerasense.stats.irecist import IRecistResponse
 
 #: rule id → (what it says, where it is)
 RULES: dict[str, tuple[str, str]] = {
@@ -51,6 +56,10 @@ RULES: dict[str, tuple[str, str]] = {
     "T-PR": ("sum ≥ 30% below the baseline sum", "§4.3.1"),
     "T-PD": ("sum ≥ 20% above the nadir and ≥ 5 mm absolute increase", "§4.3.1"),
     "T-SD": ("neither PR nor PD", "§4.3.1"),
+    "T-PR-HOLD": (
+        "after a confirmed PR (any PR without confirmation), a sum back above −30 % but short of PD stays PR",
+        "EORTC RECIST FAQ 'Managing PR when TP measurements change slightly over time'; 'The definition of SD'",
+    ),
     "T-NE": ("a target not assessed (and the others do not already show PD)", "§4.3.1; Table 1"),
     "T-REAPPEAR": ("after target CR, a target reappearing (or a node ≥ 10 mm) is PD", "Table 3 footnote a; EORTC FAQ"),
     "NT-CR": ("all non-target lesions gone (nodes < 10 mm recorded as absent)", "§4.3.2"),
@@ -75,6 +84,10 @@ RULES: dict[str, tuple[str, str]] = {
     "BOR-SD-NOT-MET": ("minimum SD duration not met → PD if PD follows, else NE", "§4.4.1; Table 3"),
     "BOR-AFTER-PD": ("assessments after the first PD do not count", "§4.4.1"),
     "BOR-UNCONFIRMED": ("without confirmation (randomised trials) the best time-point response counts", "§4.4.1"),
+    "BOR-CBR": (
+        "clinical benefit: CR, PR, or SD / non-CR/non-PD documented ≥ cbr_weeks after baseline (before any PD)",
+        "§4.4.1 (SD duration from the start of treatment); Hyman et al. Nature 2018;554:189–194, Methods (24 weeks)",
+    ),
 }
 
 _RANK = {"CR": 0, "PR": 1, "SD": 2, "NON-CR/NON-PD": 2, "PD": 4, "NE": 5}
@@ -119,9 +132,12 @@ class PatientResponse:
     best_pct_change: float | None
     assessments: list[Assessment]
     rules: list[str]
+    irecist: IRecistResponse | None = None
+    sd_weeks: float | None = None
+    clinical_benefit: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "patient": self.patient,
             "baseline_date": self.baseline_date.isoformat(),
             "baseline_sod": self.baseline_sod,
@@ -129,14 +145,19 @@ class PatientResponse:
             "best_response_unconfirmed": self.best_response_unconfirmed,
             "confirmed": self.confirmed,
             "best_pct_change": self.best_pct_change,
+            "sd_weeks": self.sd_weeks,
+            "clinical_benefit": self.clinical_benefit,
             "assessments": [a.as_dict() for a in self.assessments],
             "rules": list(self.rules),
         }
+        if self.irecist is not None:
+            out["irecist"] = self.irecist.as_dict()
+        return out
 
 
 _KINDS = ("target", "non-target", "new")
-_NT_STATUS = ("present", "absent", "progression", "ne")
-_NEW_STATUS = ("unequivocal", "equivocal")
+_NT_STATUS = ("present", "absent", "progression", "increase", "ne")
+_NEW_STATUS = ("unequivocal", "equivocal", "increase")
 
 
 def _flag(v: Any) -> bool | None:
@@ -329,7 +350,13 @@ def _best(
 
 
 def assess_patient(
-    patient: str, rows: list[dict[str, Any]], confirm: bool = True, min_sd_days: int = 42, confirm_days: int = 28
+    patient: str,
+    rows: list[dict[str, Any]],
+    confirm: bool = True,
+    min_sd_days: int = 42,
+    confirm_days: int = 28,
+    irecist: bool = False,
+    cbr_weeks: float = 24.0,
 ) -> PatientResponse:
     dates = sorted({r["date"] for r in rows})
     base_date = dates[0]
@@ -343,10 +370,12 @@ def assess_patient(
     for r in rows:
         if r["kind"] == "new":
             new_first[r["lesion_id"]] = min(new_first.get(r["lesion_id"], r["date"]), r["date"])
-            if r["status"] in (None, "unequivocal"):
+            if r["status"] in (None, "unequivocal", "increase"):
                 new_unequivocal[r["lesion_id"]] = min(new_unequivocal.get(r["lesion_id"], r["date"]), r["date"])
     nadir = base_sod
     prior_target_cr = False
+    response_dates: list[date] = []  # time points with overall PR or CR, for the PR hold
+    pr_held = False
     tps: list[Assessment] = []
     all_rules: list[str] = []
     for d in dates[1:]:
@@ -380,6 +409,9 @@ def assess_patient(
             elif sod is not None and sod <= 0.7 * base_sod:
                 target = "PR"
                 rules.append("T-PR")
+            elif pr_held:
+                target = "PR"
+                rules.append("T-PR-HOLD")
             else:
                 target = "SD"
                 rules.append("T-SD")
@@ -389,7 +421,7 @@ def assess_patient(
         nt = None
         if nontargets:
             st = [at[lid]["status"] if lid in at and at[lid]["kind"] == "non-target" else "ne" for lid in nontargets]
-            if "progression" in st:
+            if "progression" in st or "increase" in st:
                 nt, rule = "PD", "NT-PD"
             elif "ne" in st:
                 nt, rule = "NE", "NT-NE"
@@ -406,6 +438,12 @@ def assess_patient(
             elif lid not in new_unequivocal and lid in at:
                 rules.append("NEW-EQUIVOCAL")
         overall = _overall(target, nt, new, rules)
+        if overall == "PD":
+            pr_held = False
+            response_dates = []
+        elif overall in ("PR", "CR"):
+            pr_held = pr_held or not confirm or any((d - r).days >= confirm_days for r in response_dates)
+            response_dates.append(d)
         rules = sorted(used) + rules
         tps.append(
             Assessment(
@@ -432,6 +470,26 @@ def assess_patient(
             pct.append(a.pct_change_baseline)
         if a.overall == "PD":
             break
+    # documented SD duration (weeks from baseline to the last CR/PR/SD/non-CR-non-PD time point before PD)
+    sd_weeks = None
+    for a in tps:
+        if a.overall == "PD":
+            break
+        if a.overall in ("CR", "PR", "SD", "NON-CR/NON-PD"):
+            sd_weeks = (a.date - base_date).days / 7.0
+    benefit = None
+    if best in ("CR", "PR"):
+        benefit = True
+    elif best in ("SD", "NON-CR/NON-PD"):
+        benefit = sd_weeks is not None and sd_weeks >= cbr_weeks
+        bor_rules.append("BOR-CBR")
+    elif best in ("PD", "NE"):
+        benefit = False
+    ir = None
+    if irecist:
+        from nerasense.stats.irecist import assess_irecist
+
+        ir = assess_irecist(rows, tps, base_date, confirm, min_sd_days, confirm_days)
     return PatientResponse(
         patient,
         base_date,
@@ -442,16 +500,33 @@ def assess_patient(
         min(pct) if pct else None,
         tps,
         list(dict.fromkeys(all_rules + bor_rules)),
+        ir,
+        sd_weeks,
+        benefit,
     )
 
 
-def assess(df: Any, confirm: bool = True, min_sd_days: int = 42, confirm_days: int = 28) -> dict[str, PatientResponse]:
+def assess(
+    df: Any,
+    confirm: bool = True,
+    min_sd_days: int = 42,
+    confirm_days: int = 28,
+    irecist: bool = False,
+    cbr_weeks: float = 24.0,
+) -> dict[str, PatientResponse]:
     """RECIST 1.1 per patient from a lesion table (see the module docstring for the columns).
 
     ``confirm=True`` (default; single-arm trials with response as primary endpoint, Table 3) requires
     CR/PR to be confirmed ≥ ``confirm_days`` later; ``confirm=False`` gives the best time-point response
-    (randomised trials). ``best_response_unconfirmed`` is always returned beside it.
+    (randomised trials). ``best_response_unconfirmed`` is always returned beside it. ``irecist=True``
+    adds the iRECIST time points and iBOR (:mod:`nerasense.stats.irecist`, Seymour 2017) as ``irecist``.
+    ``sd_weeks`` is the documented SD duration and ``clinical_benefit`` is CR/PR or SD lasting
+    ≥ ``cbr_weeks`` (rule BOR-CBR).
     """
+    if not cbr_weeks > 0:
+        from nerasense.errors import InputError, Problem
+
+        raise InputError(Problem("cbr_weeks", cbr_weeks, "a positive number of weeks (24 in SUMMIT)"))
     rows = _parse(df)
     bad = ProblemCollector()
     by_patient: dict[str, list[dict[str, Any]]] = {}
@@ -467,7 +542,10 @@ def assess(df: Any, confirm: bool = True, min_sd_days: int = 42, confirm_days: i
         first = min(r["date"] for r in prow)
         _check_baseline(p, [r for r in prow if r["date"] == first], bad)
     bad.raise_if_any()
-    return {p: assess_patient(p, prow, confirm, min_sd_days, confirm_days) for p, prow in sorted(by_patient.items())}
+    return {
+        p: assess_patient(p, prow, confirm, min_sd_days, confirm_days, irecist, cbr_weeks)
+        for p, prow in sorted(by_patient.items())
+    }
 
 
 __all__ = ["RULES", "Assessment", "PatientResponse", "assess", "assess_patient"]

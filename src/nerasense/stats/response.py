@@ -110,6 +110,7 @@ class ResponseSummary:
     orr: RateEstimate
     dcr: RateEstimate
     cbr: RateEstimate | None
+    cbr_weeks: float | None = None  # the SD duration CBR asks for; None when CBR was not computed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +119,7 @@ class ResponseSummary:
             "orr": self.orr.as_dict(),
             "dcr": self.dcr.as_dict(),
             "cbr": None if self.cbr is None else self.cbr.as_dict(),
+            "cbr_weeks": self.cbr_weeks,
         }
 
 
@@ -157,7 +159,7 @@ def summarise_best_responses(
             if r in ("CR", "PR") or (r in ("SD", "NON-CR/NON-PD") and w is not None and w >= cbr_weeks)
         )
         cbr = response_rate(benefit, n, level, method)
-    return ResponseSummary(n, counts, orr, dcr, cbr)
+    return ResponseSummary(n, counts, orr, dcr, cbr, None if cbr is None else float(cbr_weeks))
 
 
 __all__ = [
