@@ -34,7 +34,6 @@ from nerasense.ingest.table import (
     attach_changes,
     read_bytes,
     require_file,
-    resolve_gene_column,
 )
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -130,17 +129,23 @@ def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool
         return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
                                     "line": pl.String})
     if fast and data.find(b"\r", offset) < 0:
-        try:  # the whole buffer, skipping the comment and header lines, so nothing is copied
-            frame = pl.read_csv(data, has_header=False, new_columns=header, separator="\t", quote_char=None,
-                                infer_schema=False, comment_prefix=None, skip_rows=comments + 1)
-        except pl.exceptions.ComputeError:
+        # polars reads the header line itself: its skip_rows option scans serially and costs more than
+        # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
+        start = data.rfind(b"\n", 0, offset - 1) + 1
+        try:
+            frame = pl.read_csv(data[start:] if start else data, has_header=True, new_columns=header, separator="\t",
+                                quote_char=None, infer_schema=False, comment_prefix=None)
+        except pl.exceptions.PolarsError:
             frame = None
-        if frame is not None and data.count(b"\t") - data.count(b"\t", 0, offset) == (n - 1) * frame.height:
-            return frame.with_row_index("_row").with_columns(
-                (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
+        if frame is not None and frame.width == n and \
+                data.count(b"\t") - data.count(b"\t", 0, offset) == (n - 1) * frame.height:
+            # the row index goes first: a one-chunk column after the reader's many-chunk columns would make
+            # the next with_columns copy every column into one chunk
+            return frame.with_row_index("line_no", offset=first_line).with_columns(
+                pl.col("line_no").cast(pl.Int64),
                 pl.lit(n, dtype=pl.Int64).alias("_fields"),
                 pl.lit(None, dtype=pl.String).alias("line"),
-            ).drop("_row")
+            )
     body = data[offset:]
     lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
                         infer_schema=False, comment_prefix=None)
@@ -261,25 +266,24 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     t_alt = _col(frame, "t_alt_count").cast(pl.Int64, strict=False)
     t_ref = _col(frame, "t_ref_count").cast(pl.Int64, strict=False)
     depth = pl.coalesce(_col(frame, "t_depth").cast(pl.Int64, strict=False), t_ref + t_alt)
-    frame = frame.with_columns(
-        resolve_gene_column(frame, "Hugo_Symbol", gk),
-        raw_change.alias("raw_change"),
-        ref.alias("ref"),
-        alt.alias("alt"),
-        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
-        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
-        t_alt.alias("alt_count"),
-        depth.alias("depth"),
-    )
+
+    # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
+    allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
+    lazy = frame.lazy()
+    distinct = pl.collect_all([lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)])
+    symbols = distinct[0].to_series()
+    renamed = {v: s for v in symbols.to_list() if (s := gk.symbol(v)) != v}
+    gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
+    bad_symbols = symbols.filter(~symbols.str.contains(SYMBOL))
+    alleles = pl.concat([d.to_series().alias("a") for d in distinct[1:]]) if allele_cols else pl.Series("a", [], pl.String)
+    bad_alleles = alleles.filter(~alleles.str.contains(ALLELE)).unique()
+    unknown_gene = [u for u in ("Unknown", "UNKNOWN", "unknown") if symbols.is_in([u]).any()]
+
+    frame = frame.with_columns(gene.alias("gene"), raw_change.alias("raw_change"))
     frame = attach_changes(frame, gk)
 
-    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
     c, lit = pl.col, pl.lit
-    # regex checks run on distinct values (a few thousand), then is_in over the rows
-    symbols = frame["Hugo_Symbol"].drop_nulls().unique()
-    good_symbols = symbols.filter(symbols.str.contains(SYMBOL))
-    alleles = pl.concat([frame["ref"], frame["alt"]]).drop_nulls().unique()
-    good_alleles = alleles.filter(alleles.str.contains(ALLELE))
+    never = lit(False)  # a check no distinct value can fail is not run on the rows
     ref_len = c("ref").str.len_chars()
     span_bad = (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
                 & ((c("_end") - c("pos") + 1) != ref_len))
@@ -289,14 +293,15 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         (c("_fields") != n,
          lit("line has ") + c("_fields").cast(pl.String) + lit(f" fields, the header has {n} (truncated or damaged line)")),
         (c("Hugo_Symbol").is_null(), lit("Hugo_Symbol is empty")),
-        (c("Hugo_Symbol").is_in(["Unknown", "UNKNOWN", "unknown"]),
+        (c("Hugo_Symbol").is_in(unknown_gene) if unknown_gene else never,
          lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret")),
-        (~c("Hugo_Symbol").is_in(good_symbols.implode()), lit("Hugo_Symbol is not a gene symbol")),
+        (c("Hugo_Symbol").is_in(bad_symbols.implode()) if bad_symbols.len() else never,
+         lit("Hugo_Symbol is not a gene symbol")),
         (c("Tumor_Sample_Barcode").is_null(), lit("Tumor_Sample_Barcode is empty")),
         (c("_shift_lost"), lit("column-shifted row with a value in the last shifted column; cannot be repaired safely")),
-        (c("ref").is_not_null() & ~c("ref").is_in(good_alleles.implode()),
+        (c("ref").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
          lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)")),
-        (c("alt").is_not_null() & ~c("alt").is_in(good_alleles.implode()),
+        (c("alt").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
          lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)")),
         (span_bad, lit("Reference_Allele length does not match Start_Position..End_Position")),
         (_col(frame, "Start_Position").is_not_null() & c("pos").is_null(), lit("Start_Position is not an integer")),
@@ -311,17 +316,27 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     code: Any = pl.when(checks[0][0]).then(pl.lit(1, dtype=pl.Int8))
     for k, (cond, _) in enumerate(checks[1:], start=2):
         code = code.when(cond).then(pl.lit(k, dtype=pl.Int8))
-    frame = frame.with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
     message: Any = pl.when(pl.col("_code") == 1).then(checks[0][1])
     for k, (_, text) in enumerate(checks[1:], start=2):
         message = message.when(pl.col("_code") == k).then(text)
-    lazy = frame.lazy()
-    rejected_q = lazy.filter(pl.col("_code") > 0).select(
+    short = _col(frame, "HGVSp_Short")
+    frame = frame.with_columns(
+        ref.alias("ref"),
+        alt.alias("alt"),
+        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
+        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
+        t_alt.alias("alt_count"),
+        depth.alias("depth"),
+    ).with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
+    rejected_at = frame.select(pl.col("_code") > 0).to_series().arg_true()
+    # the record locator is built as text only for the rows that are kept
+    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
+    rejected = frame.gather(rejected_at).select(
         line_ref.alias("record"), message.alias("reason"), "gene",
         pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
     )
-    ok = lazy.filter(pl.col("_code") == 0)
+    ok = frame.filter(pl.col("_code") == 0) if rejected_at.len() else frame  # no copy when nothing is rejected
     vt = _col(frame, "Variant_Type")
     ref, alt = pl.col("ref"), pl.col("alt")
     same_len = ref.str.len_chars() == alt.str.len_chars()
@@ -331,9 +346,10 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
                 .otherwise(pl.lit("indel")))
     origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
         else pl.lit("unknown")
-    out_q = ok.select(
+    kind = vt.replace_strict(KIND_BY_TYPE, default=None)
+    out = ok.select(
         "gene",
-        pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), inferred).alias("kind"),
+        pl.when(kind.is_not_null()).then(kind).otherwise(inferred).alias("kind"),
         "protein_change",
         "legacy_name",
         _col(frame, "Variant_Classification").alias("consequence"),
@@ -348,12 +364,10 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         origin.alias("origin"),
         line_ref.alias("record"),
     )
-    short = _col(frame, "HGVSp_Short")
-    bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
-    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
-    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
-    if bare:
-        notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    if "HGVSp_Short" in header:
+        bare = int(ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum()).item())
+        if bare:
+            notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
     legacy = out["legacy_name"].is_not_null().sum()
     if legacy:
         notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
