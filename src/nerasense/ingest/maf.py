@@ -1,7 +1,7 @@
 """Read MAF files (GDC and cBioPortal flavours, plain or gzipped) into an :class:`AlterationTable`.
 
 Each data line becomes an alteration or a rejected record with its reason. The file is read with polars'
-strict reader when the tab count proves every line has the header's field count; otherwise each line is
+strict reader when it can prove every line has the header's field count; otherwise each line is
 read whole and split, so a line with too few or too many fields is caught and named, never silently
 padded. Rows are checked with vectorised expressions (the first failing check gives the reason);
 protein changes already in normalised form pass through, the others are parsed once per distinct string.
@@ -21,7 +21,10 @@ the Start/End span and ``Match_Norm_Seq_Allele1``.
 from __future__ import annotations
 
 import itertools
+import mmap
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -91,12 +94,12 @@ def _ranges(lines: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def _split_header(data: bytes, path: Path) -> tuple[list[str], int, int, str]:
+def _split_header(data: bytes | mmap.mmap, path: Path) -> tuple[list[str], int, int, str]:
     """Header fields, the byte offset where data lines start, the count of leading comment lines, the flavour."""
     comments = 0
     flavour = "cbioportal"
     pos = 0
-    while data.startswith(b"#", pos):
+    while data[pos: pos + 1] == b"#":
         end = data.find(b"\n", pos)
         line = data[pos: end if end >= 0 else len(data)]
         if line.startswith(b"#version gdc") or b"gdc" in line.lower():
@@ -116,12 +119,16 @@ def _split_header(data: bytes, path: Path) -> tuple[list[str], int, int, str]:
     return header, end + 1, comments, flavour
 
 
-def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool = True) -> pl.DataFrame:
+def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int, fast: bool = True,
+          path: Path | None = None) -> pl.DataFrame:
     """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
-    count (it refuses lines with too many fields, and the file's tab count equals (fields - 1) x lines,
-    so no line has too few). Otherwise each line is read whole and split, so a damaged line is named.
+    count: it refuses lines with too many fields and pads short ones with nulls, so no line is short when
+    the last column has no null (a free check), or else when the file's tab count equals (fields - 1) x
+    lines. Otherwise each line is read whole and split, so a damaged line is named. ``path``, when given,
+    is the plain file ``data`` maps: polars then reads it itself (no copy of the buffer) when the header is
+    its first line.
     """
     n = len(header)
     first_line = comments + 2
@@ -132,13 +139,15 @@ def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool
         # polars reads the header line itself: its skip_rows option scans serially and costs more than
         # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
         start = data.rfind(b"\n", 0, offset - 1) + 1
+        source: Any = data[start:] if start else path if path is not None else data
         try:
-            frame = pl.read_csv(data[start:] if start else data, has_header=True, new_columns=header, separator="\t",
+            frame = pl.read_csv(source, has_header=True, new_columns=header, separator="\t",
                                 quote_char=None, infer_schema=False, comment_prefix=None)
         except pl.exceptions.PolarsError:
             frame = None
-        if frame is not None and frame.width == n and \
-                data.count(b"\t") - data.count(b"\t", 0, offset) == (n - 1) * frame.height:
+        if frame is not None and frame.width == n and (
+                frame[header[-1]].null_count() == 0  # a short line would leave its last field null
+                or _count_tabs(data) - _count_tabs(data[:offset]) == (n - 1) * frame.height):
             # the row index goes first: a one-chunk column after the reader's many-chunk columns would make
             # the next with_columns copy every column into one chunk
             return frame.with_row_index("line_no", offset=first_line).with_columns(
@@ -162,6 +171,12 @@ def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool
     )
     frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
     return frame.with_columns([pl.col(h).replace("", None) for h in header])
+
+
+def _count_tabs(data: bytes | mmap.mmap) -> int:
+    if isinstance(data, mmap.mmap):
+        data = data[:]  # a map has no count(); this rare fallback pays one copy
+    return data.count(b"\t")
 
 
 def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift | None:
@@ -196,9 +211,26 @@ def read_maf(
     """Read a MAF; see the module docstring for the column-shift handling."""
     path = Path(path)
     require_file(path, "MAF")
-    data = read_bytes(path)
-    header, offset, comments, flavour = _split_header(data, path)
-    name = path.name
+    with _mapped(path) as mapped:
+        data: bytes | mmap.mmap = mapped if mapped is not None else read_bytes(path)
+        header, offset, comments, flavour = _split_header(data, path)
+        _check_header(header, path.name)
+        frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
+    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[mmap.mmap | None]:
+    """The plain (not gzipped, not empty) file mapped into memory, read in place; else None."""
+    with path.open("rb") as fh:
+        if fh.read(2) in (b"\x1f\x8b", b"", b"\x1f"):
+            yield None
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
+
+
+def _check_header(header: list[str], name: str) -> None:
     problems = [Problem("column", c, "a MAF with this column", f"{name} has no {c} column")
                 for c in REQUIRED if c not in header]
     if not any(c in header for c in CHANGE_COLUMNS) and not all(c in header for c in GENOMIC_COLUMNS):
@@ -210,7 +242,10 @@ def read_maf(
     if problems:
         raise InputError(problems)
 
-    frame = _rows(data, offset, header, comments)
+
+def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, on_shift: OnShift,
+             origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
+    name = path.name
     notes: list[str] = []
 
     shift = detect_column_shift(frame, header)
@@ -243,7 +278,7 @@ def read_maf(
     else:
         frame = frame.with_columns(pl.lit(False).alias("_shift_lost"))
 
-    return _to_table(frame, header, path, flavour, notes, origin_by_sample or {}, gk)
+    return _to_table(frame, header, path, flavour, notes, origin_by_sample, gk)
 
 
 def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
