@@ -355,7 +355,7 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     for k, (_, text) in enumerate(checks[1:], start=2):
         message = message.when(pl.col("_code") == k).then(text)
     short = _col(frame, "HGVSp_Short")
-    frame = frame.with_columns(
+    base = frame.lazy().with_columns(
         ref.alias("ref"),
         alt.alias("alt"),
         _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
@@ -363,15 +363,14 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         t_alt.alias("alt_count"),
         depth.alias("depth"),
     ).with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
-    rejected_at = frame.select(pl.col("_code") > 0).to_series().arg_true()
     # the record locator is built as text only for the rows that are kept
     line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
-    rejected = frame.gather(rejected_at).select(
+    rejected_q = base.filter(pl.col("_code") > 0).select(
         line_ref.alias("record"), message.alias("reason"), "gene",
         pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
     )
-    ok = frame.filter(pl.col("_code") == 0) if rejected_at.len() else frame  # no copy when nothing is rejected
+    ok = base.filter(pl.col("_code") == 0)
     vt = _col(frame, "Variant_Type")
     ref, alt = pl.col("ref"), pl.col("alt")
     same_len = ref.str.len_chars() == alt.str.len_chars()
@@ -382,7 +381,7 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
         else pl.lit("unknown")
     kind = vt.replace_strict(KIND_BY_TYPE, default=None)
-    out = ok.select(
+    out_q = ok.select(
         "gene",
         pl.when(kind.is_not_null()).then(kind).otherwise(inferred).alias("kind"),
         "protein_change",
@@ -395,14 +394,17 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         _col(frame, "NCBI_Build").alias("genome_build"),
         pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
         "depth", "alt_count",
+        pl.lit(None, dtype=pl.Float64).alias("copy_number"),
+        pl.lit(None, dtype=pl.Int64).alias("cna_call"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
         origin.alias("origin"),
         line_ref.alias("record"),
     )
-    if "HGVSp_Short" in header:
-        bare = int(ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum()).item())
-        if bare:
-            notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
+    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
+    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
+    if bare:
+        notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
     legacy = out["legacy_name"].is_not_null().sum()
     if legacy:
         notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
