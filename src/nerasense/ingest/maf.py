@@ -305,7 +305,12 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
     allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
     lazy = frame.lazy()
-    distinct = pl.collect_all([lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)])
+    queries = [lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)]
+    if "Variant_Type" in frame.columns:
+        queries.append(lazy.select(pl.col("Variant_Type").unique()))
+    distinct = pl.collect_all(queries)
+    # the kind comes from Variant_Type alone when every row has a known one (else inferred from the alleles)
+    typed_kinds = "Variant_Type" in frame.columns and set(distinct.pop()["Variant_Type"].to_list()) <= set(KIND_BY_TYPE)
     symbols = distinct[0].to_series()
     renamed = {v: s for v in symbols.to_list() if (s := gk.symbol(v)) != v}
     gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
@@ -383,7 +388,7 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     kind = vt.replace_strict(KIND_BY_TYPE, default=None)
     out_q = ok.select(
         "gene",
-        pl.when(kind.is_not_null()).then(kind).otherwise(inferred).alias("kind"),
+        (kind if typed_kinds else pl.when(kind.is_not_null()).then(kind).otherwise(inferred)).alias("kind"),
         "protein_change",
         "legacy_name",
         _col(frame, "Variant_Classification").alias("consequence"),
