@@ -180,8 +180,8 @@ def annotate_frame(
     classes = {g: 1 for g in known} | dict.fromkeys(curated, 2)
     gene_class = pl.col("gene").replace_strict(classes, default=0, return_dtype=pl.UInt32)
     synonymous = pl.col("protein_change").str.contains(_SYNONYMOUS).fill_null(False).cast(pl.UInt32)
-    hot = _uncurated_hotspot(gk).cast(pl.UInt32)
-    codes = frame.select(gene_class.alias("_class"), (synonymous * 4 + hot).alias("_code"))
+    hot = _uncurated_hotspot(frame, gk).cast(pl.UInt32)
+    codes = frame.select(gene_class.alias("_class"), (synonymous * 4 + pl.lit(hot)).alias("_code"))
     at = codes.select(pl.col("_class") == 2).to_series().arg_true()
 
     rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
@@ -219,16 +219,25 @@ def annotate_frame(
         {"gene": pl.String, "kind": pl.String, "protein_change": pl.String})
 
 
-def _uncurated_hotspot(gk: GenomicsKnowledge) -> pl.Expr:
-    """True for rows of an uncurated gene whose (gene, change) is a hotspot (only a full run-time table has such)."""
+def _uncurated_hotspot(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.Series:
+    """True for rows of an uncurated gene whose (gene, change) is a hotspot (only a full run-time table has such).
+
+    Two hash lookups find the candidate rows (gene and change each in the table); the exact pair is then
+    checked on those rows alone, so no per-row text key is built for the whole table.
+    """
     curated = set(gk.rules) | set(gk.regions) | set(gk.pathway_genes)
     hot = [(g, c) for g, c in gk.hotspots if g not in curated]
-    if not hot:
-        return pl.lit(False)
-    genes = sorted({g for g, _ in hot})
+    flags = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    if not hot or not frame.height:
+        return flags
+    candidate = (pl.col("gene").is_in(sorted({g for g, _ in hot}))
+                 & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
+    at = frame.select(candidate).to_series().arg_true()
+    if not at.len():
+        return flags
     key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
-    # the string key is built only where the gene has a hotspot at all
-    return (pl.col("gene").is_in(genes) & key.is_in([f"{g}\t{c}" for g, c in hot])).fill_null(False)
+    pairs = frame.select("gene", "protein_change").gather(at)
+    return flags.scatter(at, pairs.select(key.is_in([f"{g}\t{c}" for g, c in hot])).to_series())
 
 
 def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hotspot: bool) -> VariantInterpretation:
