@@ -9,6 +9,9 @@ peak resident memory (``ru_maxrss``) belongs to that step alone:
 * ``annotate`` — :func:`nerasense.ingest.maf.read_maf` + :func:`nerasense.interpret.variants.annotate_frame`
   (every row accepted or rejected with a reason, every distinct allele interpreted).
 
+Time and CPU are taken when the measured step ends (``annotate_frame`` returns), so the summary figures the
+child computes for the printout (ERBB2 rows, distinct alleles) are not charged to the step.
+
 Target (issue 3): annotate within 2x of the plain read and under 2 GB.
 
     .venv/bin/python benchmarks/annotate.py [ROWS]
@@ -34,9 +37,13 @@ CHILD = r"""
 import json, resource, sys, time, warnings
 import polars as pl
 path, step = sys.argv[1], sys.argv[2]
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 t0 = time.perf_counter()
 if step == "plain":
     frame = pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False)
+    t3, cpu3 = time.perf_counter(), cpu()
     out = {"rows": frame.height}
 else:
     from nerasense.ingest.hgvs_protein import parse_protein_change
@@ -52,14 +59,14 @@ else:
         table = read_maf(path, gk)
     t2 = time.perf_counter()
     annotated = annotate_frame(table.frame, gk, parse_protein_change)
-    t3 = time.perf_counter()
+    t3, cpu3 = time.perf_counter(), cpu()
+    # the figures below are bookkeeping for the printout, outside the timed work
     out = {"startup": t1 - t0, "read": t2 - t1, "interpret": t3 - t2,
            "rows": table.input_records, "alterations": annotated.height, "rejected": table.rejected.height,
            "accounted": table.accounted, "erbb2": annotated.filter(pl.col("gene") == "ERBB2").height,
            "distinct_alleles": annotated.select("gene", "kind", "protein_change").n_unique()}
-out["seconds"] = time.perf_counter() - t0
-usage = resource.getrusage(resource.RUSAGE_SELF)
-out["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+out["seconds"] = t3 - t0
+out["cpu_seconds"] = cpu3
 out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """

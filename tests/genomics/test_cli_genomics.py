@@ -94,3 +94,17 @@ def test_annotate_origin_from_cbioportal_sample_file(capsys: pytest.CaptureFixtu
     assert code == 0
     origin = {a["sample"]: a["origin"] for a in out["alterations"]}
     assert origin["P7_A"] == "plasma" and origin["P2_A"] == "tissue"
+
+
+def test_parser_for_one_command_loads_only_that_command() -> None:
+    from nerasense.cli import build_parser
+
+    def verbs(argv: list[str] | None) -> set[str]:
+        sub = next(a for a in build_parser(argv)._actions if a.dest == "command")
+        return set(sub.choices)  # type: ignore[arg-type]
+
+    assert verbs(["annotate", "x.maf", "--json"]) == {"annotate"}
+    everything = verbs(None)
+    assert {"annotate", "assess", "survival", "kb"} <= everything
+    assert verbs(["no-such-verb"]) == everything  # an unknown verb still gets the full list in its error
+    assert verbs(["--version"]) == everything

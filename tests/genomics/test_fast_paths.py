@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import mmap
+from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +75,23 @@ def test_strict_polars_read_equals_line_split() -> None:
     fast, slow = _rows(data, offset, header, 0), _rows(data, offset, header, 0, fast=False)
     assert fast.select(slow.columns).equals(slow)
     assert fast["line_no"].to_list() == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("body", [
+    b"ERBB2\tS1\tp.L755S\t5\nKRAS\tS2\t\t7\n",  # every last field filled: proven without counting tabs
+    b"ERBB2\tS1\tp.L755S\t5\nKRAS\tS2\t\t\n",  # an empty last field: the tab count decides
+    b"ERBB2\tS1\tp.L755S\t5\nKRAS\tS2\t7\n",  # a short line: its last field is null, the tab count refuses
+    b"ERBB2\tS1\tp.L755S\t5\nKRAS\tS2\tp.G12D\t7\t9\nTP53\tS3\tp.R175H\n",  # one long and one short line
+], ids=["filled", "empty-last", "short", "long-and-short"])
+@pytest.mark.parametrize("preamble", [b"", b"#version gdc-1.0.0\n"], ids=["plain", "comment"])
+def test_mapped_file_read_equals_line_split(tmp_path: Path, body: bytes, preamble: bytes) -> None:
+    header = ["Hugo_Symbol", "Tumor_Sample_Barcode", "HGVSp_Short", "t_alt_count"]
+    path = tmp_path / "m.maf"
+    path.write_bytes(preamble + b"\t".join(h.encode() for h in header) + b"\n" + body)
+    data = path.read_bytes()
+    comments = preamble.count(b"\n")
+    offset = data.index(b"\n", len(preamble)) + 1
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        fast = _rows(mapped, offset, header, comments, path=path)
+    slow = _rows(data, offset, header, comments, fast=False)
+    assert fast.select(slow.columns).equals(slow)

@@ -1,7 +1,7 @@
 """Read MAF files (GDC and cBioPortal flavours, plain or gzipped) into an :class:`AlterationTable`.
 
 Each data line becomes an alteration or a rejected record with its reason. The file is read with polars'
-strict reader when the tab count proves every line has the header's field count; otherwise each line is
+strict reader when it can prove every line has the header's field count; otherwise each line is
 read whole and split, so a line with too few or too many fields is caught and named, never silently
 padded. Rows are checked with vectorised expressions (the first failing check gives the reason);
 protein changes already in normalised form pass through, the others are parsed once per distinct string.
@@ -21,7 +21,10 @@ the Start/End span and ``Match_Norm_Seq_Allele1``.
 from __future__ import annotations
 
 import itertools
+import mmap
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +37,6 @@ from nerasense.ingest.table import (
     attach_changes,
     read_bytes,
     require_file,
-    resolve_gene_column,
 )
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -92,12 +94,12 @@ def _ranges(lines: tuple[int, ...]) -> str:
     return ", ".join(parts)
 
 
-def _split_header(data: bytes, path: Path) -> tuple[list[str], int, int, str]:
+def _split_header(data: bytes | mmap.mmap, path: Path) -> tuple[list[str], int, int, str]:
     """Header fields, the byte offset where data lines start, the count of leading comment lines, the flavour."""
     comments = 0
     flavour = "cbioportal"
     pos = 0
-    while data.startswith(b"#", pos):
+    while data[pos: pos + 1] == b"#":
         end = data.find(b"\n", pos)
         line = data[pos: end if end >= 0 else len(data)]
         if line.startswith(b"#version gdc") or b"gdc" in line.lower():
@@ -117,12 +119,16 @@ def _split_header(data: bytes, path: Path) -> tuple[list[str], int, int, str]:
     return header, end + 1, comments, flavour
 
 
-def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool = True) -> pl.DataFrame:
+def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int, fast: bool = True,
+          path: Path | None = None) -> pl.DataFrame:
     """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
-    count (it refuses lines with too many fields, and the file's tab count equals (fields - 1) x lines,
-    so no line has too few). Otherwise each line is read whole and split, so a damaged line is named.
+    count: it refuses lines with too many fields and pads short ones with nulls, so no line is short when
+    the last column has no null (a free check), or else when the file's tab count equals (fields - 1) x
+    lines. Otherwise each line is read whole and split, so a damaged line is named. ``path``, when given,
+    is the plain file ``data`` maps: polars then reads it itself (no copy of the buffer) when the header is
+    its first line.
     """
     n = len(header)
     first_line = comments + 2
@@ -130,17 +136,25 @@ def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool
         return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
                                     "line": pl.String})
     if fast and data.find(b"\r", offset) < 0:
-        try:  # the whole buffer, skipping the comment and header lines, so nothing is copied
-            frame = pl.read_csv(data, has_header=False, new_columns=header, separator="\t", quote_char=None,
-                                infer_schema=False, comment_prefix=None, skip_rows=comments + 1)
-        except pl.exceptions.ComputeError:
+        # polars reads the header line itself: its skip_rows option scans serially and costs more than
+        # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
+        start = data.rfind(b"\n", 0, offset - 1) + 1
+        source: Any = data[start:] if start else path if path is not None else data
+        try:
+            frame = pl.read_csv(source, has_header=True, new_columns=header, separator="\t",
+                                quote_char=None, infer_schema=False, comment_prefix=None)
+        except pl.exceptions.PolarsError:
             frame = None
-        if frame is not None and data.count(b"\t") - data.count(b"\t", 0, offset) == (n - 1) * frame.height:
-            return frame.with_row_index("_row").with_columns(
-                (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
+        if frame is not None and frame.width == n and (
+                frame[header[-1]].null_count() == 0  # a short line would leave its last field null
+                or _count_tabs(data) - _count_tabs(data[:offset]) == (n - 1) * frame.height):
+            # the row index goes first: a one-chunk column after the reader's many-chunk columns would make
+            # the next with_columns copy every column into one chunk
+            return frame.with_row_index("line_no", offset=first_line).with_columns(
+                pl.col("line_no").cast(pl.Int64),
                 pl.lit(n, dtype=pl.Int64).alias("_fields"),
                 pl.lit(None, dtype=pl.String).alias("line"),
-            ).drop("_row")
+            )
     body = data[offset:]
     lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
                         infer_schema=False, comment_prefix=None)
@@ -157,6 +171,12 @@ def _rows(data: bytes, offset: int, header: list[str], comments: int, fast: bool
     )
     frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
     return frame.with_columns([pl.col(h).replace("", None) for h in header])
+
+
+def _count_tabs(data: bytes | mmap.mmap) -> int:
+    if isinstance(data, mmap.mmap):
+        data = data[:]  # a map has no count(); this rare fallback pays one copy
+    return data.count(b"\t")
 
 
 def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift | None:
@@ -191,9 +211,26 @@ def read_maf(
     """Read a MAF; see the module docstring for the column-shift handling."""
     path = Path(path)
     require_file(path, "MAF")
-    data = read_bytes(path)
-    header, offset, comments, flavour = _split_header(data, path)
-    name = path.name
+    with _mapped(path) as mapped:
+        data: bytes | mmap.mmap = mapped if mapped is not None else read_bytes(path)
+        header, offset, comments, flavour = _split_header(data, path)
+        _check_header(header, path.name)
+        frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
+    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[mmap.mmap | None]:
+    """The plain (not gzipped, not empty) file mapped into memory, read in place; else None."""
+    with path.open("rb") as fh:
+        if fh.read(2) in (b"\x1f\x8b", b"", b"\x1f"):
+            yield None
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
+
+
+def _check_header(header: list[str], name: str) -> None:
     problems = [Problem("column", c, "a MAF with this column", f"{name} has no {c} column")
                 for c in REQUIRED if c not in header]
     if not any(c in header for c in CHANGE_COLUMNS) and not all(c in header for c in GENOMIC_COLUMNS):
@@ -205,7 +242,10 @@ def read_maf(
     if problems:
         raise InputError(problems)
 
-    frame = _rows(data, offset, header, comments)
+
+def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, on_shift: OnShift,
+             origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
+    name = path.name
     notes: list[str] = []
 
     shift = detect_column_shift(frame, header)
@@ -238,7 +278,7 @@ def read_maf(
     else:
         frame = frame.with_columns(pl.lit(False).alias("_shift_lost"))
 
-    return _to_table(frame, header, path, flavour, notes, origin_by_sample or {}, gk)
+    return _to_table(frame, header, path, flavour, notes, origin_by_sample, gk)
 
 
 def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -261,25 +301,29 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     t_alt = _col(frame, "t_alt_count").cast(pl.Int64, strict=False)
     t_ref = _col(frame, "t_ref_count").cast(pl.Int64, strict=False)
     depth = pl.coalesce(_col(frame, "t_depth").cast(pl.Int64, strict=False), t_ref + t_alt)
-    frame = frame.with_columns(
-        resolve_gene_column(frame, "Hugo_Symbol", gk),
-        raw_change.alias("raw_change"),
-        ref.alias("ref"),
-        alt.alias("alt"),
-        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
-        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
-        t_alt.alias("alt_count"),
-        depth.alias("depth"),
-    )
+
+    # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
+    allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
+    lazy = frame.lazy()
+    queries = [lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)]
+    if "Variant_Type" in frame.columns:
+        queries.append(lazy.select(pl.col("Variant_Type").unique()))
+    distinct = pl.collect_all(queries)
+    # the kind comes from Variant_Type alone when every row has a known one (else inferred from the alleles)
+    typed_kinds = "Variant_Type" in frame.columns and set(distinct.pop()["Variant_Type"].to_list()) <= set(KIND_BY_TYPE)
+    symbols = distinct[0].to_series()
+    renamed = {v: s for v in symbols.to_list() if (s := gk.symbol(v)) != v}
+    gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
+    bad_symbols = symbols.filter(~symbols.str.contains(SYMBOL))
+    alleles = pl.concat([d.to_series().alias("a") for d in distinct[1:]]) if allele_cols else pl.Series("a", [], pl.String)
+    bad_alleles = alleles.filter(~alleles.str.contains(ALLELE)).unique()
+    unknown_gene = [u for u in ("Unknown", "UNKNOWN", "unknown") if symbols.is_in([u]).any()]
+
+    frame = frame.with_columns(gene.alias("gene"), raw_change.alias("raw_change"))
     frame = attach_changes(frame, gk)
 
-    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
     c, lit = pl.col, pl.lit
-    # regex checks run on distinct values (a few thousand), then is_in over the rows
-    symbols = frame["Hugo_Symbol"].drop_nulls().unique()
-    good_symbols = symbols.filter(symbols.str.contains(SYMBOL))
-    alleles = pl.concat([frame["ref"], frame["alt"]]).drop_nulls().unique()
-    good_alleles = alleles.filter(alleles.str.contains(ALLELE))
+    never = lit(False)  # a check no distinct value can fail is not run on the rows
     ref_len = c("ref").str.len_chars()
     span_bad = (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
                 & ((c("_end") - c("pos") + 1) != ref_len))
@@ -289,14 +333,15 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         (c("_fields") != n,
          lit("line has ") + c("_fields").cast(pl.String) + lit(f" fields, the header has {n} (truncated or damaged line)")),
         (c("Hugo_Symbol").is_null(), lit("Hugo_Symbol is empty")),
-        (c("Hugo_Symbol").is_in(["Unknown", "UNKNOWN", "unknown"]),
+        (c("Hugo_Symbol").is_in(unknown_gene) if unknown_gene else never,
          lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret")),
-        (~c("Hugo_Symbol").is_in(good_symbols.implode()), lit("Hugo_Symbol is not a gene symbol")),
+        (c("Hugo_Symbol").is_in(bad_symbols.implode()) if bad_symbols.len() else never,
+         lit("Hugo_Symbol is not a gene symbol")),
         (c("Tumor_Sample_Barcode").is_null(), lit("Tumor_Sample_Barcode is empty")),
         (c("_shift_lost"), lit("column-shifted row with a value in the last shifted column; cannot be repaired safely")),
-        (c("ref").is_not_null() & ~c("ref").is_in(good_alleles.implode()),
+        (c("ref").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
          lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)")),
-        (c("alt").is_not_null() & ~c("alt").is_in(good_alleles.implode()),
+        (c("alt").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
          lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)")),
         (span_bad, lit("Reference_Allele length does not match Start_Position..End_Position")),
         (_col(frame, "Start_Position").is_not_null() & c("pos").is_null(), lit("Start_Position is not an integer")),
@@ -311,17 +356,26 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     code: Any = pl.when(checks[0][0]).then(pl.lit(1, dtype=pl.Int8))
     for k, (cond, _) in enumerate(checks[1:], start=2):
         code = code.when(cond).then(pl.lit(k, dtype=pl.Int8))
-    frame = frame.with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
     message: Any = pl.when(pl.col("_code") == 1).then(checks[0][1])
     for k, (_, text) in enumerate(checks[1:], start=2):
         message = message.when(pl.col("_code") == k).then(text)
-    lazy = frame.lazy()
-    rejected_q = lazy.filter(pl.col("_code") > 0).select(
+    short = _col(frame, "HGVSp_Short")
+    base = frame.lazy().with_columns(
+        ref.alias("ref"),
+        alt.alias("alt"),
+        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
+        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
+        t_alt.alias("alt_count"),
+        depth.alias("depth"),
+    ).with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
+    # the record locator is built as text only for the rows that are kept
+    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
+    rejected_q = base.filter(pl.col("_code") > 0).select(
         line_ref.alias("record"), message.alias("reason"), "gene",
         pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
     )
-    ok = lazy.filter(pl.col("_code") == 0)
+    ok = base.filter(pl.col("_code") == 0)
     vt = _col(frame, "Variant_Type")
     ref, alt = pl.col("ref"), pl.col("alt")
     same_len = ref.str.len_chars() == alt.str.len_chars()
@@ -331,9 +385,10 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
                 .otherwise(pl.lit("indel")))
     origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
         else pl.lit("unknown")
+    kind = vt.replace_strict(KIND_BY_TYPE, default=None)
     out_q = ok.select(
         "gene",
-        pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), inferred).alias("kind"),
+        (kind if typed_kinds else pl.when(kind.is_not_null()).then(kind).otherwise(inferred)).alias("kind"),
         "protein_change",
         "legacy_name",
         _col(frame, "Variant_Classification").alias("consequence"),
@@ -344,11 +399,12 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         _col(frame, "NCBI_Build").alias("genome_build"),
         pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
         "depth", "alt_count",
+        pl.lit(None, dtype=pl.Float64).alias("copy_number"),
+        pl.lit(None, dtype=pl.Int64).alias("cna_call"),
         pl.col("Tumor_Sample_Barcode").alias("sample"),
         origin.alias("origin"),
         line_ref.alias("record"),
     )
-    short = _col(frame, "HGVSp_Short")
     bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
     rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
     bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0

@@ -103,35 +103,71 @@ _FAST_SUB = rf"^p\.[{_AA1}]{_N}[{_AA1}*]$"
 _FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
 
 
-def _fast_mask(alias_genes: list[str]) -> pl.Expr:
-    """Rows whose change is already a normalised substitution (not synonymous), fs, splice, or one-residue
+def _fast_change() -> pl.Expr:
+    """Changes already in normalised form: a substitution (not synonymous), fs, splice, or one-residue
     del/dup: two regex passes and a character comparison. Ranges and everything else go to the parser."""
     raw = pl.col("raw_change")
     substitution = raw.str.contains(_FAST_SUB) & (raw.str.slice(2, 1) != raw.str.slice(-1, 1))  # p.L755L -> parser
-    mask = (raw.is_null() | substitution | raw.str.contains(_FAST_OTHER)) & ~pl.col("gene").is_in(alias_genes)
-    return mask.fill_null(False)
+    return raw.is_null() | substitution | raw.str.contains(_FAST_OTHER)
+
+
+def _fast_mask(alias_genes: list[str]) -> pl.Expr:
+    """Rows whose change is already normalised and whose gene has no legacy aliases."""
+    return (_fast_change() & ~pl.col("gene").is_in(alias_genes)).fill_null(False)
 
 
 def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     """Add protein_change, legacy_name and change_error to a frame with gene and raw_change columns.
 
-    Rows whose change is already normalised keep it (one regex pass); only the other rows' distinct
-    strings are parsed, and their answers are written back by position, so a large file is neither
-    joined nor sorted on all its rows.
+    The work is done on the distinct strings, not on the rows: a change already in normalised form
+    passes through (one regex pass over the distinct values), the other distinct strings are parsed once
+    each, and the answers are mapped back onto the rows by a hash lookup. Genes with legacy aliases
+    (a handful of rows) are answered per distinct (gene, change) pair and written back by position.
     """
-    fast = frame.select(_fast_mask(list(alias_map(gk)))).to_series()
-    slow_at = fast.not_().arg_true()
-    change = frame["raw_change"].alias("protein_change")
-    legacy = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("legacy_name")
-    error = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias("change_error")
-    if slow_at.len():
-        slow = frame.select("gene", "raw_change").gather(slow_at)
-        parsed = slow.join(normalise_changes(slow.unique(), gk), on=["gene", "raw_change"], how="left",
-                           nulls_equal=True, maintain_order="left")
-        change = change.scatter(slow_at, parsed["protein_change"])
-        legacy = legacy.scatter(slow_at, parsed["legacy_name"])
-        error = error.scatter(slow_at, parsed["change_error"])
-    return frame.with_columns(change, legacy, error)
+    aliases = alias_map(gk)
+    raw = pl.col("raw_change")
+    values = frame.lazy().select(raw.unique()).filter(raw.is_not_null()).collect()
+    slow = values.filter(~_fast_change().fill_null(False)).to_series()
+    old: list[str] = []
+    new_change: list[str | None] = []
+    err_old: list[str] = []
+    err_new: list[str] = []
+    for text in slow.to_list():
+        change, _legacy, error = _normalise_one(text, {})
+        old.append(text)
+        new_change.append(change)
+        if error is not None:
+            err_old.append(text)
+            err_new.append(error)
+    change_expr = raw.replace(pl.Series(old, dtype=pl.String), pl.Series(new_change, dtype=pl.String)) if old else raw
+    error_expr = (raw.replace_strict(pl.Series(err_old, dtype=pl.String), pl.Series(err_new, dtype=pl.String),
+                                     default=None) if err_old else pl.lit(None, dtype=pl.String))
+    out = frame.with_columns(change_expr.alias("protein_change"), pl.lit(None, dtype=pl.String).alias("legacy_name"),
+                             error_expr.alias("change_error"))
+    if not aliases or not out.height:
+        return out
+    at = out.select(pl.col("gene").is_in(list(aliases)).fill_null(False)).to_series().arg_true()
+    if not at.len():
+        return out
+    pairs = out.select("gene", "raw_change").gather(at)
+    answers = {(g, t): _normalise_one(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
+    got = [answers[(g, t)] for g, t in pairs.iter_rows()]
+    return out.with_columns(
+        out[name].scatter(at, pl.Series([r[k] for r in got], dtype=pl.String))
+        for k, name in enumerate(("protein_change", "legacy_name", "change_error"))
+    )
+
+
+def _normalise_one(text: str | None, aliases: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(protein_change, legacy_name, parse error) of one raw change string, the reference path."""
+    if text is None or text == "":
+        return None, None, None
+    try:
+        change = parse_protein_change(text)
+    except InputError as exc:
+        return None, None, exc.problems[0].fix
+    change, legacy = apply_alias(change, aliases)
+    return change.text, legacy, None
 
 
 def normalise_changes(genes_changes: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:

@@ -164,20 +164,29 @@ def annotate_frame(
 
     Each distinct (gene, kind, protein_change) of a *curated* gene (one with rules, regions or a
     pathway entry) goes through :func:`interpret_parts`. Alleles of every other gene can only be
-    ``unknown`` (or ``likely-neutral`` when synonymous), flagged as hotspots or not; they are answered
-    with column expressions that produce the same values :func:`interpret_parts` would (a test holds
-    the two paths equal), so a GENIE-scale table costs little more than reading it.
+    ``unknown`` (or ``likely-neutral`` when synonymous), flagged as hotspots or not: eight possible
+    answers, built once with the same texts :func:`interpret_parts` uses (a test holds the two paths
+    equal). Every row then gets the number of its answer (cheap column expressions, plus a join over the
+    few curated rows) and the answer columns are gathered from the small answer table, so a GENIE-scale
+    table costs little more than reading it.
 
     ``parse`` turns a normalised protein change back into a :class:`ProteinChange` (the ingest layer's
     :func:`~nerasense.ingest.hgvs_protein.parse_protein_change`; passed in so this layer does not import
     the readers).
     """
-    curated = list(set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
-    mask = pl.col("gene").is_in(curated)
+    curated = sorted(set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
+    known = gk.known_genes()
+    # gene class: 0 no knowledge, 1 known but uncurated, 2 curated (one hash lookup per row)
+    classes = {g: 1 for g in known} | dict.fromkeys(curated, 2)
+    gene_class = pl.col("gene").replace_strict(classes, default=0, return_dtype=pl.UInt32)
+    synonymous = pl.col("protein_change").str.contains(_SYNONYMOUS).fill_null(False).cast(pl.UInt32)
+    hot = _uncurated_hotspot(frame, gk).cast(pl.UInt32)
+    codes = frame.select(gene_class.alias("_class"), (synonymous * 4 + pl.lit(hot)).alias("_code"))
+    at = codes.select(pl.col("_class") == 2).to_series().arg_true()
+
     rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
-    for gene, kind, text in frame.filter(mask).select("gene", "kind", "protein_change").unique().iter_rows():
-        change = parse(text) if text else None
-        vi = interpret_parts(gene, AlterationKind(kind), change, gk)
+
+    def add(gene: str | None, kind: str | None, text: str | None, vi: VariantInterpretation) -> None:
         rows["gene"].append(gene)
         rows["kind"].append(kind)
         rows["protein_change"].append(text)
@@ -189,48 +198,57 @@ def annotate_frame(
         rows["evidence"].append(vi.evidence)
         rows["reason"].append(vi.reason)
         rows["unverified"].append(vi.unverified)
-    answers = pl.DataFrame(rows, schema=_ANSWER_SCHEMA).with_row_index("_a")
-    # every row gets the uncurated answer by expression; curated rows (few) then take theirs by position
-    out = _uncurated_answers(frame, gk)
-    at = frame.select(mask).to_series().arg_true()
-    if not at.len():
-        return out
+
+    # answers 0-7: uncurated rows, numbered synonymous * 4 + hotspot + known * 2 (built, not interpreted)
+    for number in range(8):
+        syn, known_gene, hotspot = bool(number & 4), bool(number & 2), bool(number & 1)
+        add(None, None, None, _uncurated_answer(gk, syn, known_gene, hotspot))
     keys = frame.select("gene", "kind", "protein_change").gather(at)
-    which = keys.join(answers.select("gene", "kind", "protein_change", "_a"), on=["gene", "kind", "protein_change"],
-                      how="left", nulls_equal=True, maintain_order="left")["_a"]
-    index = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(at, which)
-    return out.with_columns(
-        [pl.when(index.is_not_null()).then(answers[c].gather(index)).otherwise(pl.col(c)).alias(c)
-         for c in ANNOTATION_COLUMNS]
-    )
+    distinct = keys.unique(maintain_order=True)
+    for gene, kind, text in distinct.iter_rows():
+        change = parse(text) if text else None
+        add(gene, kind, text, interpret_parts(gene, AlterationKind(kind), change, gk))
+    # hotspot first: the column order the row-expression version of this function produced
+    answers = pl.DataFrame(rows, schema=_ANSWER_SCHEMA).select("hotspot", *(c for c in ANNOTATION_COLUMNS if c != "hotspot"))
+    index = codes.select(pl.col("_code") + pl.when(pl.col("_class") == 1).then(2).otherwise(0)).to_series()
+    if at.len():
+        which = keys.join(distinct.with_row_index("_a", offset=8), on=["gene", "kind", "protein_change"], how="left",
+                          nulls_equal=True, maintain_order="left")["_a"]
+        index = index.scatter(at, which)
+    return frame.with_columns(answers.gather(index).get_columns()).cast(
+        {"gene": pl.String, "kind": pl.String, "protein_change": pl.String})
 
 
-def _uncurated_answers(fast: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
-    """The answers of :func:`interpret_parts` for genes with no rule, region or pathway entry, as expressions."""
+def _uncurated_hotspot(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.Series:
+    """True for rows of an uncurated gene whose (gene, change) is a hotspot (only a full run-time table has such).
+
+    Two hash lookups find the candidate rows (gene and change each in the table); the exact pair is then
+    checked on those rows alone, so no per-row text key is built for the whole table.
+    """
     curated = set(gk.rules) | set(gk.regions) | set(gk.pathway_genes)
-    hot_keys = [f"{g}\t{c}" for g, c in gk.hotspots if g not in curated]  # only a full run-time table adds these
-    if hot_keys:
-        key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
-        fast = fast.with_columns(key.is_in(hot_keys).fill_null(False).alias("hotspot"))
-    else:
-        fast = fast.with_columns(pl.lit(False).alias("hotspot"))
-    known = list(gk.known_genes())
-    synonymous = pl.col("protein_change").is_not_null() & pl.col("protein_change").str.contains(_SYNONYMOUS)
-    first = (pl.when(synonymous).then(pl.lit(_SYNONYMOUS_TEXT))
-             .when(~pl.col("gene").is_in(known)).then(pl.lit(_NOTHING_TEXT))
-             .otherwise(pl.lit(_NO_RULE_TEXT)))
-    hot_text = " " + _HOTSPOT_TEXT
-    return fast.with_columns(
-        pl.lit(None, dtype=pl.String).alias("domain"),
-        pl.lit(None, dtype=pl.Int64).alias("exon"),
-        "hotspot",
-        pl.when(synonymous).then(pl.lit(Effect.LIKELY_NEUTRAL.value)).otherwise(pl.lit(Effect.UNKNOWN.value)).alias("effect"),
-        pl.lit(False).alias("lower_benefit"),
-        pl.when(pl.col("hotspot")).then(pl.lit(list(gk.hotspot_source_ids), dtype=pl.List(pl.String)))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias("evidence"),
-        pl.when(pl.col("hotspot")).then(first + pl.lit(hot_text)).otherwise(first).alias("reason"),
-        pl.lit([], dtype=pl.List(pl.String)).alias("unverified"),
-    ).cast(_ANSWER_SCHEMA)  # type: ignore[arg-type]
+    hot = [(g, c) for g, c in gk.hotspots if g not in curated]
+    flags = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    if not hot or not frame.height:
+        return flags
+    candidate = (pl.col("gene").is_in(sorted({g for g, _ in hot}))
+                 & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
+    at = frame.select(candidate).to_series().arg_true()
+    if not at.len():
+        return flags
+    key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
+    pairs = frame.select("gene", "protein_change").gather(at)
+    return flags.scatter(at, pairs.select(key.is_in([f"{g}\t{c}" for g, c in hot])).to_series())
+
+
+def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hotspot: bool) -> VariantInterpretation:
+    """What :func:`interpret_parts` says of an allele of a gene with no rule, region or pathway entry."""
+    first = _SYNONYMOUS_TEXT if synonymous else _NO_RULE_TEXT if known else _NOTHING_TEXT
+    return VariantInterpretation(
+        gene="-", protein_change=None, kind=AlterationKind.SNV, domain=None, exon=None, hotspot=hotspot,
+        effect=Effect.LIKELY_NEUTRAL if synonymous else Effect.UNKNOWN, lower_benefit=False,
+        evidence=list(gk.hotspot_source_ids) if hotspot else [],
+        rules=[], reason=f"{first} {_HOTSPOT_TEXT}" if hotspot else first, unverified=[],
+    )
 
 
 __all__ = ["ANNOTATION_COLUMNS", "annotate_frame", "interpret", "interpret_parts"]
