@@ -17,7 +17,7 @@ from nerasense.errors import InputError, Problem
 from nerasense.ingest.cna import read_cna
 from nerasense.ingest.ctdna import normalise_alteration, read_ctdna_series
 from nerasense.ingest.maf import read_maf
-from nerasense.ingest.table import AlterationTable
+from nerasense.ingest.table import AlterationTable, guess_format
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.ingest.vcf import read_vcf
 from nerasense.knowledge import KnowledgeBase
@@ -61,13 +61,9 @@ def read_patient(path: Path) -> Patient:
 def read_alteration_file(path: Path, gk: GenomicsKnowledge, *, fmt: str | None, sample: str | None,
                          origin: str) -> AlterationTable:
     """One sequencing file named in a patient file; the format comes from the file or its suffix."""
-    name = path.name.lower().removesuffix(".gz").removesuffix(".bgz")
-    fmt = fmt or ("vcf" if name.endswith(".vcf") else "maf" if name.endswith(".maf") else
-                  "cna" if "cna" in name else None)
-    if fmt is None:
-        raise InputError(Problem("sequencing.format", None, "maf, vcf or cna", f"say the format of {path.name}"))
     if not path.is_file():
         raise InputError(Problem("sequencing.path", str(path), "an existing file (relative to the patient file)"))
+    fmt = fmt or guess_format(path, field="sequencing.format")
     if fmt == "maf":
         return read_maf(path, gk, origin_by_sample={sample: origin} if sample else {})
     if fmt == "vcf":

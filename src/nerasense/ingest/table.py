@@ -262,3 +262,32 @@ __all__ = [
     "require_file",
     "resolve_gene_column",
 ]
+
+
+FORMATS = ("maf", "vcf", "cna")
+
+
+def guess_format(path: Path, field: str = "--format") -> str:
+    """maf, vcf or cna, from the file name and then its first lines."""
+    name = path.name.lower()
+    for suffix in (".gz", ".bgz"):
+        name = name.removesuffix(suffix)
+    if name.endswith((".vcf", ".bcf")):
+        return "vcf"
+    if name.endswith(".maf") or "mutations" in name:
+        return "maf"
+    if "cna" in name or "gistic" in name or "thresholded" in name or "copy" in name:
+        return "cna"
+    try:
+        head = read_bytes(path)[:65536].decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if head.startswith("##fileformat=VCF"):
+        return "vcf"
+    first = next((ln for ln in head.splitlines() if not ln.startswith("#")), "")
+    if "Hugo_Symbol" in first and "Tumor_Sample_Barcode" in first:
+        return "maf"
+    if "Hugo_Symbol" in first or "Gene Symbol" in first or "Gene" in first.split("\t"):
+        return "cna"
+    raise InputError(Problem(field, None, ", ".join(FORMATS),
+                             f"cannot tell the format of {path.name}; pass --format"))

@@ -17,13 +17,12 @@ from nerasense.errors import InputError, Problem
 from nerasense.ingest.cna import read_cna
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import read_maf
-from nerasense.ingest.table import AlterationTable, read_bytes, resolve_gene_column
+from nerasense.ingest.table import FORMATS, AlterationTable, guess_format, resolve_gene_column
 from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
-FORMATS = ("maf", "vcf", "cna")
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
     "evidence", "vaf", "depth", "alt_count", "copy_number", "cna_call", "consequence", "hgvs_c", "transcript",
@@ -56,31 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="MAF: a cBioPortal data_clinical_sample file whose SAMPLE_CLASS gives each sample's origin")
     add_json_flag(p)
     p.set_defaults(handler=_annotate)
-
-
-def guess_format(path: Path) -> str:
-    name = path.name.lower()
-    for suffix in (".gz", ".bgz"):
-        name = name.removesuffix(suffix)
-    if name.endswith((".vcf", ".bcf")):
-        return "vcf"
-    if name.endswith(".maf") or "mutations" in name:
-        return "maf"
-    if "cna" in name or "gistic" in name or "thresholded" in name or "copy" in name:
-        return "cna"
-    try:
-        head = read_bytes(path)[:65536].decode("utf-8", "replace")
-    except OSError:
-        head = ""
-    if head.startswith("##fileformat=VCF"):
-        return "vcf"
-    first = next((ln for ln in head.splitlines() if not ln.startswith("#")), "")
-    if "Hugo_Symbol" in first and "Tumor_Sample_Barcode" in first:
-        return "maf"
-    if "Hugo_Symbol" in first or "Gene Symbol" in first or "Gene" in first.split("\t"):
-        return "cna"
-    raise InputError(Problem("--format", None, ", ".join(FORMATS),
-                             f"cannot tell the format of {path.name}; pass --format"))
 
 
 def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
