@@ -41,6 +41,7 @@ def prepare(path: Path, kb: KnowledgeBase, gk: GenomicsKnowledge | None = None) 
 
 def assess_file(path: Path, kb: KnowledgeBase | None = None, gk: GenomicsKnowledge | None = None) -> Assessment:
     kb = kb or default_knowledge()
+    gk = gk or GenomicsKnowledge(kb)
     prepared = prepare(path, kb, gk)
     return assess_patient(prepared.patient, kb, prepared.alterations, software_version=software_version(),
-                          ctdna=prepared.ctdna)
+                          ctdna=prepared.ctdna, gk=gk)

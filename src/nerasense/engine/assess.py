@@ -263,6 +263,7 @@ def assess_patient(
     software_version: str = "",
     region: str = "US",
     ctdna: CtdnaFindings | None = None,
+    gk: GenomicsKnowledge | None = None,
 ) -> Assessment:
     """Assess every regimen for one patient.
 
@@ -272,7 +273,7 @@ def assess_patient(
     """
     kb = kb or default_knowledge()
     her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
-    interpreted = interpret_all(alterations, GenomicsKnowledge(kb)) if alterations is not None else None
+    interpreted = interpret_all(alterations, gk or GenomicsKnowledge(kb)) if alterations is not None else None
     lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
     fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
     tf_cutoff = next(p for p in kb.of("ctdna_parameters", CtdnaParameter) if p.id == TF_CUTOFF_ID)

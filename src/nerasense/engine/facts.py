@@ -8,7 +8,6 @@ listed as missing. Each fact names that test in :data:`FACTS`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nerasense.domain.patient import HER2_DIRECTED, Agent, Patient, ReceptorStatus
@@ -113,10 +112,6 @@ class TumourLineage:
     tissue: str
 
 
-def _any(flags: Iterable[bool]) -> bool:
-    return any(flags)
-
-
 def derive_facts(
     patient: Patient,
     her2: Her2Interpretation,
@@ -188,11 +183,11 @@ def _genomic_facts(
     unknown = [a for a in erbb2 if a.effect == "unknown"]
     f["erbb2.activating_mutation"] = True if activating else (None if unknown else False)
     if activating:
-        f["erbb2.kinase_domain"] = _any("kinase" in (a.domain or "").lower() for a in activating)
-    f["erbb2.l755"] = _any(a.lower_benefit for a in erbb2)
-    f["erbb2.resistance_mutation"] = _any(a.effect == "resistance" for a in erbb2)
+        f["erbb2.kinase_domain"] = any("kinase" in (a.domain or "").lower() for a in activating)
+    f["erbb2.l755"] = any(a.lower_benefit for a in erbb2)
+    f["erbb2.resistance_mutation"] = any(a.effect == "resistance" for a in erbb2)
     for fact, rule_ids in fact_rules.items():
-        f[fact] = _any(bool(set(a.rules) & set(rule_ids)) for a in alterations)
+        f[fact] = any(bool(set(a.rules) & set(rule_ids)) for a in alterations)
     erbb3_act = [a for a in by_gene.get("ERBB3", []) if a.effect == "activating"]
     f["erbb3.activating_mutation"] = bool(erbb3_act)
     f["erbb2.compound"] = len({a.protein_change for a in activating}) >= 2 or (bool(activating) and bool(erbb3_act))
@@ -202,12 +197,12 @@ def _genomic_facts(
     elif f["erbb2.amplified"] is None and f["erbb2.sequenced"]:
         f["erbb2.amplified"] = False
     f["egfr.amplified"] = cna.get("EGFR") == "amplification"
-    f["pik3ca.activating_mutation"] = _any(a.effect == "activating" for a in by_gene.get("PIK3CA", []))
+    f["pik3ca.activating_mutation"] = any(a.effect == "activating" for a in by_gene.get("PIK3CA", []))
     # Genomic PTEN loss as NGS panels count it: deep deletion or a truncating mutation (domain-facts §3.4)
-    f["pten.loss"] = _any(a.kind == "deletion" or a.truncating for a in by_gene.get("PTEN", []))
+    f["pten.loss"] = any(a.kind == "deletion" or a.truncating for a in by_gene.get("PTEN", []))
     f["tp53.mutation"] = bool(by_gene.get("TP53"))
-    f["kras.mutation"] = _any(a.kind not in ("amplification", "deletion") for a in by_gene.get("KRAS", []))
-    f["braf.mutation"] = _any(a.kind not in ("amplification", "deletion") for a in by_gene.get("BRAF", []))
+    f["kras.mutation"] = any(a.kind not in ("amplification", "deletion") for a in by_gene.get("KRAS", []))
+    f["braf.mutation"] = any(a.kind not in ("amplification", "deletion") for a in by_gene.get("BRAF", []))
 
 
 def _ctdna_facts(f: dict[str, FactValue], patient: Patient, cutoff: float) -> None:
