@@ -164,3 +164,53 @@ def test_every_entry_cites_a_source(kb) -> None:
         for i, item in enumerate(items) if not set(_walk_sources(item)) & set(kb.sources)
     ]
     assert uncited == []
+
+
+# --------------------------------------------------------------------------- the validated-load cache
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("NERASENSE_CACHE_DIR", str(folder))
+    monkeypatch.delenv("NERASENSE_NO_CACHE", raising=False)
+    return folder
+
+
+def test_cached_load_equals_a_full_validation(kb_copy: Path, cache: Path) -> None:
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    first = load_knowledge_cached(kb_copy)  # validates and writes the cache
+    assert len(list(cache.glob("kb-*.pickle"))) == 1
+    second = load_knowledge_cached(kb_copy)  # read back
+    full = load_knowledge(kb_copy)
+    assert second.kb_version == full.kb_version == first.kb_version
+    assert second.entries == full.entries and second.data_dir == kb_copy
+
+
+def test_an_edited_file_is_never_answered_from_the_cache(kb_copy: Path, cache: Path) -> None:
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    load_knowledge_cached(kb_copy)
+    _edit(kb_copy, "trials.yaml", lambda d: d["entries"][0].update(bogus_field=1))
+    with pytest.raises(KnowledgeError, match="bogus_field"):
+        load_knowledge_cached(kb_copy)
+    assert len(list(cache.glob("kb-*.pickle"))) == 1  # the failed load wrote nothing
+
+
+def test_a_damaged_cache_file_is_validated_afresh(kb_copy: Path, cache: Path) -> None:
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    load_knowledge_cached(kb_copy)
+    (target,) = cache.glob("kb-*.pickle")
+    target.write_bytes(b"not a pickle")
+    assert load_knowledge_cached(kb_copy).kb_version == load_knowledge(kb_copy).kb_version
+    assert target.read_bytes() != b"not a pickle"  # rewritten
+
+
+def test_cache_can_be_switched_off(kb_copy: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    monkeypatch.setenv("NERASENSE_NO_CACHE", "1")
+    load_knowledge_cached(kb_copy)
+    assert not cache.exists()

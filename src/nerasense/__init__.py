@@ -4,7 +4,8 @@ cohort statistics that establish such biomarkers. Research use only.
 Nothing runs at import: the knowledge base is read on first use.
 """
 
-from nerasense._version import software_version
+from typing import Any
+
 from nerasense.errors import (
     AnalysisError,
     InputError,
@@ -14,7 +15,14 @@ from nerasense.errors import (
     UnverifiedKnowledgeWarning,
 )
 
-__version__ = software_version()
+
+def __getattr__(name: str) -> Any:
+    """``__version__`` is read from the package metadata on first use, not at import."""
+    if name == "__version__":
+        from nerasense._version import software_version
+
+        return software_version()
+    raise AttributeError(f"module 'nerasense' has no attribute {name!r}")
 
 __all__ = [
     "AnalysisError",

@@ -90,3 +90,12 @@ def test_normalisation_is_idempotent_and_form_independent(pair: tuple[str, str],
     assert a.text == b.text  # 1- and 3-letter spellings agree
     assert parse_protein_change(a.text).text == a.text  # normalising twice changes nothing
     assert a.start is not None and a.start >= 1
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["expected"] != "ERROR"], ids=lambda r: r["input"])
+def test_parsed_change_is_what_validation_would_build(row: dict[str, str]) -> None:
+    """The parser builds its answer without validating it again; validating it gives the same model."""
+    from nerasense.domain.alterations import ProteinChange
+
+    change = parse_protein_change(row["input"])
+    assert ProteinChange.model_validate(change.model_dump()) == change

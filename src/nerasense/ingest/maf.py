@@ -23,9 +23,10 @@ from __future__ import annotations
 import itertools
 import mmap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,8 +34,12 @@ import polars as pl
 
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import (
+    ALTERATION_SCHEMA,
     AlterationTable,
+    alias_map,
     attach_changes,
+    fast_change,
+    normalise_change,
     read_bytes,
     require_file,
 )
@@ -53,6 +58,8 @@ KIND_BY_TYPE = {"SNP": "snv", "DNP": "mnv", "TNP": "mnv", "ONP": "mnv", "INS": "
 ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
+# read as integers when every value is one (else as text, and each bad value is rejected by name)
+INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count")
 GENOMIC_COLUMNS = ("Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2")
 REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode")
 # values written where a protein change would go that mean "none": TERT promoter labels, and the '.'
@@ -140,11 +147,17 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
         # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
         start = data.rfind(b"\n", 0, offset - 1) + 1
         source: Any = data[start:] if start else path if path is not None else data
-        try:
-            frame = pl.read_csv(source, has_header=True, new_columns=header, separator="\t",
-                                quote_char=None, infer_schema=False, comment_prefix=None)
-        except pl.exceptions.PolarsError:
-            frame = None
+        frame = None
+        # integer columns are parsed by the reader itself (cheaper than strings cast afterwards); a value
+        # that is not an integer fails that read, and the file is read again as text so the check names it
+        typed = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
+        for overrides in ((typed, {}) if typed else ({},)):
+            try:
+                frame = pl.read_csv(source, has_header=True, new_columns=header, separator="\t", quote_char=None,
+                                    infer_schema=False, comment_prefix=None, schema_overrides=overrides or None)
+                break
+            except pl.exceptions.PolarsError:
+                continue
         if frame is not None and frame.width == n and (
                 frame[header[-1]].null_count() == 0  # a short line would leave its last field null
                 or _count_tabs(data) - _count_tabs(data[:offset]) == (n - 1) * frame.height):
@@ -207,14 +220,27 @@ def read_maf(
     *,
     on_shift: OnShift = "repair",
     origin_by_sample: dict[str, str] | None = None,
+    quick: bool = True,
 ) -> AlterationTable:
-    """Read a MAF; see the module docstring for the column-shift handling."""
+    """Read a MAF; see the module docstring for the column-shift handling.
+
+    ``quick=False`` skips the one-pass reading of clean files (:func:`_streamed`) and reads every file
+    the careful way; the answer is the same, and tests use it to hold the two paths equal.
+    """
     path = Path(path)
     require_file(path, "MAF")
     with _mapped(path) as mapped:
         data: bytes | mmap.mmap = mapped if mapped is not None else read_bytes(path)
         header, offset, comments, flavour = _split_header(data, path)
         _check_header(header, path.name)
+        if quick and offset < len(data) and "" not in header and data.find(b"\r", offset) < 0:
+            # polars reads the header line itself: its skip_rows option scans serially and costs more than
+            # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
+            start = data.rfind(b"\n", 0, offset - 1) + 1
+            source: Path | bytes = data[start:] if start or mapped is None else path
+            table = _streamed(source, data, offset, header, path, flavour, comments + 2, origin_by_sample or {}, gk)
+            if table is not None:
+                return table
         frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
 
@@ -281,26 +307,162 @@ def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, o
     return _to_table(frame, header, path, flavour, notes, origin_by_sample, gk)
 
 
-def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
-    return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.String)
+class Reject(IntEnum):
+    """Why a row is refused, in the order the checks run (the first failing one names the row)."""
+
+    FIELDS = 1
+    NO_SYMBOL = 2
+    UNKNOWN_GENE = 3
+    BAD_SYMBOL = 4
+    NO_SAMPLE = 5
+    SHIFT_LOST = 6
+    BAD_REF = 7
+    BAD_ALT = 8
+    SPAN = 9
+    BAD_INTEGER = 10
+    BAD_CHANGE = 11
+    NOTHING = 12
+    ALT_OVER_DEPTH = 13
+
+
+def _reason(code: Reject, n: int, change_col: str | None, integers: tuple[str, ...]) -> pl.Expr:
+    """The rejection text of one check, built from the row's columns."""
+    c, lit = pl.col, pl.lit
+    if code == Reject.BAD_INTEGER:  # names the first integer column whose value is not one
+        text: Any = pl.lit(None, dtype=pl.String)
+        for h in reversed(integers):
+            text = pl.when(_not_integer(h)).then(lit(f"{h}='") + c(h) + lit("' is not an integer")).otherwise(text)
+        return text
+    return {
+        Reject.FIELDS: lit("line has ") + c("_fields").cast(pl.String)
+        + lit(f" fields, the header has {n} (truncated or damaged line)"),
+        Reject.NO_SYMBOL: lit("Hugo_Symbol is empty"),
+        Reject.UNKNOWN_GENE: lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret"),
+        Reject.BAD_SYMBOL: lit("Hugo_Symbol is not a gene symbol"),
+        Reject.NO_SAMPLE: lit("Tumor_Sample_Barcode is empty"),
+        Reject.SHIFT_LOST: lit("column-shifted row with a value in the last shifted column; cannot be repaired safely"),
+        Reject.BAD_REF: lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)"),
+        Reject.BAD_ALT: lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)"),
+        Reject.SPAN: lit("Reference_Allele length does not match Start_Position..End_Position"),
+        Reject.BAD_CHANGE: lit(f"{change_col}='") + c("raw_change") + lit("' is not HGVS p.: ") + c("change_error"),
+        Reject.NOTHING: lit("neither a protein change nor chromosome, position and alleles"),
+        Reject.ALT_OVER_DEPTH: lit("t_alt_count exceeds the depth"),
+    }[code]
+
+
+def _first_failing(checks: dict[Reject, pl.Expr]) -> pl.Expr:
+    """The code of the first check a row fails (0 when it passes them all): cheap booleans on every row."""
+    code: Any = None
+    for number, cond in sorted(checks.items()):
+        code = (pl.when(cond) if code is None else code.when(cond)).then(pl.lit(int(number), dtype=pl.Int8))
+    return code.otherwise(pl.lit(0, dtype=pl.Int8)) if code is not None else pl.lit(0, dtype=pl.Int8)
+
+
+def _reasons(codes: Iterable[Reject], n: int, change_col: str | None, integers: tuple[str, ...]) -> pl.Expr:
+    """The text of the check named by ``_code`` (one of ``codes``); built only for the rejected rows."""
+    message: Any = pl.lit(None, dtype=pl.String)
+    for code in sorted(set(codes), reverse=True):
+        message = pl.when(pl.col("_code") == int(code)).then(_reason(code, n, change_col, integers)).otherwise(message)
+    return message
+
+
+# written where a count is unknown; read as missing (any other value that is not an integer is refused)
+MISSING_INTEGER = ("NA", ".")
+
+
+def _not_integer(name: str) -> pl.Expr:
+    """A value that is there but is not an integer (the column is text here)."""
+    return pl.col(name).is_not_null() & pl.col(name).cast(pl.Int64, strict=False).is_null()
+
+
+class _Columns:
+    """The expressions both reading paths share, for a MAF with the given header."""
+
+    def __init__(self, header: list[str], name: str) -> None:
+        self.header = set(header)
+        self.name = name
+        self.n = len(header)
+        self.change_col = next((c for c in CHANGE_COLUMNS if c in self.header), None)
+        self.integers = tuple(h for h in INTEGER_COLUMNS if h in self.header)
+
+    def col(self, name: str) -> pl.Expr:
+        return pl.col(name) if name in self.header else pl.lit(None, dtype=pl.String)
+
+    def raw_change(self) -> pl.Expr:
+        raw = pl.lit(None, dtype=pl.String)
+        for name_ in reversed([h for h in CHANGE_COLUMNS if h in self.header]):
+            raw = pl.coalesce(pl.col(name_), raw)  # HGVSp_Short first, then HGVSp, ...
+        # cBioPortal writes "Promoter" (TERT promoter mutations) where a protein change would go: a valid
+        # non-coding alteration, read with no protein change rather than rejected as bad HGVS
+        return pl.when(raw.is_in(list(NON_PROTEIN_LABELS))).then(None).otherwise(raw)
+
+    def base(self) -> list[pl.Expr]:
+        """ref, alt, pos, _end, alt_count, depth."""
+        ref, t1, t2 = self.col("Reference_Allele"), self.col("Tumor_Seq_Allele1"), self.col("Tumor_Seq_Allele2")
+        t_alt = self.col("t_alt_count").cast(pl.Int64, strict=False)
+        t_ref = self.col("t_ref_count").cast(pl.Int64, strict=False)
+        return [
+            ref.alias("ref"),
+            pl.when(t2.is_not_null() & (t2 != ref)).then(t2).otherwise(t1).alias("alt"),
+            self.col("Start_Position").cast(pl.Int64, strict=False).alias("pos"),
+            self.col("End_Position").cast(pl.Int64, strict=False).alias("_end"),
+            t_alt.alias("alt_count"),
+            pl.coalesce(self.col("t_depth").cast(pl.Int64, strict=False), t_ref + t_alt).alias("depth"),
+        ]
+
+    def span_bad(self) -> pl.Expr:
+        c = pl.col
+        return (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
+                & ((c("_end") - c("pos") + 1) != c("ref").str.len_chars()))
+
+    def no_locus(self) -> pl.Expr:
+        return pl.col("ref").is_null() | pl.col("alt").is_null() | pl.col("pos").is_null()
+
+    def alt_over_depth(self) -> pl.Expr:
+        c = pl.col
+        return c("alt_count").is_not_null() & c("depth").is_not_null() & (c("alt_count") > c("depth"))
+
+    def record(self) -> pl.Expr:
+        return (pl.lit(f"{self.name}:") + pl.col("line_no").cast(pl.String)).alias("record")
+
+    def rejected(self, codes: Iterable[Reject]) -> list[pl.Expr]:
+        return [self.record(), _reasons(codes, self.n, self.change_col, self.integers).alias("reason"), pl.col("gene"),
+                pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
+                pl.col("Tumor_Sample_Barcode").alias("sample")]
+
+    def inferred_kind(self) -> pl.Expr:
+        ref, alt = pl.col("ref"), pl.col("alt")
+        same_len = ref.str.len_chars() == alt.str.len_chars()
+        return (pl.when(ref.is_null() | alt.is_null()).then(pl.lit("other"))
+                .when(same_len & (ref.str.len_chars() == 1) & (ref != "-") & (alt != "-")).then(pl.lit("snv"))
+                .when(same_len & (ref != "-")).then(pl.lit("mnv"))
+                .otherwise(pl.lit("indel")))
+
+    def output(self, kind: pl.Expr, origin_by_sample: dict[str, str]) -> list[pl.Expr]:
+        """The ALTERATION_SCHEMA columns, in order."""
+        sample = pl.col("Tumor_Sample_Barcode")
+        origin = sample.replace_strict(origin_by_sample, default="unknown") if origin_by_sample else pl.lit("unknown")
+        chrom = self.col("Chromosome")
+        return [
+            pl.col("gene"), kind.alias("kind"), pl.col("protein_change"), pl.col("legacy_name"),
+            self.col("Variant_Classification").alias("consequence"), self.col("HGVSc").alias("hgvs_c"),
+            self.col("Transcript_ID").alias("transcript"),
+            # 'chr' comes off only where it is there: most files have none, and a slice copies every value
+            pl.when(chrom.str.starts_with("chr")).then(chrom.str.slice(3)).otherwise(chrom).alias("chrom"),
+            pl.col("pos"), pl.col("ref"), pl.col("alt"), self.col("NCBI_Build").alias("genome_build"),
+            pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
+            pl.col("depth"), pl.col("alt_count"),
+            pl.lit(None, dtype=pl.Float64).alias("copy_number"), pl.lit(None, dtype=pl.Int64).alias("cna_call"),
+            sample.alias("sample"), origin.alias("origin"), self.record(),
+        ]
 
 
 def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, notes: list[str],
               origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
+    """The careful path: any file, damaged lines included (each line's field count is in ``_fields``)."""
     name = path.name
-    n = len(header)
-    change_col = next((c for c in CHANGE_COLUMNS if c in header), None)
-    raw_change = pl.lit(None, dtype=pl.String)
-    for name_ in reversed([h for h in CHANGE_COLUMNS if h in header]):
-        raw_change = pl.coalesce(pl.col(name_), raw_change)  # HGVSp_Short first, then HGVSp, ...
-    # cBioPortal writes "Promoter" (TERT promoter mutations) where a protein change would go: a valid
-    # non-coding alteration, read with no protein change rather than rejected as bad HGVS
-    raw_change = pl.when(raw_change.is_in(list(NON_PROTEIN_LABELS))).then(None).otherwise(raw_change)
-    ref, t1, t2 = _col(frame, "Reference_Allele"), _col(frame, "Tumor_Seq_Allele1"), _col(frame, "Tumor_Seq_Allele2")
-    alt = pl.when(t2.is_not_null() & (t2 != ref)).then(t2).otherwise(t1)
-    t_alt = _col(frame, "t_alt_count").cast(pl.Int64, strict=False)
-    t_ref = _col(frame, "t_ref_count").cast(pl.Int64, strict=False)
-    depth = pl.coalesce(_col(frame, "t_depth").cast(pl.Int64, strict=False), t_ref + t_alt)
+    cols = _Columns(header, name)
+    n = cols.n
 
     # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
     allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
@@ -312,109 +474,205 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     # the kind comes from Variant_Type alone when every row has a known one (else inferred from the alleles)
     typed_kinds = "Variant_Type" in frame.columns and set(distinct.pop()["Variant_Type"].to_list()) <= set(KIND_BY_TYPE)
     symbols = distinct[0].to_series()
-    renamed = {v: s for v in symbols.to_list() if (s := gk.symbol(v)) != v}
+    renamed = _renamed_symbols(symbols, gk)
     gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
     bad_symbols = symbols.filter(~symbols.str.contains(SYMBOL))
     alleles = pl.concat([d.to_series().alias("a") for d in distinct[1:]]) if allele_cols else pl.Series("a", [], pl.String)
     bad_alleles = alleles.filter(~alleles.str.contains(ALLELE)).unique()
-    unknown_gene = [u for u in ("Unknown", "UNKNOWN", "unknown") if symbols.is_in([u]).any()]
+    unknown_gene = [u for u in UNKNOWN_GENE if symbols.is_in([u]).any()]
 
-    frame = frame.with_columns(gene.alias("gene"), raw_change.alias("raw_change"))
+    frame = frame.with_columns(gene.alias("gene"), cols.raw_change().alias("raw_change"))
     frame = attach_changes(frame, gk)
+    text_integers = [h for h in cols.integers if frame.schema[h] == pl.String]
+    if text_integers:
+        frame = frame.with_columns(pl.col(h).replace(list(MISSING_INTEGER), None) for h in text_integers)
 
-    c, lit = pl.col, pl.lit
-    never = lit(False)  # a check no distinct value can fail is not run on the rows
-    ref_len = c("ref").str.len_chars()
-    span_bad = (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
-                & ((c("_end") - c("pos") + 1) != ref_len))
-    no_locus = c("ref").is_null() | c("alt").is_null() | c("pos").is_null()
-    # first failing check wins; the order puts structural damage before content problems
-    checks: list[tuple[pl.Expr, pl.Expr]] = [
-        (c("_fields") != n,
-         lit("line has ") + c("_fields").cast(pl.String) + lit(f" fields, the header has {n} (truncated or damaged line)")),
-        (c("Hugo_Symbol").is_null(), lit("Hugo_Symbol is empty")),
-        (c("Hugo_Symbol").is_in(unknown_gene) if unknown_gene else never,
-         lit("Hugo_Symbol is 'Unknown' (no gene, e.g. intergenic); nothing to interpret")),
-        (c("Hugo_Symbol").is_in(bad_symbols.implode()) if bad_symbols.len() else never,
-         lit("Hugo_Symbol is not a gene symbol")),
-        (c("Tumor_Sample_Barcode").is_null(), lit("Tumor_Sample_Barcode is empty")),
-        (c("_shift_lost"), lit("column-shifted row with a value in the last shifted column; cannot be repaired safely")),
-        (c("ref").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
-         lit("Reference_Allele='") + c("ref") + lit("' is not a DNA allele (wrong column?)")),
-        (c("alt").is_in(bad_alleles.implode()).fill_null(False) if bad_alleles.len() else never,
-         lit("tumour allele='") + c("alt") + lit("' is not a DNA allele (wrong column?)")),
-        (span_bad, lit("Reference_Allele length does not match Start_Position..End_Position")),
-        (_col(frame, "Start_Position").is_not_null() & c("pos").is_null(), lit("Start_Position is not an integer")),
-        (c("change_error").is_not_null(),
-         lit(f"{change_col}='") + c("raw_change") + lit("' is not HGVS p.: ") + c("change_error")),
-        (c("protein_change").is_null() & no_locus, lit("neither a protein change nor chromosome, position and alleles")),
-        (c("alt_count").is_not_null() & c("depth").is_not_null() & (c("alt_count") > c("depth")),
-         lit("t_alt_count exceeds the depth")),
-    ]
-    # the code of the first failing check is computed on every row (cheap booleans); the message text is
-    # built only for the rejected rows
-    code: Any = pl.when(checks[0][0]).then(pl.lit(1, dtype=pl.Int8))
-    for k, (cond, _) in enumerate(checks[1:], start=2):
-        code = code.when(cond).then(pl.lit(k, dtype=pl.Int8))
-    message: Any = pl.when(pl.col("_code") == 1).then(checks[0][1])
-    for k, (_, text) in enumerate(checks[1:], start=2):
-        message = message.when(pl.col("_code") == k).then(text)
-    short = _col(frame, "HGVSp_Short")
-    base = frame.lazy().with_columns(
-        ref.alias("ref"),
-        alt.alias("alt"),
-        _col(frame, "Start_Position").cast(pl.Int64, strict=False).alias("pos"),
-        _col(frame, "End_Position").cast(pl.Int64, strict=False).alias("_end"),
-        t_alt.alias("alt_count"),
-        depth.alias("depth"),
-    ).with_columns(code.otherwise(pl.lit(0, dtype=pl.Int8)).alias("_code"))
-    # the record locator is built as text only for the rows that are kept
-    line_ref = pl.lit(f"{name}:") + pl.col("line_no").cast(pl.String)
-    rejected_q = base.filter(pl.col("_code") > 0).select(
-        line_ref.alias("record"), message.alias("reason"), "gene",
-        pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
-        pl.col("Tumor_Sample_Barcode").alias("sample"),
-    )
+    c = pl.col
+    # a check no distinct value can fail is not run on the rows
+    checks: dict[Reject, pl.Expr] = {
+        Reject.FIELDS: c("_fields") != n,
+        Reject.NO_SYMBOL: c("Hugo_Symbol").is_null(),
+        Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
+        Reject.SHIFT_LOST: c("_shift_lost"),
+        Reject.SPAN: cols.span_bad(),
+        Reject.BAD_CHANGE: c("change_error").is_not_null(),
+        Reject.NOTHING: c("protein_change").is_null() & cols.no_locus(),
+        Reject.ALT_OVER_DEPTH: cols.alt_over_depth(),
+    }
+    if text_integers:
+        checks[Reject.BAD_INTEGER] = pl.any_horizontal(_not_integer(h) for h in text_integers)
+    if unknown_gene:
+        checks[Reject.UNKNOWN_GENE] = c("Hugo_Symbol").is_in(unknown_gene)
+    if bad_symbols.len():
+        checks[Reject.BAD_SYMBOL] = c("Hugo_Symbol").is_in(bad_symbols.implode())
+    if bad_alleles.len():
+        checks[Reject.BAD_REF] = c("ref").is_in(bad_alleles.implode()).fill_null(False)
+        checks[Reject.BAD_ALT] = c("alt").is_in(bad_alleles.implode()).fill_null(False)
+    base = frame.lazy().with_columns(cols.base()).with_columns(_first_failing(checks).alias("_code"))
+    rejected_q = base.filter(pl.col("_code") > 0).select(cols.rejected(checks))
     ok = base.filter(pl.col("_code") == 0)
-    vt = _col(frame, "Variant_Type")
-    ref, alt = pl.col("ref"), pl.col("alt")
-    same_len = ref.str.len_chars() == alt.str.len_chars()
-    inferred = (pl.when(ref.is_null() | alt.is_null()).then(pl.lit("other"))
-                .when(same_len & (ref.str.len_chars() == 1) & (ref != "-") & (alt != "-")).then(pl.lit("snv"))
-                .when(same_len & (ref != "-")).then(pl.lit("mnv"))
-                .otherwise(pl.lit("indel")))
-    origin = pl.col("Tumor_Sample_Barcode").replace_strict(origin_by_sample, default="unknown") if origin_by_sample \
-        else pl.lit("unknown")
-    kind = vt.replace_strict(KIND_BY_TYPE, default=None)
-    out_q = ok.select(
-        "gene",
-        (kind if typed_kinds else pl.when(kind.is_not_null()).then(kind).otherwise(inferred)).alias("kind"),
-        "protein_change",
-        "legacy_name",
-        _col(frame, "Variant_Classification").alias("consequence"),
-        _col(frame, "HGVSc").alias("hgvs_c"),
-        _col(frame, "Transcript_ID").alias("transcript"),
-        _col(frame, "Chromosome").str.strip_prefix("chr").alias("chrom"),
-        "pos", "ref", "alt",
-        _col(frame, "NCBI_Build").alias("genome_build"),
-        pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
-        "depth", "alt_count",
-        pl.lit(None, dtype=pl.Float64).alias("copy_number"),
-        pl.lit(None, dtype=pl.Int64).alias("cna_call"),
-        pl.col("Tumor_Sample_Barcode").alias("sample"),
-        origin.alias("origin"),
-        line_ref.alias("record"),
-    )
+    kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
+    out_q = ok.select(cols.output(kind if typed_kinds else pl.coalesce(kind, cols.inferred_kind()), origin_by_sample))
+    short = cols.col("HGVSp_Short")
     bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
     rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
-    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
+    return _table(path, flavour, notes, out, rejected, frame.height, int(bare_frame.item()) if "HGVSp_Short" in header else 0)
+
+
+UNKNOWN_GENE = ("Unknown", "UNKNOWN", "unknown")
+_ENGINE: Literal["streaming"] = "streaming"
+
+
+def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
+    """The distinct symbols the knowledge base writes otherwise (aliases such as HER2, case)."""
+    return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
+
+
+def _table(path: Path, flavour: str, notes: list[str], out: pl.DataFrame, rejected: pl.DataFrame, records: int,
+           bare: int) -> AlterationTable:
     if bare:
-        notes.append(f"{name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+        notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
     legacy = out["legacy_name"].is_not_null().sum()
     if legacy:
-        notes.append(f"{name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
-    return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected,
-                           input_records=frame.height, flavour=flavour, notes=notes)
+        notes.append(f"{path.name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
+    return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=records,
+                           flavour=flavour, notes=notes)
+
+
+def _streamed(source: Path | bytes, data: bytes | mmap.mmap, offset: int, header: list[str], path: Path,
+              flavour: str, first_line: int, origin_by_sample: dict[str, str],
+              gk: GenomicsKnowledge) -> AlterationTable | None:
+    """The quick path for a clean file: one streaming pass of polars' reader and every row check.
+
+    It answers only when it can prove the file needs nothing the careful path does, and returns None
+    otherwise (the caller then reads the file the careful way, so the answer is the same either way; a
+    test holds the two equal):
+
+    * every line has the header's field count (polars refuses longer lines; a shorter one would leave
+      the last column empty, so when that column has empty cells the file's tabs are counted);
+    * every integer column holds integers (else the reader stops, and the careful path names the rows);
+    * no Variant_Type is a value other than a Variant_Type (the sign of a column shift).
+
+    The checks that the careful path runs on distinct values (gene symbols, alleles) run here on the
+    rows, inside the same pass as the reading: a regular expression per value costs less than finding
+    the distinct values of a million rows afterwards. Symbols that could be written otherwise and
+    protein changes not already in normalised form go, batch by batch, through :class:`_Normaliser`
+    (Python, once per distinct value), so a change that does not parse is refused inside the pass too.
+    """
+    cols = _Columns(header, path.name)
+    c = pl.col
+    typed = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
+    lazy = pl.scan_csv(source, separator="\t", quote_char=None, infer_schema=False, comment_prefix=None,
+                       schema_overrides=typed or None, row_index_name="line_no", row_index_offset=first_line)
+    aliases = alias_map(gk)
+    symbol = c("Hugo_Symbol")
+    checks = {
+        Reject.NO_SYMBOL: symbol.is_null(),
+        Reject.UNKNOWN_GENE: symbol.is_in(list(UNKNOWN_GENE)),
+        Reject.BAD_SYMBOL: ~symbol.str.contains(SYMBOL),
+        Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
+        Reject.BAD_REF: ~c("ref").str.contains(ALLELE).fill_null(True),
+        Reject.BAD_ALT: ~c("alt").str.contains(ALLELE).fill_null(True),
+        Reject.SPAN: cols.span_bad(),
+        # a change that does not parse is found after the pass (such a row has a change, so not NOTHING)
+        Reject.NOTHING: c("raw_change").is_null() & cols.no_locus(),
+        Reject.ALT_OVER_DEPTH: cols.alt_over_depth(),
+    }
+    vt = cols.col("Variant_Type")
+    suspect = (vt.is_not_null() & ~vt.is_in(sorted(VARIANT_TYPES))) if {"Variant_Type", SHIFT_BLOCK_START} <= cols.header \
+        else pl.lit(False)
+    kind = pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), cols.inferred_kind())
+    short = cols.col("HGVSp_Short")
+    query = lazy.with_columns(symbol.alias("gene"), cols.raw_change().alias("raw_change")).with_columns(
+        cols.base()).with_columns(
+        c("raw_change").alias("protein_change"),
+        pl.lit(None, dtype=pl.String).alias("legacy_name"),
+        _first_failing(checks).alias("_code"),
+        (~fast_change().fill_null(False) | symbol.is_in(_spellings(aliases, gk))).alias("_slow"),
+        # a symbol gk.symbol() could rewrite: an alias, or one with lower-case letters or other characters
+        (~symbol.str.contains(r"^[A-Z0-9\-]+$") | symbol.is_in(list(gk.gene_aliases))).fill_null(False).alias("_rename"),
+    ).select(*cols.output(kind, origin_by_sample), "raw_change", "Tumor_Sample_Barcode", "_code", "_slow", "_rename",
+             "line_no", (short.is_not_null() & ~short.str.starts_with("p.")).alias("_bare"),
+             suspect.alias("_suspect"), c(header[-1]).is_null().alias("_short"))
+    # one pass of the reader feeds all three answers (polars shares the common part of the plans)
+    try:
+        ok, rejected, flags = pl.collect_all([
+            query.filter(c("_code") == 0).drop("_suspect", "_short"),
+            query.filter(c("_code") > 0).drop("_suspect", "_short"),
+            query.select(c("_suspect").any(), c("_short").any(), pl.len().alias("rows")),
+        ], engine=_ENGINE)
+    except pl.exceptions.PolarsError:
+        return None  # a line with too many fields, or a value that is not an integer: the careful path names it
+    suspect_rows, short_rows, records = flags.row(0)
+    if suspect_rows:
+        return None
+    if short_rows and _count_tabs(data) - _count_tabs(data[:offset]) != (cols.n - 1) * records:
+        return None
+
+    ok, rejected = (_parse_slow_changes(_rename_symbols(f, aliases, gk), aliases) for f in (ok, rejected))
+    refused = (ok["_code"] != 0).arg_true()  # rows whose change did not parse
+    if refused.len():
+        rejected = pl.concat([rejected, ok.gather(refused)]).sort("line_no")
+        ok = ok.filter(pl.repeat(True, ok.height, eager=True).scatter(refused, False))
+    rejected = rejected.with_columns(pl.lit(cols.n, dtype=pl.Int64).alias("_fields"),
+                                     pl.lit(None, dtype=pl.String).alias("line")).select(
+        cols.rejected([*checks, Reject.BAD_CHANGE]))
+    bare = int(ok["_bare"].sum()) if "HGVSp_Short" in header else 0
+    # one chunk per column: the reader's many-chunk columns beside the one-chunk rewritten ones would make
+    # every later select copy them into line first (indexing picks the columns without a copy)
+    return _table(path, flavour, [], ok[list(ALTERATION_SCHEMA)].rechunk(), rejected, records, bare)
+
+
+def _rename_symbols(frame: pl.DataFrame, aliases: dict[str, dict[str, str]], gk: GenomicsKnowledge) -> pl.DataFrame:
+    """Write the flagged rows' symbols as the knowledge base does; a renamed gene with legacy protein
+    names sends its rows to the parser."""
+    at = frame["_rename"].arg_true()
+    if not at.len():
+        return frame
+    renamed = _renamed_symbols(frame["gene"].gather(at).unique(), gk)
+    if not renamed:
+        return frame
+    frame = frame.with_columns(frame["gene"].scatter(at, frame["gene"].gather(at).replace(renamed)))
+    return frame.with_columns(pl.col("_slow") | pl.col("gene").is_in(list(aliases)))
+
+
+def _spellings(aliases: dict[str, dict[str, str]], gk: GenomicsKnowledge) -> list[str]:
+    """How the genes with legacy protein names may be written (their symbols and the aliases of those)."""
+    genes = set(aliases)
+    return sorted(genes | {a for a, s in gk.gene_aliases.items() if s in genes})
+
+
+def _parse_slow_changes(frame: pl.DataFrame, aliases: dict[str, dict[str, str]]) -> pl.DataFrame:
+    """Parse the flagged rows' changes once per distinct (gene, change).
+
+    Only the columns that change are rewritten (protein_change; legacy_name when a legacy name was
+    met); ``_code`` becomes a short column that is non-zero only where a change failed to parse (at
+    BAD_CHANGE, unless the row already failed an earlier check), with ``change_error`` beside it.
+    """
+    at = frame["_slow"].arg_true()
+    none = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    if not at.len():
+        return frame.with_columns(none.alias("change_error"))
+    keys = ["gene", "raw_change"]
+    pairs = frame.select(*keys, "_code").gather(at)
+    distinct = pairs.select(keys).unique()
+    answers = [normalise_change(t, aliases.get(g or "", {})) for g, t in distinct.iter_rows()]
+    distinct = distinct.with_columns(
+        pl.Series(name, [a[k] for a in answers], dtype=pl.String)
+        for k, name in enumerate(("protein_change", "legacy_name", "change_error")))
+    got = pairs.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    out = [frame["protein_change"].scatter(at, got["protein_change"])]
+    if got["legacy_name"].is_not_null().any():
+        out.append(frame["legacy_name"].scatter(at, got["legacy_name"]))
+    failed = got["change_error"].is_not_null()
+    if failed.any():
+        code, bad = got["_code"], int(Reject.BAD_CHANGE)
+        out.append(frame["_code"].scatter(at, pl.select(pl.when(failed & ((code == 0) | (code > bad))).then(bad)
+                                                         .otherwise(code).cast(pl.Int8)).to_series()))
+        out.append(none.scatter(at, got["change_error"]).alias("change_error"))
+    else:
+        out.append(none.alias("change_error"))
+    return frame.with_columns(out)
 
 
 __all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]

@@ -86,6 +86,8 @@ class AlterationTable:
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
     """Select the schema's columns in order, adding missing ones as nulls and casting types."""
+    if frame.schema == pl.Schema(schema):
+        return frame  # already in shape: no select, which would copy a frame of many chunks
     cols = []
     for name, dtype in schema.items():
         if name in frame.columns:
@@ -100,40 +102,43 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
 _AA1 = "ACDEFGHIKLMNPQRSTVWY"
 _N = r"[1-9]\d*"
 _FAST_SUB = rf"^p\.[{_AA1}]{_N}[{_AA1}*]$"
-_FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
+_FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}X*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
 
 
-def _fast_change() -> pl.Expr:
+_FAST = f"^(?:{_FAST_SUB[1:-1]}|{_FAST_OTHER[1:-1]})$"  # either form, one regex pass
+
+
+def fast_change() -> pl.Expr:
     """Changes already in normalised form: a substitution (not synonymous), fs, splice, or one-residue
-    del/dup: two regex passes and a character comparison. Ranges and everything else go to the parser."""
+    del/dup: one regex pass and a character comparison. Ranges and everything else go to the parser."""
     raw = pl.col("raw_change")
-    substitution = raw.str.contains(_FAST_SUB) & (raw.str.slice(2, 1) != raw.str.slice(-1, 1))  # p.L755L -> parser
-    return raw.is_null() | substitution | raw.str.contains(_FAST_OTHER)
+    repeated = raw.str.slice(2, 1) == raw.str.slice(-1, 1)  # p.L755L is synonymous: the parser writes p.L755=
+    return raw.is_null() | (raw.str.contains(_FAST) & ~repeated)
 
 
 def _fast_mask(alias_genes: list[str]) -> pl.Expr:
     """Rows whose change is already normalised and whose gene has no legacy aliases."""
-    return (_fast_change() & ~pl.col("gene").is_in(alias_genes)).fill_null(False)
+    return (fast_change() & ~pl.col("gene").is_in(alias_genes)).fill_null(False)
 
 
 def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     """Add protein_change, legacy_name and change_error to a frame with gene and raw_change columns.
 
-    The work is done on the distinct strings, not on the rows: a change already in normalised form
-    passes through (one regex pass over the distinct values), the other distinct strings are parsed once
-    each, and the answers are mapped back onto the rows by a hash lookup. Genes with legacy aliases
-    (a handful of rows) are answered per distinct (gene, change) pair and written back by position.
+    A change already in normalised form (most rows of a real MAF) passes through: one regex pass over
+    the rows, cheaper than finding the distinct values of a column with as many distinct strings as a
+    GENIE-scale file has. The other strings are parsed once per distinct value and the answers mapped
+    back onto the rows by a hash lookup. Genes with legacy aliases (a handful of rows) are answered per
+    distinct (gene, change) pair and written back by position.
     """
     aliases = alias_map(gk)
     raw = pl.col("raw_change")
-    values = frame.lazy().select(raw.unique()).filter(raw.is_not_null()).collect()
-    slow = values.filter(~_fast_change().fill_null(False)).to_series()
+    slow = frame.lazy().filter(~fast_change().fill_null(False)).select(raw.unique()).collect().to_series()
     old: list[str] = []
     new_change: list[str | None] = []
     err_old: list[str] = []
     err_new: list[str] = []
     for text in slow.to_list():
-        change, _legacy, error = _normalise_one(text, {})
+        change, _legacy, error = normalise_change(text, {})
         old.append(text)
         new_change.append(change)
         if error is not None:
@@ -150,7 +155,7 @@ def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     if not at.len():
         return out
     pairs = out.select("gene", "raw_change").gather(at)
-    answers = {(g, t): _normalise_one(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
+    answers = {(g, t): normalise_change(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
     got = [answers[(g, t)] for g, t in pairs.iter_rows()]
     return out.with_columns(
         out[name].scatter(at, pl.Series([r[k] for r in got], dtype=pl.String))
@@ -158,7 +163,7 @@ def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     )
 
 
-def _normalise_one(text: str | None, aliases: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+def normalise_change(text: str | None, aliases: dict[str, str]) -> tuple[str | None, str | None, str | None]:
     """(protein_change, legacy_name, parse error) of one raw change string, the reference path."""
     if text is None or text == "":
         return None, None, None
@@ -257,6 +262,8 @@ __all__ = [
     "alias_map",
     "attach_changes",
     "conform",
+    "fast_change",
+    "normalise_change",
     "normalise_changes",
     "read_bytes",
     "require_file",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class KBModel(BaseModel):
     """Same contract as :class:`nerasense.knowledge.schema.KBModel` (kept here to avoid an import cycle)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 OPERATORS = ("is_", "in_", "gte", "gt", "lte", "lt", "present")
 

@@ -9,27 +9,31 @@ against ``manifest.yaml`` and computes ``kb_version``. All problems are gathered
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from nerasense.errors import KnowledgeError
 from nerasense.knowledge import schema
-from nerasense.knowledge.registry import KINDS
 
 MANIFEST = "manifest.yaml"
-# libyaml's C parser where PyYAML was built with it (about 10x faster than the pure-Python one)
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # CSafeLoader or SafeLoader: safe
+    import yaml  # imported here: a cached load (see load_knowledge_cached) reads no YAML
+
+    # libyaml's C parser where PyYAML was built with it (about 10x faster than the pure-Python one)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # CSafeLoader or SafeLoader: safe
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -150,6 +154,10 @@ def _numbers_without_source(obj: Any, cited: bool, path: str) -> Iterator[str]:
 
 def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     """Read and validate every knowledge file; raise one KnowledgeError listing all problems."""
+    import yaml
+
+    from nerasense.knowledge.registry import KINDS
+
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     problems: list[str] = []
     if not data_dir.is_dir():
@@ -255,6 +263,8 @@ def _check_evidence_links(entries: dict[str, list[BaseModel]]) -> list[str]:
 
 
 def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
+    import yaml
+
     path = data_dir / MANIFEST
     if not path.is_file():
         return "0.0.0", [f"{MANIFEST}: missing; run `nerasense kb rehash`"]
@@ -280,6 +290,8 @@ def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
 
 def write_manifest(data_dir: Path, version: str | None = None, curated: str | None = None) -> schema.Manifest:
     """Rewrite ``manifest.yaml`` with the current checksums (a curator's tool, not used at run time)."""
+    import yaml
+
     path = data_dir / MANIFEST
     old: dict[str, Any] = {}
     if path.is_file():
@@ -297,7 +309,72 @@ def write_manifest(data_dir: Path, version: str | None = None, curated: str | No
     return manifest
 
 
+# --------------------------------------------------------------------------- the validated-load cache
+#
+# Validating ~300 entries into strict models costs about 0.1 s, paid by every command before it does any
+# work. The bundled knowledge base is therefore validated once and the result kept in a pickle whose
+# name is a hash of everything the result depends on: the bytes of every data file (and the manifest),
+# the source of the modules that define and check the models, and the pydantic and Python versions. Any
+# edit to any of these gives a new name, so a stale entry can never be read; only a load that passed
+# every check is written. Set NERASENSE_NO_CACHE=1 to validate every time; NERASENSE_CACHE_DIR moves the
+# folder (default: $XDG_CACHE_HOME/nerasense, else ~/.cache/nerasense). The folder is the user's own,
+# as for any tool's cache: its files are loaded with pickle and must not come from anyone else.
+
+CACHE_ENV, NO_CACHE_ENV = "NERASENSE_CACHE_DIR", "NERASENSE_NO_CACHE"
+_MODEL_PACKAGES = ("knowledge", "domain")  # the modules whose source decides what a valid load is
+
+
+def cache_dir() -> Path | None:
+    """Where validated knowledge bases are kept, or None when caching is switched off."""
+    if os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0"):
+        return None
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nerasense"
+
+
+def cache_key(data_dir: Path) -> str:
+    """A hash of the data files, the model code and the library versions (see the comment above)."""
+    import pydantic
+
+    h = hashlib.sha256()
+    h.update(content_hash(data_dir).encode())
+    h.update(_hash_file(data_dir / MANIFEST).encode() if (data_dir / MANIFEST).is_file() else b"no manifest")
+    package = Path(__file__).resolve().parents[1]
+    for sub in _MODEL_PACKAGES:
+        for src in sorted((package / sub).glob("*.py")):
+            h.update(src.name.encode())
+            h.update(src.read_bytes())
+    h.update(f"{pydantic.VERSION}|{sys.version}".encode())
+    return h.hexdigest()
+
+
+def load_knowledge_cached(data_dir: Path | None = None) -> KnowledgeBase:
+    """:func:`load_knowledge`, answered from the cache when an identical load has passed before."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = cache_dir()
+    if folder is None or not data_dir.is_dir():
+        return load_knowledge(data_dir)
+    target = folder / f"kb-{cache_key(data_dir)[:32]}.pickle"
+    try:
+        kb = pickle.loads(target.read_bytes())
+        if isinstance(kb, KnowledgeBase):
+            return replace(kb, data_dir=data_dir)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass  # absent, unreadable or from another layout: validate afresh and write it again
+    kb = load_knowledge(data_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".kb-", suffix=".tmp", delete=False) as fh:
+            fh.write(pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(fh.name, target)  # atomic: a reader sees the whole file or none
+    except OSError:
+        pass  # a read-only or full disk costs speed, never correctness
+    return kb
+
+
 @lru_cache(maxsize=1)
 def default_knowledge() -> KnowledgeBase:
-    """The bundled knowledge base, loaded once on first use."""
-    return load_knowledge()
+    """The bundled knowledge base, loaded once per process (through the validated-load cache)."""
+    return load_knowledge_cached()

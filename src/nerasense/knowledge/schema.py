@@ -19,7 +19,7 @@ from nerasense.knowledge.conditions import Condition, Leaf
 class KBModel(BaseModel):
     """Base of every knowledge model: unknown fields are errors, instances are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Verification(StrEnum):
