@@ -34,12 +34,8 @@ import polars as pl
 
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import (
-    ALTERATION_SCHEMA,
     AlterationTable,
-    alias_map,
     attach_changes,
-    fast_change,
-    normalise_change,
     read_bytes,
     require_file,
 )
@@ -220,27 +216,14 @@ def read_maf(
     *,
     on_shift: OnShift = "repair",
     origin_by_sample: dict[str, str] | None = None,
-    quick: bool = True,
 ) -> AlterationTable:
-    """Read a MAF; see the module docstring for the column-shift handling.
-
-    ``quick=False`` skips the one-pass reading of clean files (:func:`_streamed`) and reads every file
-    the careful way; the answer is the same, and tests use it to hold the two paths equal.
-    """
+    """Read a MAF; see the module docstring for the column-shift handling."""
     path = Path(path)
     require_file(path, "MAF")
     with _mapped(path) as mapped:
         data: bytes | mmap.mmap = mapped if mapped is not None else read_bytes(path)
         header, offset, comments, flavour = _split_header(data, path)
         _check_header(header, path.name)
-        if quick and offset < len(data) and "" not in header and data.find(b"\r", offset) < 0:
-            # polars reads the header line itself: its skip_rows option scans serially and costs more than
-            # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
-            start = data.rfind(b"\n", 0, offset - 1) + 1
-            source: Path | bytes = data[start:] if start or mapped is None else path
-            table = _streamed(source, data, offset, header, path, flavour, comments + 2, origin_by_sample or {}, gk)
-            if table is not None:
-                return table
         frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
 
@@ -459,9 +442,9 @@ class _Columns:
 
 def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, notes: list[str],
               origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
-    """The careful path: any file, damaged lines included (each line's field count is in ``_fields``)."""
-    name = path.name
-    cols = _Columns(header, name)
+    """Every row checked (the first failing check names it) and turned into ALTERATION_SCHEMA columns;
+    each line's field count is in ``_fields``, so damaged lines are named too."""
+    cols = _Columns(header, path.name)
     n = cols.n
 
     # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
@@ -516,11 +499,11 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     short = cols.col("HGVSp_Short")
     bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
     rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
-    return _table(path, flavour, notes, out, rejected, frame.height, int(bare_frame.item()) if "HGVSp_Short" in header else 0)
+    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
+    return _table(path, flavour, notes, out, rejected, frame.height, bare)
 
 
 UNKNOWN_GENE = ("Unknown", "UNKNOWN", "unknown")
-_ENGINE: Literal["streaming"] = "streaming"
 
 
 def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
@@ -537,142 +520,6 @@ def _table(path: Path, flavour: str, notes: list[str], out: pl.DataFrame, reject
         notes.append(f"{path.name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=records,
                            flavour=flavour, notes=notes)
-
-
-def _streamed(source: Path | bytes, data: bytes | mmap.mmap, offset: int, header: list[str], path: Path,
-              flavour: str, first_line: int, origin_by_sample: dict[str, str],
-              gk: GenomicsKnowledge) -> AlterationTable | None:
-    """The quick path for a clean file: one streaming pass of polars' reader and every row check.
-
-    It answers only when it can prove the file needs nothing the careful path does, and returns None
-    otherwise (the caller then reads the file the careful way, so the answer is the same either way; a
-    test holds the two equal):
-
-    * every line has the header's field count (polars refuses longer lines; a shorter one would leave
-      the last column empty, so when that column has empty cells the file's tabs are counted);
-    * every integer column holds integers (else the reader stops, and the careful path names the rows);
-    * no Variant_Type is a value other than a Variant_Type (the sign of a column shift).
-
-    The checks that the careful path runs on distinct values (gene symbols, alleles) run here on the
-    rows, inside the same pass as the reading: a regular expression per value costs less than finding
-    the distinct values of a million rows afterwards. Symbols that could be written otherwise and
-    protein changes not already in normalised form go, batch by batch, through :class:`_Normaliser`
-    (Python, once per distinct value), so a change that does not parse is refused inside the pass too.
-    """
-    cols = _Columns(header, path.name)
-    c = pl.col
-    typed = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
-    lazy = pl.scan_csv(source, separator="\t", quote_char=None, infer_schema=False, comment_prefix=None,
-                       schema_overrides=typed or None, row_index_name="line_no", row_index_offset=first_line)
-    aliases = alias_map(gk)
-    symbol = c("Hugo_Symbol")
-    checks = {
-        Reject.NO_SYMBOL: symbol.is_null(),
-        Reject.UNKNOWN_GENE: symbol.is_in(list(UNKNOWN_GENE)),
-        Reject.BAD_SYMBOL: ~symbol.str.contains(SYMBOL),
-        Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
-        Reject.BAD_REF: ~c("ref").str.contains(ALLELE).fill_null(True),
-        Reject.BAD_ALT: ~c("alt").str.contains(ALLELE).fill_null(True),
-        Reject.SPAN: cols.span_bad(),
-        # a change that does not parse is found after the pass (such a row has a change, so not NOTHING)
-        Reject.NOTHING: c("raw_change").is_null() & cols.no_locus(),
-        Reject.ALT_OVER_DEPTH: cols.alt_over_depth(),
-    }
-    vt = cols.col("Variant_Type")
-    suspect = (vt.is_not_null() & ~vt.is_in(sorted(VARIANT_TYPES))) if {"Variant_Type", SHIFT_BLOCK_START} <= cols.header \
-        else pl.lit(False)
-    kind = pl.coalesce(vt.replace_strict(KIND_BY_TYPE, default=None), cols.inferred_kind())
-    short = cols.col("HGVSp_Short")
-    query = lazy.with_columns(symbol.alias("gene"), cols.raw_change().alias("raw_change")).with_columns(
-        cols.base()).with_columns(
-        c("raw_change").alias("protein_change"),
-        pl.lit(None, dtype=pl.String).alias("legacy_name"),
-        _first_failing(checks).alias("_code"),
-        (~fast_change().fill_null(False) | symbol.is_in(_spellings(aliases, gk))).alias("_slow"),
-        # a symbol gk.symbol() could rewrite: an alias, or one with lower-case letters or other characters
-        (~symbol.str.contains(r"^[A-Z0-9\-]+$") | symbol.is_in(list(gk.gene_aliases))).fill_null(False).alias("_rename"),
-    ).select(*cols.output(kind, origin_by_sample), "raw_change", "Tumor_Sample_Barcode", "_code", "_slow", "_rename",
-             "line_no", (short.is_not_null() & ~short.str.starts_with("p.")).alias("_bare"),
-             suspect.alias("_suspect"), c(header[-1]).is_null().alias("_short"))
-    # one pass of the reader feeds all three answers (polars shares the common part of the plans)
-    try:
-        ok, rejected, flags = pl.collect_all([
-            query.filter(c("_code") == 0).drop("_suspect", "_short"),
-            query.filter(c("_code") > 0).drop("_suspect", "_short"),
-            query.select(c("_suspect").any(), c("_short").any(), pl.len().alias("rows")),
-        ], engine=_ENGINE)
-    except pl.exceptions.PolarsError:
-        return None  # a line with too many fields, or a value that is not an integer: the careful path names it
-    suspect_rows, short_rows, records = flags.row(0)
-    if suspect_rows:
-        return None
-    if short_rows and _count_tabs(data) - _count_tabs(data[:offset]) != (cols.n - 1) * records:
-        return None
-
-    ok, rejected = (_parse_slow_changes(_rename_symbols(f, aliases, gk), aliases) for f in (ok, rejected))
-    refused = (ok["_code"] != 0).arg_true()  # rows whose change did not parse
-    if refused.len():
-        rejected = pl.concat([rejected, ok.gather(refused)]).sort("line_no")
-        ok = ok.filter(pl.repeat(True, ok.height, eager=True).scatter(refused, False))
-    rejected = rejected.with_columns(pl.lit(cols.n, dtype=pl.Int64).alias("_fields"),
-                                     pl.lit(None, dtype=pl.String).alias("line")).select(
-        cols.rejected([*checks, Reject.BAD_CHANGE]))
-    bare = int(ok["_bare"].sum()) if "HGVSp_Short" in header else 0
-    # one chunk per column: the reader's many-chunk columns beside the one-chunk rewritten ones would make
-    # every later select copy them into line first (indexing picks the columns without a copy)
-    return _table(path, flavour, [], ok[list(ALTERATION_SCHEMA)].rechunk(), rejected, records, bare)
-
-
-def _rename_symbols(frame: pl.DataFrame, aliases: dict[str, dict[str, str]], gk: GenomicsKnowledge) -> pl.DataFrame:
-    """Write the flagged rows' symbols as the knowledge base does; a renamed gene with legacy protein
-    names sends its rows to the parser."""
-    at = frame["_rename"].arg_true()
-    if not at.len():
-        return frame
-    renamed = _renamed_symbols(frame["gene"].gather(at).unique(), gk)
-    if not renamed:
-        return frame
-    frame = frame.with_columns(frame["gene"].scatter(at, frame["gene"].gather(at).replace(renamed)))
-    return frame.with_columns(pl.col("_slow") | pl.col("gene").is_in(list(aliases)))
-
-
-def _spellings(aliases: dict[str, dict[str, str]], gk: GenomicsKnowledge) -> list[str]:
-    """How the genes with legacy protein names may be written (their symbols and the aliases of those)."""
-    genes = set(aliases)
-    return sorted(genes | {a for a, s in gk.gene_aliases.items() if s in genes})
-
-
-def _parse_slow_changes(frame: pl.DataFrame, aliases: dict[str, dict[str, str]]) -> pl.DataFrame:
-    """Parse the flagged rows' changes once per distinct (gene, change).
-
-    Only the columns that change are rewritten (protein_change; legacy_name when a legacy name was
-    met); ``_code`` becomes a short column that is non-zero only where a change failed to parse (at
-    BAD_CHANGE, unless the row already failed an earlier check), with ``change_error`` beside it.
-    """
-    at = frame["_slow"].arg_true()
-    none = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
-    if not at.len():
-        return frame.with_columns(none.alias("change_error"))
-    keys = ["gene", "raw_change"]
-    pairs = frame.select(*keys, "_code").gather(at)
-    distinct = pairs.select(keys).unique()
-    answers = [normalise_change(t, aliases.get(g or "", {})) for g, t in distinct.iter_rows()]
-    distinct = distinct.with_columns(
-        pl.Series(name, [a[k] for a in answers], dtype=pl.String)
-        for k, name in enumerate(("protein_change", "legacy_name", "change_error")))
-    got = pairs.join(distinct, on=keys, how="left", nulls_equal=True, maintain_order="left")
-    out = [frame["protein_change"].scatter(at, got["protein_change"])]
-    if got["legacy_name"].is_not_null().any():
-        out.append(frame["legacy_name"].scatter(at, got["legacy_name"]))
-    failed = got["change_error"].is_not_null()
-    if failed.any():
-        code, bad = got["_code"], int(Reject.BAD_CHANGE)
-        out.append(frame["_code"].scatter(at, pl.select(pl.when(failed & ((code == 0) | (code > bad))).then(bad)
-                                                         .otherwise(code).cast(pl.Int8)).to_series()))
-        out.append(none.scatter(at, got["change_error"]).alias("change_error"))
-    else:
-        out.append(none.alias("change_error"))
-    return frame.with_columns(out)
 
 
 __all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]
