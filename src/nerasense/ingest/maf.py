@@ -507,8 +507,10 @@ UNKNOWN_GENE = ("Unknown", "UNKNOWN", "unknown")
 
 
 def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
-    """The distinct symbols the knowledge base writes otherwise (aliases such as HER2, case)."""
-    return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
+    """The distinct symbols the knowledge base writes otherwise (aliases such as HER2, case): only those
+    that are not already upper-case letters, digits and hyphens, or are an alias, can be (see gk.symbol)."""
+    maybe = symbols.filter(~symbols.str.contains(r"^[A-Z0-9\-]+$") | symbols.is_in(list(gk.gene_aliases)))
+    return {v: s for v in maybe.to_list() if v is not None and (s := gk.symbol(v)) != v}
 
 
 def _table(path: Path, flavour: str, notes: list[str], out: pl.DataFrame, rejected: pl.DataFrame, records: int,

@@ -126,41 +126,38 @@ def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
 
     A change already in normalised form (most rows of a real MAF) passes through: one regex pass over
     the rows, cheaper than finding the distinct values of a column with as many distinct strings as a
-    GENIE-scale file has. The other strings are parsed once per distinct value and the answers mapped
-    back onto the rows by a hash lookup. Genes with legacy aliases (a handful of rows) are answered per
-    distinct (gene, change) pair and written back by position.
+    GENIE-scale file has. The other rows' strings are parsed once per distinct value and written back
+    by position. Genes with legacy aliases (a handful of rows) are answered per distinct (gene, change)
+    pair and written back by position where that changes anything.
     """
     aliases = alias_map(gk)
-    raw = pl.col("raw_change")
-    slow = frame.lazy().filter(~fast_change().fill_null(False)).select(raw.unique()).collect().to_series()
-    old: list[str] = []
-    new_change: list[str | None] = []
-    err_old: list[str] = []
-    err_new: list[str] = []
-    for text in slow.to_list():
-        change, _legacy, error = normalise_change(text, {})
-        old.append(text)
-        new_change.append(change)
-        if error is not None:
-            err_old.append(text)
-            err_new.append(error)
-    change_expr = raw.replace(pl.Series(old, dtype=pl.String), pl.Series(new_change, dtype=pl.String)) if old else raw
-    error_expr = (raw.replace_strict(pl.Series(err_old, dtype=pl.String), pl.Series(err_new, dtype=pl.String),
-                                     default=None) if err_old else pl.lit(None, dtype=pl.String))
-    out = frame.with_columns(change_expr.alias("protein_change"), pl.lit(None, dtype=pl.String).alias("legacy_name"),
-                             error_expr.alias("change_error"))
+    raw = frame["raw_change"]
+    none = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    at = frame.select(~fast_change().fill_null(False)).to_series().arg_true()  # rows the parser must see
+    change, error = raw, none
+    if at.len():
+        values = raw.gather(at)
+        answers = {t: normalise_change(t, {}) for t in values.unique().to_list()}
+        old = pl.Series(list(answers), dtype=pl.String)
+        change = raw.scatter(at, values.replace_strict(old, pl.Series([a[0] for a in answers.values()], dtype=pl.String)))
+        if any(a[2] is not None for a in answers.values()):
+            error = none.scatter(at, values.replace_strict(old, pl.Series([a[2] for a in answers.values()],
+                                                                          dtype=pl.String)))
+    out = frame.with_columns(change.alias("protein_change"), none.alias("legacy_name"), error.alias("change_error"))
     if not aliases or not out.height:
         return out
     at = out.select(pl.col("gene").is_in(list(aliases)).fill_null(False)).to_series().arg_true()
     if not at.len():
         return out
     pairs = out.select("gene", "raw_change").gather(at)
-    answers = {(g, t): normalise_change(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
-    got = [answers[(g, t)] for g, t in pairs.iter_rows()]
-    return out.with_columns(
-        out[name].scatter(at, pl.Series([r[k] for r in got], dtype=pl.String))
-        for k, name in enumerate(("protein_change", "legacy_name", "change_error"))
-    )
+    answers_by_gene = {(g, t): normalise_change(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
+    got = [answers_by_gene[(g, t)] for g, t in pairs.iter_rows()]
+    columns = []
+    for k, name in enumerate(("protein_change", "legacy_name", "change_error")):
+        values_k = pl.Series([r[k] for r in got], dtype=pl.String)
+        if not values_k.equals(out[name].gather(at)):  # rewrite a column only where the gene's aliases changed it
+            columns.append(out[name].scatter(at, values_k))
+    return out.with_columns(columns) if columns else out
 
 
 def normalise_change(text: str | None, aliases: dict[str, str]) -> tuple[str | None, str | None, str | None]:
