@@ -498,7 +498,9 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     out_q = ok.select(cols.output(kind if typed_kinds else pl.coalesce(kind, cols.inferred_kind()), origin_by_sample))
     short = cols.col("HGVSp_Short")
     bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
-    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q])
+    # the in-memory engine keeps every output column in the same chunks (the streaming one splits them
+    # differently per column, and every later select would first copy them into line)
+    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q], engine="in-memory")
     bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
     return _table(path, flavour, notes, out, rejected, frame.height, bare)
 

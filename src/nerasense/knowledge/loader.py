@@ -330,7 +330,10 @@ def cache_dir() -> Path | None:
         return None
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home folder to be found: validate every time
+        return None
     return Path(base) / "nerasense"
 
 
