@@ -185,31 +185,11 @@ def normalise_changes(genes_changes: pl.DataFrame, gk: GenomicsKnowledge) -> pl.
         raw.alias("protein_change"), pl.lit(None, dtype=pl.String).alias("legacy_name"),
         pl.lit(None, dtype=pl.String).alias("change_error"))
     slow = marked.filter(~pl.col("_fast")).drop("_fast")
-    out_change: list[str | None] = []
-    out_legacy: list[str | None] = []
-    out_error: list[str | None] = []
-    for gene, text in slow.select("gene", "raw_change").iter_rows():
-        if text is None or text == "":
-            out_change.append(None)
-            out_legacy.append(None)
-            out_error.append(None)
-            continue
-        try:
-            change = parse_protein_change(text)
-        except InputError as exc:
-            out_change.append(None)
-            out_legacy.append(None)
-            out_error.append(exc.problems[0].fix)
-            continue
-        change, legacy = apply_alias(change, aliases.get(gene or "", {}))
-        out_change.append(change.text)
-        out_legacy.append(legacy)
-        out_error.append(None)
+    answers = [normalise_change(text, aliases.get(gene or "", {}))
+               for gene, text in slow.select("gene", "raw_change").iter_rows()]
     slow = slow.with_columns(
-        pl.Series("protein_change", out_change, dtype=pl.String),
-        pl.Series("legacy_name", out_legacy, dtype=pl.String),
-        pl.Series("change_error", out_error, dtype=pl.String),
-    )
+        pl.Series(name, [a[k] for a in answers], dtype=pl.String)
+        for k, name in enumerate(("protein_change", "legacy_name", "change_error")))
     return pl.concat([fast, slow], how="vertical_relaxed")
 
 
