@@ -182,11 +182,12 @@ def test_maf_row_details(gk: GenomicsKnowledge, tmp_path: Path) -> None:
 
     path = tmp_path / "m.maf"
     path.write_text(f"{_MAF_HEADER}\n" + "\n".join(_MAF_ROWS[k] for k in ("clean", "chr prefix", "no type", "bare")) + "\n")
-    rows = {r["gene"]: r for r in read_maf(path, gk).frame.iter_rows(named=True)}
+    table = read_maf(path, gk)
+    rows = {r["gene"]: r for r in table.frame.iter_rows(named=True)}
     assert rows["ERBB2"]["vaf"] == pytest.approx(20 / 100) and rows["ERBB2"]["kind"] == "snv"
     assert rows["KRAS"]["chrom"] == "12"  # 'chr' comes off
     assert rows["PTEN"]["kind"] == "snv"  # no Variant_Type: one base for one base
-    assert any("lack the 'p.' prefix" in n for n in read_maf(path, gk).notes)
+    assert any("lack the 'p.' prefix" in n for n in table.notes)
 
 
 @pytest.mark.parametrize("preamble", ["", "#version gdc-1.0.0\n#annotation.spec gdc-1.0.1\n"], ids=["plain", "gdc"])

@@ -58,6 +58,7 @@ CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count")
 GENOMIC_COLUMNS = ("Chromosome", "Start_Position", "Reference_Allele", "Tumor_Seq_Allele2")
 REQUIRED = ("Hugo_Symbol", "Tumor_Sample_Barcode")
+UNKNOWN_GENE = ("Unknown", "UNKNOWN", "unknown")  # written where no gene applies (e.g. intergenic)
 # values written where a protein change would go that mean "none": TERT promoter labels, and the '.'
 # that VEP/MC3 write for an empty field; such rows are read with no protein change
 NON_PROTEIN_LABELS = frozenset({"Promoter", "promoter", "PROMOTER", "."})
@@ -359,7 +360,7 @@ def _not_integer(name: str) -> pl.Expr:
 
 
 class _Columns:
-    """The expressions both reading paths share, for a MAF with the given header."""
+    """The column expressions for reading one MAF (its header decides which columns exist)."""
 
     def __init__(self, header: list[str], name: str) -> None:
         self.header = set(header)
@@ -502,10 +503,13 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     # differently per column, and every later select would first copy them into line)
     rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q], engine="in-memory")
     bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
-    return _table(path, flavour, notes, out, rejected, frame.height, bare)
-
-
-UNKNOWN_GENE = ("Unknown", "UNKNOWN", "unknown")
+    if bare:
+        notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    legacy = out["legacy_name"].is_not_null().sum()
+    if legacy:
+        notes.append(f"{path.name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
+    return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=frame.height,
+                           flavour=flavour, notes=notes)
 
 
 def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
@@ -513,17 +517,6 @@ def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str
     that are not already upper-case letters, digits and hyphens, or are an alias, can be (see gk.symbol)."""
     maybe = symbols.filter(~symbols.str.contains(r"^[A-Z0-9\-]+$") | symbols.is_in(list(gk.gene_aliases)))
     return {v: s for v in maybe.to_list() if v is not None and (s := gk.symbol(v)) != v}
-
-
-def _table(path: Path, flavour: str, notes: list[str], out: pl.DataFrame, rejected: pl.DataFrame, records: int,
-           bare: int) -> AlterationTable:
-    if bare:
-        notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
-    legacy = out["legacy_name"].is_not_null().sum()
-    if legacy:
-        notes.append(f"{path.name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
-    return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=records,
-                           flavour=flavour, notes=notes)
 
 
 __all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]
