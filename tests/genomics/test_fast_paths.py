@@ -15,7 +15,7 @@ from nerasense.domain.alterations import AlterationKind
 from nerasense.errors import InputError
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import INTEGER_COLUMNS, _rows
-from nerasense.ingest.table import ALTERATION_SCHEMA, attach_changes, conform
+from nerasense.ingest.table import ALTERATION_SCHEMA, attach_changes, conform, fast_change
 from nerasense.interpret.variants import ANNOTATION_COLUMNS, annotate_frame, interpret_parts
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
@@ -52,6 +52,21 @@ def test_attach_changes_matches_parser_on_every_form(gk: GenomicsKnowledge) -> N
                               fullmatch=True), min_size=1, max_size=20))
 def test_attach_changes_matches_parser_on_generated_strings(texts: list[str]) -> None:
     _check(GenomicsKnowledge(default_knowledge()), texts)
+
+
+def test_fast_path_takes_only_strings_the_parser_leaves_unchanged() -> None:
+    """Every 1-letter substitution (all 20 x 21 residue pairs, synonymous included) and the other fast forms:
+    the fast regex takes a string only when the parser would write it back unchanged."""
+    residues = "ACDEFGHIKLMNPQRSTVWY"
+    texts = [f"p.{a}12{b}" for a in residues for b in residues + "*"]
+    texts += ["p.L755fs", "p.L755Sfs*4", "p.X2151_splice", "p.*12_splice", "p.E746del", "p.A775dup", "p.E746_A750del",
+              "p.G776delinsVC", "L755S", "p.Leu755Ser", "p.L755X", "p.L755=", "p.L0S", "p.L755S "]
+    frame = pl.DataFrame({"raw_change": texts})
+    taken = frame.select(fast_change()).to_series().to_list()
+    for text, fast in zip(texts, taken, strict=True):
+        if fast:
+            assert _reference(text) == text, text
+    assert sum(taken) == 20 * 20 + 6  # the 20 synonymous pairs and every non-normalised form go to the parser
 
 
 def test_uncurated_genes_by_expression_equal_interpret_parts(gk: GenomicsKnowledge) -> None:

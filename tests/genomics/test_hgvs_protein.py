@@ -98,4 +98,7 @@ def test_parsed_change_is_what_validation_would_build(row: dict[str, str]) -> No
     from nerasense.domain.alterations import ProteinChange
 
     change = parse_protein_change(row["input"])
-    assert ProteinChange.model_validate(change.model_dump()) == change
+    validated = ProteinChange.model_validate(change.model_dump())
+    assert validated == change
+    assert hash(validated) == hash(change)  # frozen: usable as a key, same as a validated model
+    assert change.model_dump_json() == validated.model_dump_json()  # fields in the declared order

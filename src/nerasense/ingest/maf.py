@@ -160,7 +160,7 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
                 or _count_tabs(data) - _count_tabs(data[:offset]) == (n - 1) * frame.height):
             # the row index goes first: a one-chunk column after the reader's many-chunk columns would make
             # the next with_columns copy every column into one chunk
-            return frame.with_row_index("line_no", offset=first_line).with_columns(
+            return frame.rechunk().with_row_index("line_no", offset=first_line).with_columns(
                 pl.col("line_no").cast(pl.Int64),
                 pl.lit(n, dtype=pl.Int64).alias("_fields"),
                 pl.lit(None, dtype=pl.String).alias("line"),

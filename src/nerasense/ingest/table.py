@@ -101,19 +101,18 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
 # parser is the reference: tests hold the fast path equal to it on every form.
 _AA1 = "ACDEFGHIKLMNPQRSTVWY"
 _N = r"[1-9]\d*"
-_FAST_SUB = rf"^p\.[{_AA1}]{_N}[{_AA1}*]$"
-_FAST_OTHER = rf"^p\.(?:[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}X*]{_N}_splice|[{_AA1}]{_N}(?:del|dup))$"
-
-
-_FAST = f"^(?:{_FAST_SUB[1:-1]}|{_FAST_OTHER[1:-1]})$"  # either form, one regex pass
+# a substitution to a different residue or a stop, one branch per reference residue (p.L755L is synonymous,
+# which the parser writes p.L755=); the regex has no back-references, so the residue is spelled out
+_FAST_SUB = "|".join(rf"{aa}{_N}[{_AA1.replace(aa, '')}*]" for aa in _AA1)
+_FAST_OTHER = rf"[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}X*]{_N}_splice|[{_AA1}]{_N}(?:del|dup)"
+_FAST = rf"^p\.(?:{_FAST_SUB}|{_FAST_OTHER})$"  # every fast form, one regex pass
 
 
 def fast_change() -> pl.Expr:
     """Changes already in normalised form: a substitution (not synonymous), fs, splice, or one-residue
-    del/dup: one regex pass and a character comparison. Ranges and everything else go to the parser."""
+    del/dup, found in one regex pass. Ranges and everything else go to the parser."""
     raw = pl.col("raw_change")
-    repeated = raw.str.slice(2, 1) == raw.str.slice(-1, 1)  # p.L755L is synonymous: the parser writes p.L755=
-    return raw.is_null() | (raw.str.contains(_FAST) & ~repeated)
+    return raw.is_null() | raw.str.contains(_FAST)
 
 
 def _fast_mask(alias_genes: list[str]) -> pl.Expr:
