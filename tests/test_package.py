@@ -22,6 +22,8 @@ ALLOWED = {
     "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
     "stats": {"stats", "domain", "errors"},
 }
+# modules below every layer (they import nothing of ours): the version and small polars helpers
+SHARED = {"_version", "_frames"}
 
 
 def test_exported_members() -> None:
@@ -48,7 +50,15 @@ def test_layers_import_downward_only(layer: str) -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nerasense."):
                 target = node.module.split(".")[1]
-                assert target in ALLOWED[layer] | {"_version"}, f"{path}: imports {node.module}"
+                assert target in ALLOWED[layer] | SHARED, f"{path}: imports {node.module}"
+
+
+def test_shared_modules_import_nothing_of_ours() -> None:
+    for name in SHARED - {"_version"}:
+        tree = ast.parse((SRC / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("nerasense"), f"{name}: imports {node.module}"
 
 
 def test_import_reads_no_knowledge() -> None:

@@ -15,7 +15,7 @@ from nerasense.domain.alterations import AlterationKind
 from nerasense.errors import InputError
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import INTEGER_COLUMNS, _rows
-from nerasense.ingest.table import ALTERATION_SCHEMA, attach_changes, conform, fast_change
+from nerasense.ingest.table import ALTERATION_SCHEMA, _already_normalised, attach_changes, conform, fast_change
 from nerasense.interpret.variants import ANNOTATION_COLUMNS, annotate_frame, interpret_parts
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
@@ -48,7 +48,8 @@ def test_attach_changes_matches_parser_on_every_form(gk: GenomicsKnowledge) -> N
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.from_regex(r"p\.[ACDEFGHIKLMNPQRSTVWY*X][0-9]{1,4}(_[A-Z][0-9]{1,4})?(del|dup|fs\*[0-9]|[A-Z*=]|_splice)?",
+@given(st.lists(st.from_regex(r"p\.[ACDEFGHIKLMNPQRSTVWY*X][0-9]{1,4}(_[A-Z][0-9]{1,4})?"
+                              r"(del|dup|fs\*[0-9?]|[A-Z*=]|_splice|ins[A-Z]{1,3}|delins[A-Z]{1,3}|[A-Z]ext\*[0-9?])?",
                               fullmatch=True), min_size=1, max_size=20))
 def test_attach_changes_matches_parser_on_generated_strings(texts: list[str]) -> None:
     _check(GenomicsKnowledge(default_knowledge()), texts)
@@ -67,6 +68,28 @@ def test_fast_path_takes_only_strings_the_parser_leaves_unchanged() -> None:
         if fast:
             assert _reference(text) == text, text
     assert sum(taken) == 20 * 20 + 6  # the 20 synonymous pairs and every non-normalised form go to the parser
+
+
+_TIER2 = [  # (text, already normalised?) from the HGVS rules the parser applies
+    ("p.E79_L81dup", True), ("p.E79_L81del", True), ("p.L81_E79del", False), ("p.E79_L79del", False),
+    ("p.A12_G13insYV", True), ("p.A12_G14insYV", False), ("p.R138_D139delinsS", True), ("p.C26delinsGARGG", True),
+    ("p.*706Yext*84", True), ("p.*432Sext*?", True), ("p.W339Gfs*?", True), ("p.E79_L81delLRE", False),
+    ("p.E079_L81del", False), ("p.A775_G776insYVMA", True), ("p.*12Aext*0", False), ("p.Glu79_Leu81del", False),
+]
+
+
+@pytest.mark.parametrize(("text", "normalised"), _TIER2, ids=[t for t, _ in _TIER2])
+def test_second_tier_takes_ranges_the_parser_leaves_unchanged(text: str, normalised: bool) -> None:
+    assert _already_normalised(pl.Series([text])).item() is normalised
+    if normalised:
+        assert _reference(text) == text
+
+
+def test_second_tier_on_every_form() -> None:
+    taken = _already_normalised(pl.Series(FORMS, dtype=pl.String)).to_list()
+    for text, ok in zip(FORMS, taken, strict=True):
+        if ok:
+            assert _reference(text) == text, text
 
 
 def test_uncurated_genes_by_expression_equal_interpret_parts(gk: GenomicsKnowledge) -> None:

@@ -32,12 +32,15 @@ from typing import Any, Literal
 
 import polars as pl
 
+from nerasense._frames import aligned
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import (
     AlterationTable,
-    attach_changes,
+    ChangeAnswers,
+    fast_alias_keys,
     read_bytes,
     require_file,
+    slow_changes,
 )
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -160,11 +163,15 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
                 or _count_tabs(data) - _count_tabs(data[:offset]) == (n - 1) * frame.height):
             # the row index goes first: a one-chunk column after the reader's many-chunk columns would make
             # the next with_columns copy every column into one chunk
-            return frame.rechunk().with_row_index("line_no", offset=first_line).with_columns(
-                pl.col("line_no").cast(pl.Int64),
-                pl.lit(n, dtype=pl.Int64).alias("_fields"),
-                pl.lit(None, dtype=pl.String).alias("line"),
-            )
+            # the added columns are cut like the reader's (a frame whose columns are chunked differently is
+            # copied whole by the next eager operation)
+            height = frame.height
+            extra = pl.DataFrame([
+                pl.int_range(first_line, first_line + height, dtype=pl.Int64, eager=True).alias("line_no"),
+                pl.repeat(n, height, dtype=pl.Int64, eager=True).alias("_fields"),
+                pl.repeat(None, height, dtype=pl.String, eager=True).alias("line"),
+            ])
+            return aligned(pl.concat([extra.select("line_no"), frame, extra.drop("line_no")], how="horizontal"))
     body = data[offset:]
     lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
                         infer_schema=False, comment_prefix=None)
@@ -285,8 +292,6 @@ def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, o
                f"{agree}; {extra_filled} rows had a value in {cols[-1]} and are rejected. "
                "Read with --on-shift refuse to stop instead.")
         warnings.warn(msg, NerasenseWarning, stacklevel=2)
-    else:
-        frame = frame.with_columns(pl.lit(False).alias("_shift_lost"))
 
     return _to_table(frame, header, path, flavour, notes, origin_by_sample, gk)
 
@@ -448,15 +453,20 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     cols = _Columns(header, path.name)
     n = cols.n
 
-    # checks on symbols and alleles run on the distinct values (a few thousand), found in one parallel pass
+    # one parallel pass finds the distinct values the checks need: symbols and alleles (a few thousand, checked
+    # here rather than on every row), Variant_Type, and the change strings the parser must see
     allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
+    raw, keys = cols.raw_change(), fast_alias_keys(gk)
     lazy = frame.lazy()
     queries = [lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)]
+    queries.append(lazy.select(slow_changes(raw).drop_nulls()))
+    queries.append(lazy.select(raw.filter(raw.is_in(keys)).unique()))
     if "Variant_Type" in frame.columns:
         queries.append(lazy.select(pl.col("Variant_Type").unique()))
     distinct = pl.collect_all(queries)
     # the kind comes from Variant_Type alone when every row has a known one (else inferred from the alleles)
     typed_kinds = "Variant_Type" in frame.columns and set(distinct.pop()["Variant_Type"].to_list()) <= set(KIND_BY_TYPE)
+    answers = ChangeAnswers.of(distinct.pop(-2).to_series().to_list(), gk, distinct.pop().to_series().to_list())
     symbols = distinct[0].to_series()
     renamed = _renamed_symbols(symbols, gk)
     gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
@@ -465,11 +475,11 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     bad_alleles = alleles.filter(~alleles.str.contains(ALLELE)).unique()
     unknown_gene = [u for u in UNKNOWN_GENE if symbols.is_in([u]).any()]
 
-    frame = frame.with_columns(gene.alias("gene"), cols.raw_change().alias("raw_change"))
-    frame = attach_changes(frame, gk)
+    lazy = lazy.with_columns(gene.alias("gene"), raw.alias("raw_change"))
+    lazy = lazy.with_columns(answers.columns(pl.col("raw_change"), pl.col("gene")))
     text_integers = [h for h in cols.integers if frame.schema[h] == pl.String]
     if text_integers:
-        frame = frame.with_columns(pl.col(h).replace(list(MISSING_INTEGER), None) for h in text_integers)
+        lazy = lazy.with_columns(pl.col(h).replace(list(MISSING_INTEGER), None) for h in text_integers)
 
     c = pl.col
     # a check no distinct value can fail is not run on the rows
@@ -477,7 +487,6 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
         Reject.FIELDS: c("_fields") != n,
         Reject.NO_SYMBOL: c("Hugo_Symbol").is_null(),
         Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
-        Reject.SHIFT_LOST: c("_shift_lost"),
         Reject.SPAN: cols.span_bad(),
         Reject.BAD_CHANGE: c("change_error").is_not_null(),
         Reject.NOTHING: c("protein_change").is_null() & cols.no_locus(),
@@ -485,6 +494,8 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     }
     if text_integers:
         checks[Reject.BAD_INTEGER] = pl.any_horizontal(_not_integer(h) for h in text_integers)
+    if "_shift_lost" in frame.columns:
+        checks[Reject.SHIFT_LOST] = c("_shift_lost")
     if unknown_gene:
         checks[Reject.UNKNOWN_GENE] = c("Hugo_Symbol").is_in(unknown_gene)
     if bad_symbols.len():
@@ -492,16 +503,17 @@ def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, 
     if bad_alleles.len():
         checks[Reject.BAD_REF] = c("ref").is_in(bad_alleles.implode()).fill_null(False)
         checks[Reject.BAD_ALT] = c("alt").is_in(bad_alleles.implode()).fill_null(False)
-    base = frame.lazy().with_columns(cols.base()).with_columns(_first_failing(checks).alias("_code"))
+    base = lazy.with_columns(cols.base()).with_columns(_first_failing(checks).alias("_code"))
     rejected_q = base.filter(pl.col("_code") > 0).select(cols.rejected(checks))
     ok = base.filter(pl.col("_code") == 0)
     kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
     out_q = ok.select(cols.output(kind if typed_kinds else pl.coalesce(kind, cols.inferred_kind()), origin_by_sample))
     short = cols.col("HGVSp_Short")
     bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
-    # the in-memory engine keeps every output column in the same chunks (the streaming one splits them
-    # differently per column, and every later select would first copy them into line)
-    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q], engine="in-memory")
+    # the streaming engine spreads the rows over every core; its output columns come back chunked differently
+    # and are cut alike (see nerasense._frames.aligned)
+    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q], engine="streaming")
+    out = aligned(out)
     bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
     if bare:
         notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")

@@ -9,7 +9,7 @@ many there were, so callers can check nothing went missing.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,10 +108,28 @@ _FAST_OTHER = rf"[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}X*]{_N}_splice|[{_AA1
 _FAST = rf"^p\.(?:{_FAST_SUB}|{_FAST_OTHER})$"  # every fast form, one regex pass
 
 
-def fast_change() -> pl.Expr:
+# Second tier, run on the distinct strings the regex above left (a few thousand): ranges, insertions, delins,
+# extensions and fs*? already in normalised form. A regex cannot compare the two positions, so they are
+# extracted and compared here: a range must end after it starts, an insertion sits between neighbours.
+_POS = r"([1-9]\d*)"
+_TIER2_RANGE = rf"^p\.[{_AA1}]{_POS}_[{_AA1}]{_POS}(del|dup|delins[{_AA1}]+|ins[{_AA1}]+)$"
+_TIER2_OTHER = rf"^p\.(?:[{_AA1}]{_N}delins[{_AA1}]+|\*{_N}[{_AA1}]ext\*(?:{_N}|\?)|[{_AA1}]{_N}[{_AA1}]?fs\*\?)$"
+
+
+def _already_normalised(texts: pl.Series) -> pl.Series:
+    """True for strings of the second tier that the parser would write back unchanged (a mask on ``texts``)."""
+    text = pl.col("text")
+    start, end = (text.str.extract(_TIER2_RANGE, k).cast(pl.Int64) for k in (1, 2))
+    is_ins = text.str.extract(_TIER2_RANGE, 3).str.starts_with("ins")
+    in_order = pl.when(is_ins).then(end == start + 1).otherwise(end > start)
+    return pl.DataFrame({"text": texts}).select(
+        (in_order.fill_null(False) | text.str.contains(_TIER2_OTHER)).fill_null(False)).to_series()
+
+
+def fast_change(raw: pl.Expr | None = None) -> pl.Expr:
     """Changes already in normalised form: a substitution (not synonymous), fs, splice, or one-residue
     del/dup, found in one regex pass. Ranges and everything else go to the parser."""
-    raw = pl.col("raw_change")
+    raw = pl.col("raw_change") if raw is None else raw
     return raw.is_null() | raw.str.contains(_FAST)
 
 
@@ -120,43 +138,76 @@ def _fast_mask(alias_genes: list[str]) -> pl.Expr:
     return (fast_change() & ~pl.col("gene").is_in(alias_genes)).fill_null(False)
 
 
+def slow_changes(raw: pl.Expr) -> pl.Expr:
+    """The distinct raw change strings the parser must see (those not already in normalised form)."""
+    return raw.filter(~fast_change(raw).fill_null(False)).unique()
+
+
+@dataclass(frozen=True)
+class ChangeAnswers:
+    """What the parser says of the raw change strings that are not already normalised, as column expressions.
+
+    Built once per file from the distinct slow strings (:func:`slow_changes`); applied to every row by
+    hash look-ups, so no row is parsed twice and no column is rewritten by position.
+    """
+
+    changed: dict[str, str | None]  # raw text -> normalised text (None when it does not parse)
+    errors: dict[str, str]  # raw text -> why it does not parse
+    aliases: dict[str, dict[str, str]]  # gene -> normalised legacy name -> HGVS, for legacy names the rows hold
+
+    @classmethod
+    def of(cls, slow: Iterable[str], gk: GenomicsKnowledge, fast_present: Iterable[str] = ()) -> ChangeAnswers:
+        """Answers for the distinct ``slow`` strings; ``fast_present`` lists any already-normalised strings
+        in the rows that a knowledge alias names (so its rewrite is applied too)."""
+        changed: dict[str, str | None] = {}
+        errors: dict[str, str] = {}
+        present = set(fast_present)
+        texts = pl.Series(list(slow), dtype=pl.String)
+        done = _already_normalised(texts)
+        present.update(texts.filter(done).to_list())
+        for text in texts.filter(~done).to_list():
+            change, _, error = normalise_change(text, {})
+            if change != text:
+                changed[text] = change
+            if error is not None:
+                errors[text] = error
+            elif change is not None:
+                present.add(change)
+        used = {gene: {k: v for k, v in by.items() if k in present} for gene, by in alias_map(gk).items()}
+        return cls(changed, errors, {gene: by for gene, by in used.items() if by})
+
+    def columns(self, raw: pl.Expr, gene: pl.Expr) -> list[pl.Expr]:
+        """protein_change, legacy_name and change_error for every row, from its raw text and gene."""
+        change = raw.replace(self.changed) if self.changed else raw
+        legacy: pl.Expr = pl.lit(None, dtype=pl.String)
+        for symbol, by in self.aliases.items():  # legacy names a knowledge entry maps to HGVS (a handful)
+            hit = (gene == symbol) & change.is_in(list(by))
+            legacy = pl.when(hit).then(change).otherwise(legacy)
+            change = pl.when(hit).then(change.replace(by)).otherwise(change)
+        error = (raw.replace_strict(self.errors, default=None, return_dtype=pl.String) if self.errors
+                 else pl.lit(None, dtype=pl.String))
+        return [change.alias("protein_change"), legacy.alias("legacy_name"), error.alias("change_error")]
+
+
+def fast_alias_keys(gk: GenomicsKnowledge) -> list[str]:
+    """Legacy names a knowledge alias maps that are already in normalised form (the rows may hold them as is)."""
+    keys = sorted({k for by in alias_map(gk).values() for k in by})
+    frame = pl.DataFrame({"raw_change": keys}, schema={"raw_change": pl.String})
+    return frame.filter(fast_change()).to_series().to_list()
+
+
 def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:
     """Add protein_change, legacy_name and change_error to a frame with gene and raw_change columns.
 
-    A change already in normalised form (most rows of a real MAF) passes through: one regex pass over
-    the rows, cheaper than finding the distinct values of a column with as many distinct strings as a
-    GENIE-scale file has. The other rows' strings are parsed once per distinct value and written back
-    by position. Genes with legacy aliases (a handful of rows) are answered per distinct (gene, change)
-    pair and written back by position where that changes anything.
+    A change already in normalised form (most rows of a real MAF) passes through; the other strings are
+    parsed once per distinct value (:class:`ChangeAnswers`). Genes with legacy aliases get their
+    knowledge-base rewrite (``A775_G776insYVMA`` -> ``p.Y772_A775dup``).
     """
-    aliases = alias_map(gk)
-    raw = frame["raw_change"]
-    none = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
-    at = frame.select(~fast_change().fill_null(False)).to_series().arg_true()  # rows the parser must see
-    change, error = raw, none
-    if at.len():
-        values = raw.gather(at)
-        answers = {t: normalise_change(t, {}) for t in values.unique().to_list()}
-        old = pl.Series(list(answers), dtype=pl.String)
-        change = raw.scatter(at, values.replace_strict(old, pl.Series([a[0] for a in answers.values()], dtype=pl.String)))
-        if any(a[2] is not None for a in answers.values()):
-            error = none.scatter(at, values.replace_strict(old, pl.Series([a[2] for a in answers.values()],
-                                                                          dtype=pl.String)))
-    out = frame.with_columns(change.alias("protein_change"), none.alias("legacy_name"), error.alias("change_error"))
-    if not aliases or not out.height:
-        return out
-    at = out.select(pl.col("gene").is_in(list(aliases)).fill_null(False)).to_series().arg_true()
-    if not at.len():
-        return out
-    pairs = out.select("gene", "raw_change").gather(at)
-    answers_by_gene = {(g, t): normalise_change(t, aliases.get(g or "", {})) for g, t in pairs.unique().iter_rows()}
-    got = [answers_by_gene[(g, t)] for g, t in pairs.iter_rows()]
-    columns = []
-    for k, name in enumerate(("protein_change", "legacy_name", "change_error")):
-        values_k = pl.Series([r[k] for r in got], dtype=pl.String)
-        if not values_k.equals(out[name].gather(at)):  # rewrite a column only where the gene's aliases changed it
-            columns.append(out[name].scatter(at, values_k))
-    return out.with_columns(columns) if columns else out
+    raw, keys = pl.col("raw_change"), fast_alias_keys(gk)
+    slow, present = frame.select(slow_changes(raw).implode().alias("slow"),
+                                 raw.filter(raw.is_in(keys)).unique().implode().alias("present")).row(0)
+    answers = ChangeAnswers.of(slow, gk, present)
+    return frame.with_columns(answers.columns(raw, pl.col("gene")))
 
 
 def normalise_change(text: str | None, aliases: dict[str, str]) -> tuple[str | None, str | None, str | None]:
@@ -235,15 +286,18 @@ __all__ = [
     "ALTERATION_SCHEMA",
     "REJECTED_SCHEMA",
     "AlterationTable",
+    "ChangeAnswers",
     "alias_map",
     "attach_changes",
     "conform",
+    "fast_alias_keys",
     "fast_change",
     "normalise_change",
     "normalise_changes",
     "read_bytes",
     "require_file",
     "resolve_gene_column",
+    "slow_changes",
 ]
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from nerasense._frames import aligned
 from nerasense.domain.alterations import (
     Alteration,
     AlterationKind,
@@ -220,8 +221,8 @@ def annotate_frame(
         which = keys.join(distinct.with_row_index("_a", offset=8), on=["gene", "kind", "protein_change"], how="left",
                           nulls_equal=True, maintain_order="left")["_a"]
         index = index.scatter(at, which)
-    return frame.with_columns(answers.gather(index).get_columns()).cast(
-        {"gene": pl.String, "kind": pl.String, "protein_change": pl.String})
+    # the answer columns come in one chunk: cut them like the frame's, so the result is not re-copied later
+    return aligned(pl.concat([frame, answers.gather(index)], how="horizontal"))
 
 
 def _answer_frame(rows: dict[str, list[object]]) -> pl.DataFrame:
