@@ -94,11 +94,19 @@ def test_second_tier_on_every_form() -> None:
 
 def test_uncurated_genes_by_expression_equal_interpret_parts(gk: GenomicsKnowledge) -> None:
     cases = [("FOO1", "snv", "p.A12V"), ("TNFRSF14", "snv", "p.C111Y"), ("BRCA2", "snv", "p.V2466="),
-             ("FOO1", "amplification", None), ("FOO1", "indel", "p.E5_K7del")]
+             ("FOO1", "amplification", None), ("FOO1", "indel", "p.E5_K7del"),
+             # genes with only a pathway entry get per-gene answers: hotspot, synonymous, other, copy number
+             ("KRAS", "snv", "p.G12D"), ("KRAS", "snv", "p.G12="), ("KRAS", "snv", "p.A59T"), ("TP53", "snv", "p.R175H"),
+             ("TP53", "indel", "p.E5_K7del"), ("TP53", "snv", "p.P72="), ("EGFR", "amplification", None),
+             ("BRAF", "snv", "p.V600E"), ("AKT1", "snv", "p.E17K"),
+             # genes with rules or regions still go allele by allele
+             ("ERBB2", "snv", "p.L755S"), ("PIK3CA", "snv", "p.H1047R"), ("PTEN", "deletion", None)]
     extra = frozenset({("TNFRSF14", "p.C111Y")})
     gk2 = GenomicsKnowledge(gk.kb, extra_hotspots=extra)
     frame = conform(pl.DataFrame(cases, schema=["gene", "kind", "protein_change"], orient="row"), ALTERATION_SCHEMA)
     got = annotate_frame(frame, gk2, parse_protein_change)
+    # the cases reach the hotspot branch (KRAS G12D, BRAF V600E, AKT1 E17K are cancerhotspots v2 alleles)
+    assert set(got.filter("hotspot")["gene"]) >= {"KRAS", "BRAF", "AKT1", "TNFRSF14"}
     for row in got.iter_rows(named=True):
         change = parse_protein_change(row["protein_change"]) if row["protein_change"] else None
         vi = interpret_parts(row["gene"], AlterationKind(row["kind"]), change, gk2).model_dump(mode="json")

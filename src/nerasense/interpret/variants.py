@@ -163,32 +163,44 @@ def _synonymous(column: str = "protein_change") -> pl.Expr:
     return (change.str.ends_with("=") & (change != "p.=")).fill_null(False)
 
 
+def _templated_genes(gk: GenomicsKnowledge) -> list[str]:
+    """Genes with a pathway entry but no rule and no protein region: what :func:`interpret_parts` says of
+    their alleles depends only on the gene, on being synonymous and on being a hotspot."""
+    return sorted(set(gk.pathway_genes) - set(gk.rules) - set(gk.regions))
+
+
 def annotate_frame(
     frame: pl.DataFrame, gk: GenomicsKnowledge, parse: Callable[[str], ProteinChange]
 ) -> pl.DataFrame:
     """Add the interpretation columns to a table of alterations (``ALTERATION_SCHEMA`` columns).
 
-    Each distinct (gene, kind, protein_change) of a *curated* gene (one with rules, regions or a
-    pathway entry) goes through :func:`interpret_parts`. Alleles of every other gene can only be
-    ``unknown`` (or ``likely-neutral`` when synonymous), flagged as hotspots or not: eight possible
-    answers, built once with the same texts :func:`interpret_parts` uses (a test holds the two paths
-    equal). Every row then gets the number of its answer (cheap column expressions, plus a join over the
-    few curated rows) and the answer columns are gathered from the small answer table, so a GENIE-scale
-    table costs little more than reading it.
+    Each distinct (gene, kind, protein_change) of a gene with rules or protein regions goes through
+    :func:`interpret_parts`. For every other gene the answer can only depend on the gene, on the change
+    being synonymous and on it being a hotspot, so the answers are built per gene in blocks of four
+    (synonymous x hotspot): block 0 for genes the knowledge base does not know, block 1 for known genes
+    without a pathway entry, then one block per gene that has only a pathway entry (TP53, KRAS, ...). They
+    use the same texts as :func:`interpret_parts`, and a test holds the two paths equal. Every row then
+    gets the number of its answer (cheap column expressions, plus a join over the few rule-bearing rows)
+    and the answer columns are gathered from the small answer table, so a GENIE-scale table costs little
+    more than reading it, however many distinct TP53 alleles it holds.
 
     ``parse`` turns a normalised protein change back into a :class:`ProteinChange` (the ingest layer's
     :func:`~nerasense.ingest.hgvs_protein.parse_protein_change`; passed in so this layer does not import
     the readers).
     """
-    curated = sorted(set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
-    known = gk.known_genes()
-    # gene class: 0 no knowledge, 1 known but uncurated, 2 curated (one hash lookup per row)
-    classes = {g: 1 for g in known} | dict.fromkeys(curated, 2)
-    gene_class = pl.col("gene").replace_strict(classes, default=0, return_dtype=pl.UInt32)
+    curated = sorted(set(gk.rules) | set(gk.regions))
+    templated = _templated_genes(gk)
+    first_curated = 4 * (2 + len(templated))  # answers before this number are the blocks of four
+    # the block of each gene, or the marker of a curated gene (one hash look-up per row)
+    blocks = dict.fromkeys(gk.known_genes(), 1) | {g: 2 + i for i, g in enumerate(templated)}
+    blocks |= dict.fromkeys(curated, first_curated)
+    block = pl.col("gene").replace_strict(blocks, default=0, return_dtype=pl.UInt32)
     synonymous = _synonymous().cast(pl.UInt32)
     hot = _uncurated_hotspot(frame, gk).cast(pl.UInt32)
-    codes = frame.select(gene_class.alias("_class"), (synonymous * 4 + pl.lit(hot)).alias("_code"))
-    at = codes.select(pl.col("_class") == 2).to_series().arg_true()
+    index = frame.select(
+        pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2 + pl.lit(hot))
+    ).to_series()
+    at = (index == first_curated).arg_true()
 
     rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
 
@@ -205,10 +217,11 @@ def annotate_frame(
         rows["reason"].append(vi.reason)
         rows["unverified"].append(vi.unverified)
 
-    # answers 0-7: uncurated rows, numbered synonymous * 4 + hotspot + known * 2 (built, not interpreted)
-    for number in range(8):
-        syn, known_gene, hotspot = bool(number & 4), bool(number & 2), bool(number & 1)
-        add(None, None, None, _uncurated_answer(gk, syn, known_gene, hotspot))
+    # block 0: unknown genes; block 1: known genes without a pathway entry; then one per pathway-only gene
+    for block_gene, known_gene in [(None, False), (None, True), *((g, True) for g in templated)]:
+        for number in range(4):
+            synonymous_, hotspot = bool(number & 2), bool(number & 1)
+            add(None, None, None, _uncurated_answer(gk, synonymous_, known_gene, hotspot, block_gene))
     keys = frame.select("gene", "kind", "protein_change").gather(at)
     distinct = keys.unique(maintain_order=True)
     for gene, kind, text in distinct.iter_rows():
@@ -216,10 +229,9 @@ def annotate_frame(
         add(gene, kind, text, interpret_parts(gene, AlterationKind(kind), change, gk))
     # hotspot first: the column order the row-expression version of this function produced
     answers = _answer_frame(rows).select("hotspot", *(c for c in ANNOTATION_COLUMNS if c != "hotspot"))
-    index = codes.select(pl.col("_code") + pl.when(pl.col("_class") == 1).then(2).otherwise(0)).to_series()
     if at.len():
-        which = keys.join(distinct.with_row_index("_a", offset=8), on=["gene", "kind", "protein_change"], how="left",
-                          nulls_equal=True, maintain_order="left")["_a"]
+        which = keys.join(distinct.with_row_index("_a", offset=first_curated), on=["gene", "kind", "protein_change"],
+                          how="left", nulls_equal=True, maintain_order="left")["_a"]
         index = index.scatter(at, which)
     # the answer columns come in one chunk: cut them like the frame's, so the result is not re-copied later
     return aligned(pl.concat([frame, answers.gather(index)], how="horizontal"))
@@ -242,12 +254,12 @@ _UNIT = "\x1f"  # the ASCII unit separator: never inside a source id or a rule i
 
 
 def _uncurated_hotspot(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.Series:
-    """True for rows of an uncurated gene whose (gene, change) is a hotspot (only a full run-time table has such).
+    """True for rows of a gene without rules or regions whose (gene, change) is a hotspot (KRAS p.G12D).
 
     Two hash lookups find the candidate rows (gene and change each in the table); the exact pair is then
     checked on those rows alone, so no per-row text key is built for the whole table.
     """
-    curated = set(gk.rules) | set(gk.regions) | set(gk.pathway_genes)
+    curated = set(gk.rules) | set(gk.regions)
     hot = [(g, c) for g, c in gk.hotspots if g not in curated]
     flags = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
     if not hot or not frame.height:
@@ -262,14 +274,23 @@ def _uncurated_hotspot(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.Series:
     return flags.scatter(at, pairs.select(key.is_in([f"{g}\t{c}" for g, c in hot])).to_series())
 
 
-def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hotspot: bool) -> VariantInterpretation:
-    """What :func:`interpret_parts` says of an allele of a gene with no rule, region or pathway entry."""
+def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hotspot: bool,
+                      gene: str | None = None) -> VariantInterpretation:
+    """What :func:`interpret_parts` says of an allele of a gene with no rule and no protein region; ``gene``
+    names a gene with a pathway entry (its role and the verified trial ties are added), None any other."""
     first = _SYNONYMOUS_TEXT if synonymous else _NO_RULE_TEXT if known else _NOTHING_TEXT
+    reasons, evidence = [first], []
+    if hotspot:
+        reasons.append(_HOTSPOT_TEXT)
+        evidence.extend(gk.hotspot_source_ids)
+    pathway = gk.pathway_genes.get(gene) if gene is not None else None
+    if pathway is not None:
+        reasons.append(f"{gene} ({pathway.pathway}): {pathway.role}.")
+        evidence.extend(t.source for t in pathway.ties if not t.unverified)
     return VariantInterpretation(
-        gene="-", protein_change=None, kind=AlterationKind.SNV, domain=None, exon=None, hotspot=hotspot,
+        gene=gene or "-", protein_change=None, kind=AlterationKind.SNV, domain=None, exon=None, hotspot=hotspot,
         effect=Effect.LIKELY_NEUTRAL if synonymous else Effect.UNKNOWN, lower_benefit=False,
-        evidence=list(gk.hotspot_source_ids) if hotspot else [],
-        rules=[], reason=f"{first} {_HOTSPOT_TEXT}" if hotspot else first, unverified=[],
+        evidence=_dedupe(evidence), rules=[], reason=" ".join(reasons), unverified=[],
     )
 
 
