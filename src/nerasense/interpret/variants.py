@@ -279,7 +279,7 @@ def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hots
     """What :func:`interpret_parts` says of an allele of a gene with no rule and no protein region; ``gene``
     names a gene with a pathway entry (its role and the verified trial ties are added), None any other."""
     first = _SYNONYMOUS_TEXT if synonymous else _NO_RULE_TEXT if known else _NOTHING_TEXT
-    reasons, evidence = [first], []
+    reasons, evidence = [first], list[str]()
     if hotspot:
         reasons.append(_HOTSPOT_TEXT)
         evidence.extend(gk.hotspot_source_ids)
