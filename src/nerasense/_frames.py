@@ -31,4 +31,29 @@ def aligned(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-__all__ = ["aligned"]
+# above this many rows to drop, a filter (one copy of every column) beats cutting the frame into pieces
+_MAX_CUTS = 64
+
+
+def without_rows(frame: pl.DataFrame, positions: pl.Series) -> pl.DataFrame:
+    """The frame without the rows at ``positions`` (sorted, distinct row numbers).
+
+    A handful of rows (the rejected lines of a large file) is removed by cutting the frame around them and
+    joining the pieces without copying; more than that is one filter.
+    """
+    if not positions.len():
+        return frame
+    if positions.len() > _MAX_CUTS:
+        keep = pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True).scatter(positions, False)
+        return frame.filter(keep)
+    pieces, start = [], 0
+    for row in positions.to_list():
+        if row > start:
+            pieces.append(frame.slice(start, row - start))
+        start = row + 1
+    if start < frame.height:
+        pieces.append(frame.slice(start))
+    return pl.concat(pieces, rechunk=False) if pieces else frame.clear()
+
+
+__all__ = ["aligned", "without_rows"]

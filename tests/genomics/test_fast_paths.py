@@ -281,3 +281,15 @@ def test_missing_counts_are_read_as_missing(gk: GenomicsKnowledge, tmp_path: Pat
     path.write_text(f"{_MAF_HEADER}\n" + "\n".join(rows) + "\n")
     table = read_maf(path, gk)
     assert table.rejected.height == 0 and table.frame["depth"].to_list() == [None, None]
+
+
+def test_empty_last_fields_are_proven_complete_not_refused(gk: GenomicsKnowledge, tmp_path: Path) -> None:
+    """A last column left empty on every line (NCBI_Build here) is not a short line: the tab count proves it."""
+    from nerasense.ingest.maf import read_maf
+
+    row = _MAF_ROWS["clean"].rsplit("\t", 1)[0] + "\t"
+    path = tmp_path / "m.maf"
+    path.write_text(f"{_MAF_HEADER}\n{row}\n{row}\n")
+    table = read_maf(path, gk)
+    assert table.accounted and table.frame.height == 2 and table.rejected.height == 0
+    assert table.frame["genome_build"].to_list() == [None, None]

@@ -1,10 +1,12 @@
 """Read MAF files (GDC and cBioPortal flavours, plain or gzipped) into an :class:`AlterationTable`.
 
-Each data line becomes an alteration or a rejected record with its reason. The file is read with polars'
-strict reader when it can prove every line has the header's field count; otherwise each line is
-read whole and split, so a line with too few or too many fields is caught and named, never silently
-padded. Rows are checked with vectorised expressions (the first failing check gives the reason);
-protein changes already in normalised form pass through, the others are parsed once per distinct string.
+Each data line becomes an alteration or a rejected record with its reason. A plain file whose header is
+its first line is read and checked in one streaming pass (:func:`_streamed`) when polars' strict reader
+can prove every line has the header's field count and nothing looks shifted; otherwise the careful
+reader (:func:`_rows`) reads each line whole and splits it, so a line with too few or too many fields is
+caught and named, never silently padded. Either way the rows are checked with vectorised expressions (the
+first failing check gives the reason, :func:`_pass`); protein changes already in normalised form pass
+through, the others are parsed once per distinct string afterwards (:func:`_finish`).
 
 Column shift (SUMMIT biliary study, cBioPortal ``puma_biliary_tract_summit_trial``): in that file the
 values under the header columns ``Consequence`` … ``dbSNP_RS`` were written one column to the left, so
@@ -32,15 +34,16 @@ from typing import Any, Literal
 
 import polars as pl
 
-from nerasense._frames import aligned
+from nerasense._frames import aligned, without_rows
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import (
+    ALTERATION_SCHEMA,
     AlterationTable,
     ChangeAnswers,
     fast_alias_keys,
+    fast_change,
     read_bytes,
     require_file,
-    slow_changes,
 )
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -232,8 +235,41 @@ def read_maf(
         data: bytes | mmap.mmap = mapped if mapped is not None else read_bytes(path)
         header, offset, comments, flavour = _split_header(data, path)
         _check_header(header, path.name)
+        if mapped is not None and comments == 0:
+            table = _streamed(path, data, offset, header, flavour, origin_by_sample or {}, gk)
+            if table is not None:
+                return table
         frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
+
+
+def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str], flavour: str,
+              origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable | None:
+    """Read and check a plain MAF whose header is its first line in one streaming pass (most files).
+
+    polars' reader refuses a line with too many fields or a count that is not an integer, and pads a short
+    line with nulls; the pass also flags a short last field and any Variant_Type that is not one (a sign of
+    shifted columns). In any of those cases None is returned and the careful reader (:func:`_rows`,
+    :func:`_checked`) reads the file again and names the damage.
+    """
+    n = len(header)
+    typed = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
+    source = pl.scan_csv(path, has_header=True, new_columns=header, separator="\t", quote_char=None,
+                         infer_schema=False, comment_prefix=None, schema_overrides=typed or None)
+    source = source.with_row_index("line_no", offset=2).with_columns(pl.col("line_no").cast(pl.Int64))
+    guards = {"_short": pl.col(header[-1]).is_null()}
+    if "Variant_Type" in header:
+        guards["_odd_type"] = pl.col("Variant_Type").is_not_null() & ~pl.col("Variant_Type").is_in(sorted(VARIANT_TYPES))
+    cols = _Columns(header, path.name, gk.gene_aliases)
+    try:
+        frame = _pass(source, cols, origin_by_sample, guards)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame["_odd_type"].any() if "_odd_type" in frame.columns else False:
+        return None  # perhaps shifted columns: detect_column_shift looks at them
+    if frame["_short"].any() and _count_tabs(data) - _count_tabs(data[:offset]) != (n - 1) * frame.height:
+        return None  # some line has too few fields (the reader padded it)
+    return _finish(frame, cols, path, flavour, [], gk)
 
 
 @contextmanager
@@ -293,7 +329,8 @@ def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, o
                "Read with --on-shift refuse to stop instead.")
         warnings.warn(msg, NerasenseWarning, stacklevel=2)
 
-    return _to_table(frame, header, path, flavour, notes, origin_by_sample, gk)
+    columns = _Columns(header, name, gk.gene_aliases)
+    return _finish(_pass(frame.lazy(), columns, origin_by_sample, {}), columns, path, flavour, notes, gk)
 
 
 class Reject(IntEnum):
@@ -367,9 +404,10 @@ def _not_integer(name: str) -> pl.Expr:
 class _Columns:
     """The column expressions for reading one MAF (its header decides which columns exist)."""
 
-    def __init__(self, header: list[str], name: str) -> None:
+    def __init__(self, header: list[str], name: str, aliases: Iterable[str] = ()) -> None:
         self.header = set(header)
         self.name = name
+        self.aliases = frozenset(aliases)  # upper-case gene aliases the knowledge base rewrites (HER2)
         self.n = len(header)
         self.change_col = next((c for c in CHANGE_COLUMNS if c in self.header), None)
         self.integers = tuple(h for h in INTEGER_COLUMNS if h in self.header)
@@ -414,10 +452,12 @@ class _Columns:
     def record(self) -> pl.Expr:
         return (pl.lit(f"{self.name}:") + pl.col("line_no").cast(pl.String)).alias("record")
 
-    def rejected(self, codes: Iterable[Reject]) -> list[pl.Expr]:
-        return [self.record(), _reasons(codes, self.n, self.change_col, self.integers).alias("reason"), pl.col("gene"),
-                pl.coalesce(pl.col("raw_change"), pl.col("line").str.slice(0, 60)).alias("value"),
-                pl.col("Tumor_Sample_Barcode").alias("sample")]
+    def rejected(self, codes: Iterable[Reject], available: Iterable[str]) -> list[pl.Expr]:
+        """The REJECTED_SCHEMA columns of rejected rows (the text of a damaged line where it was kept)."""
+        line = pl.col("line").str.slice(0, 60) if "line" in set(available) else pl.lit(None, dtype=pl.String)
+        integers = tuple(h for h in self.integers if h in set(available))
+        return [pl.col("record"), _reasons(codes, self.n, self.change_col, integers).alias("reason"), pl.col("gene"),
+                pl.coalesce(pl.col("raw_change"), line).alias("value"), pl.col("sample")]
 
     def inferred_kind(self) -> pl.Expr:
         ref, alt = pl.col("ref"), pl.col("alt")
@@ -446,80 +486,115 @@ class _Columns:
         ]
 
 
-def _to_table(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, notes: list[str],
-              origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable:
-    """Every row checked (the first failing check names it) and turned into ALTERATION_SCHEMA columns;
-    each line's field count is in ``_fields``, so damaged lines are named too."""
-    cols = _Columns(header, path.name)
-    n = cols.n
-
-    # one parallel pass finds the distinct values the checks need: symbols and alleles (a few thousand, checked
-    # here rather than on every row), Variant_Type, and the change strings the parser must see
-    allele_cols = [h for h in ("Reference_Allele", "Tumor_Seq_Allele1", "Tumor_Seq_Allele2") if h in frame.columns]
-    raw, keys = cols.raw_change(), fast_alias_keys(gk)
-    lazy = frame.lazy()
-    queries = [lazy.select(pl.col(h).unique().drop_nulls()) for h in ("Hugo_Symbol", *allele_cols)]
-    queries.append(lazy.select(slow_changes(raw).drop_nulls()))
-    queries.append(lazy.select(raw.filter(raw.is_in(keys)).unique()))
-    if "Variant_Type" in frame.columns:
-        queries.append(lazy.select(pl.col("Variant_Type").unique()))
-    distinct = pl.collect_all(queries)
-    # the kind comes from Variant_Type alone when every row has a known one (else inferred from the alleles)
-    typed_kinds = "Variant_Type" in frame.columns and set(distinct.pop()["Variant_Type"].to_list()) <= set(KIND_BY_TYPE)
-    answers = ChangeAnswers.of(distinct.pop(-2).to_series().to_list(), gk, distinct.pop().to_series().to_list())
-    symbols = distinct[0].to_series()
-    renamed = _renamed_symbols(symbols, gk)
-    gene = pl.col("Hugo_Symbol").replace(renamed) if renamed else pl.col("Hugo_Symbol")
-    bad_symbols = symbols.filter(~symbols.str.contains(SYMBOL))
-    alleles = pl.concat([d.to_series().alias("a") for d in distinct[1:]]) if allele_cols else pl.Series("a", [], pl.String)
-    bad_alleles = alleles.filter(~alleles.str.contains(ALLELE)).unique()
-    unknown_gene = [u for u in UNKNOWN_GENE if symbols.is_in([u]).any()]
-
-    lazy = lazy.with_columns(gene.alias("gene"), raw.alias("raw_change"))
-    lazy = lazy.with_columns(answers.columns(pl.col("raw_change"), pl.col("gene")))
-    text_integers = [h for h in cols.integers if frame.schema[h] == pl.String]
-    if text_integers:
-        lazy = lazy.with_columns(pl.col(h).replace(list(MISSING_INTEGER), None) for h in text_integers)
-
+def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str],
+          extra: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Every row in one streaming pass: the ALTERATION_SCHEMA columns, the code of the first check it fails
+    (``_code``; all but the protein-change parse, which :func:`_finish` adds), and flags for the few rows that
+    need a look-up afterwards (``_slow``: a change not in normalised form; ``_rename``: a symbol that is not
+    plain upper case or is an alias). ``extra`` adds named columns (the streamed reader's guards)."""
     c = pl.col
-    # a check no distinct value can fail is not run on the rows
+    schema = source.collect_schema()
+    text_integers = [h for h in cols.integers if schema[h] == pl.String]
+    lazy = source.with_columns(c("Hugo_Symbol").alias("gene"), cols.raw_change().alias("raw_change"))
+    if text_integers:
+        lazy = lazy.with_columns(c(h).replace(list(MISSING_INTEGER), None) for h in text_integers)
+    lazy = lazy.with_columns(cols.base())
+    symbol = c("Hugo_Symbol")
     checks: dict[Reject, pl.Expr] = {
-        Reject.FIELDS: c("_fields") != n,
-        Reject.NO_SYMBOL: c("Hugo_Symbol").is_null(),
+        Reject.NO_SYMBOL: symbol.is_null(),
+        Reject.UNKNOWN_GENE: symbol.is_in(list(UNKNOWN_GENE)),
+        Reject.BAD_SYMBOL: ~symbol.str.contains(SYMBOL),
         Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
+        Reject.BAD_REF: ~c("ref").str.contains(ALLELE),
+        Reject.BAD_ALT: ~c("alt").str.contains(ALLELE),
         Reject.SPAN: cols.span_bad(),
-        Reject.BAD_CHANGE: c("change_error").is_not_null(),
-        Reject.NOTHING: c("protein_change").is_null() & cols.no_locus(),
+        Reject.NOTHING: c("raw_change").is_null() & cols.no_locus(),
         Reject.ALT_OVER_DEPTH: cols.alt_over_depth(),
     }
+    if "_fields" in schema:
+        checks[Reject.FIELDS] = c("_fields") != cols.n
+    if "_shift_lost" in schema:
+        checks[Reject.SHIFT_LOST] = c("_shift_lost")
     if text_integers:
         checks[Reject.BAD_INTEGER] = pl.any_horizontal(_not_integer(h) for h in text_integers)
-    if "_shift_lost" in frame.columns:
-        checks[Reject.SHIFT_LOST] = c("_shift_lost")
-    if unknown_gene:
-        checks[Reject.UNKNOWN_GENE] = c("Hugo_Symbol").is_in(unknown_gene)
-    if bad_symbols.len():
-        checks[Reject.BAD_SYMBOL] = c("Hugo_Symbol").is_in(bad_symbols.implode())
-    if bad_alleles.len():
-        checks[Reject.BAD_REF] = c("ref").is_in(bad_alleles.implode()).fill_null(False)
-        checks[Reject.BAD_ALT] = c("alt").is_in(bad_alleles.implode()).fill_null(False)
-    base = lazy.with_columns(cols.base()).with_columns(_first_failing(checks).alias("_code"))
-    rejected_q = base.filter(pl.col("_code") > 0).select(cols.rejected(checks))
-    ok = base.filter(pl.col("_code") == 0)
+    # the kind from Variant_Type; rows without a known one get it from their alleles in _finish
     kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
-    out_q = ok.select(cols.output(kind if typed_kinds else pl.coalesce(kind, cols.inferred_kind()), origin_by_sample))
-    short = cols.col("HGVSp_Short")
-    bare_q = ok.select((short.is_not_null() & ~short.str.starts_with("p.")).sum().alias("bare"))
-    # the streaming engine spreads the rows over every core; its output columns come back chunked differently
-    # and are cut alike (see nerasense._frames.aligned)
-    rejected, out, bare_frame = pl.collect_all([rejected_q, out_q, bare_q], engine="streaming")
-    out = aligned(out)
-    bare = int(bare_frame.item()) if "HGVSp_Short" in header else 0
-    if bare:
-        notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
-    legacy = out["legacy_name"].is_not_null().sum()
-    if legacy:
-        notes.append(f"{path.name}: {legacy} legacy protein names rewritten to HGVS (see legacy_name)")
+    flags = [
+        (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
+        (~symbol.str.contains(r"^[A-Z0-9\-]+$") | symbol.is_in(sorted(cols.aliases))).fill_null(False).alias("_rename"),
+        _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
+    ]
+    if "HGVSp_Short" in cols.header:
+        short = c("HGVSp_Short")
+        flags.append((short.is_not_null() & ~short.str.starts_with("p.")).alias("_bare"))
+    kept = [c(h) for h in (*text_integers, "_fields", "line") if h in schema]
+    # protein_change and legacy_name are filled in by _finish, from raw_change
+    output = [e for e in cols.output(kind, origin_by_sample)
+              if e.meta.output_name() not in ("protein_change", "legacy_name")]
+    frame = lazy.select(*output, c("raw_change"), *flags, *kept,
+                        *(e.alias(k) for k, e in extra.items())).collect(engine="streaming")
+    # the streaming engine spreads the rows over every core; its columns come back chunked differently
+    return aligned(frame)
+
+
+def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes: list[str],
+            gk: GenomicsKnowledge) -> AlterationTable:
+    """Apply the look-ups the pass flagged (symbol renames, protein-change parses and legacy aliases), refuse
+    the rows whose change does not parse, and split accepted from rejected rows."""
+    gene, raw, code = frame["gene"], frame["raw_change"], frame["_code"]
+
+    at = frame["_rename"].arg_true()  # aliases (HER2) and symbols not in plain upper case
+    if at.len():
+        symbols = gene.gather(at)
+        renamed = _renamed_symbols(symbols.unique(), gk)
+        if renamed:
+            gene = gene.clone().scatter(at, symbols.replace(renamed))
+
+    at = frame["_slow"].arg_true()  # changes not already in normalised form: parsed once per distinct string
+    slow = raw.gather(at)
+    keys = fast_alias_keys(gk)
+    present = raw.filter(raw.is_in(keys)).unique().to_list() if keys else []
+    answers = ChangeAnswers.of(slow.drop_nulls().unique().to_list(), gk, present)
+    change = raw
+    if answers.changed:
+        change = raw.clone().scatter(at, slow.replace(answers.changed))
+    legacy = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    for symbol, by in answers.aliases.items():  # legacy names a knowledge entry maps to HGVS (a handful)
+        hit = ((gene == symbol) & change.is_in(list(by))).arg_true()
+        if hit.len():
+            old = change.gather(hit)
+            legacy = legacy.scatter(hit, old)
+            change = change.clone().scatter(hit, old.replace(by))
+    if answers.errors:  # a change that does not parse refuses its row, unless an earlier check already did
+        bad = at.filter(slow.is_in(list(answers.errors)))
+        before = code.gather(bad)
+        later = (before == 0) | (before > int(Reject.BAD_CHANGE))
+        code = code.clone().scatter(bad, pl.repeat(int(Reject.BAD_CHANGE), bad.len(), dtype=pl.Int8, eager=True)
+                                    .zip_with(later, before))
+
+    rejected_at = (code > 0).arg_true()
+    rejected_rows = frame.gather(rejected_at).with_columns(
+        gene.gather(rejected_at).alias("gene"), code.gather(rejected_at).alias("_code"),
+        raw.gather(rejected_at).replace_strict(answers.errors, default=None, return_dtype=pl.String)
+        .alias("change_error"))
+    codes = [Reject(v) for v in rejected_rows["_code"].unique().to_list()]
+    rejected = rejected_rows.select(cols.rejected(codes, rejected_rows.columns))
+
+    computed = {"gene": gene, "protein_change": change, "legacy_name": legacy}
+    columns = {name: computed[name] if name in computed else frame[name] for name in ALTERATION_SCHEMA}
+    kind = columns["kind"]
+    if kind.null_count():  # no known Variant_Type: SNV, MNV or indel from the alleles
+        at = kind.is_null().arg_true()
+        guessed = frame.select("ref", "alt").gather(at).select(cols.inferred_kind()).to_series()
+        columns["kind"] = kind.clone().scatter(at, guessed)
+    out = without_rows(aligned(pl.DataFrame([s.alias(name) for name, s in columns.items()])), rejected_at)
+    if "_bare" in frame.columns:
+        bare = int(frame["_bare"].sum()) - int(frame["_bare"].gather(rejected_at).sum())
+        if bare:
+            notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
+    n_legacy = out["legacy_name"].is_not_null().sum()
+    if n_legacy:
+        notes.append(f"{path.name}: {n_legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=frame.height,
                            flavour=flavour, notes=notes)
 

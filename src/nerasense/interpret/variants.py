@@ -196,10 +196,10 @@ def annotate_frame(
     blocks |= dict.fromkeys(curated, first_curated)
     block = pl.col("gene").replace_strict(blocks, default=0, return_dtype=pl.UInt32)
     synonymous = _synonymous().cast(pl.UInt32)
-    hot = _uncurated_hotspot(frame, gk).cast(pl.UInt32)
-    index = frame.select(
-        pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2 + pl.lit(hot))
-    ).to_series()
+    index = frame.select(pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2)).to_series()
+    hot = _uncurated_hotspot(frame, gk)  # never set on a curated gene's row
+    if hot.any():  # added as a Series: a long literal inside the select would re-copy the frame's chunks
+        index = index + hot.cast(pl.UInt32)
     at = (index == first_curated).arg_true()
 
     rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
