@@ -196,10 +196,16 @@ def annotate_frame(
     blocks |= dict.fromkeys(curated, first_curated)
     block = pl.col("gene").replace_strict(blocks, default=0, return_dtype=pl.UInt32)
     synonymous = _synonymous().cast(pl.UInt32)
-    index = frame.select(pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2)).to_series()
-    hot = _uncurated_hotspot(frame, gk)  # never set on a curated gene's row
-    if hot.any():  # added as a Series: a long literal inside the select would re-copy the frame's chunks
-        index = index + hot.cast(pl.UInt32)
+    hot = _uncurated_hotspots(gk)
+    # the streaming engine spreads the per-row look-ups over every core
+    found = frame.lazy().select(
+        pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2).alias("index"),
+        _hotspot_candidate(hot).alias("candidate"),
+    ).collect(engine="streaming")
+    index = found["index"].rechunk()
+    hot_rows = _hotspot_rows(frame, found["candidate"].arg_true(), hot)  # never a curated gene's row
+    if hot_rows.len():
+        index = index.scatter(hot_rows, index.gather(hot_rows) + 1)
     at = (index == first_curated).arg_true()
 
     rows: dict[str, list[object]] = {k: [] for k in _ANSWER_SCHEMA}
@@ -253,25 +259,28 @@ def _answer_frame(rows: dict[str, list[object]]) -> pl.DataFrame:
 _UNIT = "\x1f"  # the ASCII unit separator: never inside a source id or a rule id
 
 
-def _uncurated_hotspot(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.Series:
-    """True for rows of a gene without rules or regions whose (gene, change) is a hotspot (KRAS p.G12D).
-
-    Two hash lookups find the candidate rows (gene and change each in the table); the exact pair is then
-    checked on those rows alone, so no per-row text key is built for the whole table.
-    """
+def _uncurated_hotspots(gk: GenomicsKnowledge) -> list[tuple[str, str]]:
+    """(gene, change) hotspot pairs of genes without rules or regions (KRAS p.G12D)."""
     curated = set(gk.rules) | set(gk.regions)
-    hot = [(g, c) for g, c in gk.hotspots if g not in curated]
-    flags = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
-    if not hot or not frame.height:
-        return flags
-    candidate = (pl.col("gene").is_in(sorted({g for g, _ in hot}))
-                 & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
-    at = frame.select(candidate).to_series().arg_true()
-    if not at.len():
-        return flags
+    return [(g, c) for g, c in gk.hotspots if g not in curated]
+
+
+def _hotspot_candidate(hot: list[tuple[str, str]]) -> pl.Expr:
+    """Rows whose gene and change are each in ``hot`` (two hash look-ups); the exact pair is checked on
+    those rows alone (:func:`_hotspot_rows`), so no per-row text key is built for the whole table."""
+    if not hot:
+        return pl.lit(False)
+    return (pl.col("gene").is_in(sorted({g for g, _ in hot}))
+            & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
+
+
+def _hotspot_rows(frame: pl.DataFrame, candidates: pl.Series, hot: list[tuple[str, str]]) -> pl.Series:
+    """Row numbers among ``candidates`` whose (gene, change) pair is one of ``hot``."""
+    if not candidates.len():
+        return candidates
     key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
-    pairs = frame.select("gene", "protein_change").gather(at)
-    return flags.scatter(at, pairs.select(key.is_in([f"{g}\t{c}" for g, c in hot])).to_series())
+    pairs = frame.select("gene", "protein_change").gather(candidates)
+    return candidates.filter(pairs.select(key.is_in([f"{g}\t{c}" for g, c in hot])).to_series())
 
 
 def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hotspot: bool,
