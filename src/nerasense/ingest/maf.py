@@ -59,6 +59,7 @@ VARIANT_TYPES = frozenset({"SNP", "DNP", "TNP", "ONP", "INS", "DEL", "Consolidat
 KIND_BY_TYPE = {"SNP": "snv", "DNP": "mnv", "TNP": "mnv", "ONP": "mnv", "INS": "indel", "DEL": "indel"}
 ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
+PLAIN_SYMBOL = r"^[A-Z0-9\-]+$"  # upper-case letters, digits and hyphens: written as the knowledge base writes it
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 # read as integers when every value is one (else as text, and each bad value is rejected by name)
 INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count")
@@ -199,6 +200,11 @@ def _count_tabs(data: bytes | mmap.mmap) -> int:
     return data.count(b"\t")
 
 
+def _not_a_variant_type() -> pl.Expr:
+    """A Variant_Type value that is not one of VARIANT_TYPES (the first sign of shifted columns)."""
+    return pl.col("Variant_Type").is_not_null() & ~pl.col("Variant_Type").is_in(sorted(VARIANT_TYPES))
+
+
 def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift | None:
     """Find rows whose Consequence..dbSNP_RS values sit one column to the left (see module docstring)."""
     need = {SHIFT_BLOCK_START, SHIFT_BLOCK_END, "Variant_Classification", "Variant_Type"}
@@ -207,7 +213,7 @@ def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift |
     a, b = header.index(SHIFT_BLOCK_START), header.index(SHIFT_BLOCK_END)
     if b <= a or b + 1 >= len(header):
         return None
-    if frame.select((pl.col("Variant_Type").is_in(sorted(VARIANT_TYPES)) | pl.col("Variant_Type").is_null()).all()).item():
+    if not frame.select(_not_a_variant_type().any()).item():
         return None  # every Variant_Type is a Variant_Type: nothing is shifted (the cheap common case)
     shifted = frame.filter(
         pl.col("Consequence").is_in(list(VARIANT_CLASSIFICATIONS))
@@ -259,13 +265,13 @@ def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str
     source = source.with_row_index("line_no", offset=2).with_columns(pl.col("line_no").cast(pl.Int64))
     guards = {"_short": pl.col(header[-1]).is_null()}
     if "Variant_Type" in header:
-        guards["_odd_type"] = pl.col("Variant_Type").is_not_null() & ~pl.col("Variant_Type").is_in(sorted(VARIANT_TYPES))
+        guards["_odd_type"] = _not_a_variant_type()
     cols = _Columns(header, path.name, gk.gene_aliases)
     try:
         frame = _pass(source, cols, origin_by_sample, guards)
     except pl.exceptions.PolarsError:
         return None
-    if frame["_odd_type"].any() if "_odd_type" in frame.columns else False:
+    if "_odd_type" in frame.columns and frame["_odd_type"].any():
         return None  # perhaps shifted columns: detect_column_shift looks at them
     if frame["_short"].any() and _count_tabs(data) - _count_tabs(data[:offset]) != (n - 1) * frame.height:
         return None  # some line has too few fields (the reader padded it)
@@ -521,7 +527,8 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
     flags = [
         (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
-        (~symbol.str.contains(r"^[A-Z0-9\-]+$") | symbol.is_in(sorted(cols.aliases))).fill_null(False).alias("_rename"),
+        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol)
+        (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted(cols.aliases))).fill_null(False).alias("_rename"),
         _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
     ]
     if "HGVSp_Short" in cols.header:
@@ -600,10 +607,8 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
 
 
 def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
-    """The distinct symbols the knowledge base writes otherwise (aliases such as HER2, case): only those
-    that are not already upper-case letters, digits and hyphens, or are an alias, can be (see gk.symbol)."""
-    maybe = symbols.filter(~symbols.str.contains(r"^[A-Z0-9\-]+$") | symbols.is_in(list(gk.gene_aliases)))
-    return {v: s for v in maybe.to_list() if v is not None and (s := gk.symbol(v)) != v}
+    """Of the candidate symbols the pass flagged, those the knowledge base writes otherwise (HER2, case)."""
+    return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
 
 
 __all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]
