@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from nerasense.errors import KnowledgeError
-from nerasense.knowledge import load_knowledge
+from nerasense.knowledge import load_knowledge, schema
 from nerasense.knowledge.loader import default_data_dir, write_manifest
 from nerasense.knowledge.schema import Cited, Measure, Trial
 
@@ -214,3 +218,40 @@ def test_cache_can_be_switched_off(kb_copy: Path, cache: Path, monkeypatch: pyte
     monkeypatch.setenv("NERASENSE_NO_CACHE", "1")
     load_knowledge_cached(kb_copy)
     assert not cache.exists()
+
+
+def test_a_cached_load_imports_only_the_models_of_the_kinds_asked_for(kb_copy: Path, cache: Path) -> None:
+    """annotate asks for the genomics kinds alone: the HER2, trial, dosing and ctDNA models stay unimported."""
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    load_knowledge_cached(kb_copy)  # fills the cache
+    probe = (
+        "import sys\n"
+        "from nerasense.knowledge.loader import load_knowledge_cached\n"
+        "from nerasense.knowledge.genomics import GenomicsKnowledge\n"
+        f"gk = GenomicsKnowledge(load_knowledge_cached({str(kb_copy)!r}))\n"
+        "gk.rules, gk.regions, gk.pathway_genes, gk.gene_aliases, gk.variant_aliases, gk.hotspots\n"
+        "print(sorted(m for m in sys.modules if m.startswith('nerasense.knowledge.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NERASENSE_CACHE_DIR": str(cache)}).stdout
+    imported = set(ast.literal_eval(out.strip().splitlines()[-1]))
+    for absent in ("schema", "conditions", "dosing_schema", "ctdna_schema", "registry"):
+        assert f"nerasense.knowledge.{absent}" not in imported
+    assert "nerasense.knowledge.genomics_schema" in imported
+
+
+def test_a_damaged_kind_inside_the_cache_names_the_file_and_the_fix(kb_copy: Path, cache: Path) -> None:
+    import pickle
+
+    from nerasense.knowledge.loader import load_knowledge_cached
+
+    load_knowledge_cached(kb_copy)
+    (target,) = cache.glob("kb-*.pickle")
+    blob = pickle.loads(target.read_bytes())
+    blob["entries"]["trials"] = b"not a pickle"
+    target.write_bytes(pickle.dumps(blob))
+    kb = load_knowledge_cached(kb_copy)
+    assert kb.of("sources", schema.Source)  # the other kinds still read
+    with pytest.raises(KnowledgeError, match=r"kind 'trials' cannot be read.*delete the file, or set NERASENSE_NO_CACHE=1"):
+        kb.of("trials", Trial)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nerasense.domain.alterations import AlterationKind, Effect, ProteinChangeType
-from nerasense.knowledge.schema import Cited, KBModel, Verification
+from nerasense.knowledge.cited import Cited, KBModel, Verification
 
 
 class GeneAlias(Cited):

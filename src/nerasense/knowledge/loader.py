@@ -12,18 +12,21 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from nerasense.errors import KnowledgeError
-from nerasense.knowledge import schema
+
+if TYPE_CHECKING:
+    from nerasense.knowledge import schema
+
+# The model modules are imported where they are needed, not here: a command that reads the knowledge base
+# from its cache imports only the models of the kinds it asks for (see load_knowledge_cached).
 
 MANIFEST = "manifest.yaml"
 
@@ -41,6 +44,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def default_data_dir() -> Path:
     """The data folder shipped inside the package."""
+    from importlib import resources
+
     return Path(str(resources.files("nerasense.knowledge") / "data"))
 
 
@@ -51,7 +56,7 @@ class KnowledgeBase:
     version: str
     content_hash: str
     data_dir: Path
-    entries: dict[str, tuple[BaseModel, ...]]
+    entries: Mapping[str, tuple[BaseModel, ...]]
     entry_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -68,13 +73,19 @@ class KnowledgeBase:
 
     @property
     def sources(self) -> dict[str, schema.Source]:
+        from nerasense.knowledge import schema
+
         return {s.id: s for s in self.of("sources", schema.Source)}
 
     @property
     def trials(self) -> dict[str, schema.Trial]:
+        from nerasense.knowledge import schema
+
         return {t.id: t for t in self.of("trials", schema.Trial)}
 
     def threshold(self, threshold_id: str) -> schema.Threshold:
+        from nerasense.knowledge import schema
+
         for t in self.of("her2_thresholds", schema.Threshold):
             if t.id == threshold_id:
                 return t
@@ -156,6 +167,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
     """Read and validate every knowledge file; raise one KnowledgeError listing all problems."""
     import yaml
 
+    from nerasense.knowledge import schema
     from nerasense.knowledge.registry import KINDS
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -212,6 +224,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
 
 
 def _cross_check(entries: dict[str, list[BaseModel]], files_by_kind: dict[str, list[str]]) -> list[str]:
+    from nerasense.knowledge import schema
     problems: list[str] = []
     source_ids = {s.id for s in entries.get("sources", []) if isinstance(s, schema.Source)}
     if not source_ids:
@@ -240,6 +253,7 @@ def _cross_check(entries: dict[str, list[BaseModel]], files_by_kind: dict[str, l
 
 def _check_evidence_links(entries: dict[str, list[BaseModel]]) -> list[str]:
     """Evidence items must point at regimens, levels, trials and trial results that exist."""
+    from nerasense.knowledge import schema
     problems: list[str] = []
     regimens = {r.id for r in entries.get("regimens", []) if isinstance(r, schema.Regimen)}
     levels = {lv.id for lv in entries.get("evidence_levels", []) if isinstance(lv, schema.LevelDefinition)}
@@ -265,6 +279,7 @@ def _check_evidence_links(entries: dict[str, list[BaseModel]]) -> list[str]:
 def _check_manifest(data_dir: Path) -> tuple[str, list[str]]:
     import yaml
 
+    from nerasense.knowledge import schema
     path = data_dir / MANIFEST
     if not path.is_file():
         return "0.0.0", [f"{MANIFEST}: missing; run `nerasense kb rehash`"]
@@ -292,6 +307,7 @@ def write_manifest(data_dir: Path, version: str | None = None, curated: str | No
     """Rewrite ``manifest.yaml`` with the current checksums (a curator's tool, not used at run time)."""
     import yaml
 
+    from nerasense.knowledge import schema
     path = data_dir / MANIFEST
     old: dict[str, Any] = {}
     if path.is_file():
@@ -319,6 +335,10 @@ def write_manifest(data_dir: Path, version: str | None = None, curated: str | No
 # every check is written. Set NERASENSE_NO_CACHE=1 to validate every time; NERASENSE_CACHE_DIR moves the
 # folder (default: $XDG_CACHE_HOME/nerasense, else ~/.cache/nerasense). The folder is the user's own,
 # as for any tool's cache: its files are loaded with pickle and must not come from anyone else.
+#
+# Each kind is pickled on its own inside the file and unpickled when first asked for (_PickledEntries):
+# unpickling a model imports its module, so ``annotate``, which asks only for the genomics kinds, never
+# imports or builds the HER2, dosing, ctDNA or trial models (about 0.06 s of its start-up).
 
 CACHE_ENV, NO_CACHE_ENV = "NERASENSE_CACHE_DIR", "NERASENSE_NO_CACHE"
 _MODEL_PACKAGES = ("knowledge", "domain")  # the modules whose source decides what a valid load is
@@ -353,6 +373,54 @@ def cache_key(data_dir: Path) -> str:
     return h.hexdigest()
 
 
+class _PickledEntries(Mapping[str, tuple[BaseModel, ...]]):
+    """Entries by kind from the cache, each kind unpickled the first time it is asked for."""
+
+    def __init__(self, pickled: dict[str, bytes], origin: Path) -> None:
+        self._pickled = pickled
+        self._origin = origin
+        self._loaded: dict[str, tuple[BaseModel, ...]] = {}
+
+    def __getitem__(self, kind: str) -> tuple[BaseModel, ...]:
+        if kind not in self._loaded:
+            blob = self._pickled[kind]  # KeyError for a kind the knowledge base has no file for, as a dict
+            try:
+                self._loaded[kind] = pickle.loads(blob)
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
+                raise KnowledgeError(f"knowledge cache {self._origin}: kind {kind!r} cannot be read ({exc}); "
+                                     f"delete the file, or set {NO_CACHE_ENV}=1") from None
+        return self._loaded[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pickled)
+
+    def __len__(self) -> int:
+        return len(self._pickled)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self.items()),))  # pickled (e.g. sent to a worker process) as a plain dict
+
+
+def _cache_blob(kb: KnowledgeBase) -> bytes:
+    """The cache file's bytes: the version fields as plain values, each kind's entries pickled apart."""
+    entries = {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in kb.entries.items()}
+    return pickle.dumps({"layout": 2, "version": kb.version, "content_hash": kb.content_hash,
+                         "entry_files": kb.entry_files, "entries": entries}, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _from_cache(target: Path, data_dir: Path) -> KnowledgeBase | None:
+    """The knowledge base kept in ``target``, or None when it is absent, unreadable or of another layout."""
+    try:
+        # the outer pickle holds only strings, bytes and dicts: reading it imports no model
+        blob = pickle.loads(target.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(blob, dict) or blob.get("layout") != 2:
+        return None
+    return KnowledgeBase(version=blob["version"], content_hash=blob["content_hash"], data_dir=data_dir,
+                         entries=_PickledEntries(blob["entries"], target), entry_files=blob["entry_files"])
+
+
 def load_knowledge_cached(data_dir: Path | None = None) -> KnowledgeBase:
     """:func:`load_knowledge`, answered from the cache when an identical load has passed before."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -360,17 +428,16 @@ def load_knowledge_cached(data_dir: Path | None = None) -> KnowledgeBase:
     if folder is None or not data_dir.is_dir():
         return load_knowledge(data_dir)
     target = folder / f"kb-{cache_key(data_dir)[:32]}.pickle"
+    cached = _from_cache(target, data_dir)
+    if cached is not None:
+        return cached
+    kb = load_knowledge(data_dir)  # absent, unreadable or from another layout: validate afresh, write again
     try:
-        kb = pickle.loads(target.read_bytes())
-        if isinstance(kb, KnowledgeBase):
-            return replace(kb, data_dir=data_dir)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        pass  # absent, unreadable or from another layout: validate afresh and write it again
-    kb = load_knowledge(data_dir)
-    try:
+        import tempfile
+
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".kb-", suffix=".tmp", delete=False) as fh:
-            fh.write(pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+            fh.write(_cache_blob(kb))
         os.replace(fh.name, target)  # atomic: a reader sees the whole file or none
     except OSError:
         pass  # a read-only or full disk costs speed, never correctness

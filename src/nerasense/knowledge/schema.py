@@ -11,35 +11,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+# the base models live in cited.py (imported alone by commands that need only the genomics models)
+from nerasense.knowledge.cited import Cited as Cited
+from nerasense.knowledge.cited import KBModel as KBModel
+from nerasense.knowledge.cited import Verification as Verification
 from nerasense.knowledge.conditions import Condition, Leaf
-
-
-class KBModel(BaseModel):
-    """Base of every knowledge model: unknown fields are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class Verification(StrEnum):
-    """How well a fact was checked against its source (domain-facts.md legend)."""
-
-    V = "V"  # verified against the text of the cited source
-    P = "P"  # partially verified, or seen only in a secondary source
-    U = "U"  # not verified: must not drive a call unless marked unverified in the output
-
-
-class Cited(KBModel):
-    """A fact with its source id and verification tag."""
-
-    source: str
-    verification: Verification = Verification.V
-
-    @property
-    def unverified(self) -> bool:
-        return self.verification is Verification.U
-
 
 # --------------------------------------------------------------------------- sources
 
