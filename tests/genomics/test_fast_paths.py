@@ -176,6 +176,24 @@ _MAF_ROWS = {
     "no type": "PTEN\t10\t89692905\t89692905\tG\tG\tA\tMissense_Mutation\t\tS19\tp.R130Q\t30\t3\tGRCh37",
     "promoter": "TERT\t5\t1295228\t1295228\tG\tG\tA\t5'Flank\tSNP\tS20\tPromoter\t30\t3\tGRCh37",
     "empty last": "ERBB3\t12\t56478854\t56478854\tG\tG\tT\tMissense_Mutation\tSNP\tS21\tp.V104M\t30\t3\t",
+    # two checks failing on one row (the symbol and allele checks run after the pass, on flagged rows only)
+    "bad symbol and bad ref": "BR@F\t7\t140453136\t140453136\tQ\tQ\tT\tMissense_Mutation\tSNP\tS22\tp.V600E\t10\t2\t"
+                              "GRCh37",
+    "hyphen-first symbol": "-BRAF\t7\t140453136\t140453136\tA\tA\tT\tMissense_Mutation\tSNP\tS23\tp.V600E\t10\t2\t"
+                           "GRCh37",
+    "no sample and bad alt": "BRAF\t7\t140453136\t140453136\tA\tA\trs1\tMissense_Mutation\tSNP\t\tp.V600E\t10\t2\t"
+                             "GRCh37",
+    "bad ref and bad alt": "BRAF\t7\t140453136\t140453136\tQ\tQ\trs1\tMissense_Mutation\tSNP\tS25\tp.V600E\t10\t2\t"
+                           "GRCh37",
+    "bad alt and span": "BRAF\t7\t140453136\t140453139\tA\tA\trs1\tMissense_Mutation\tSNP\tS26\tp.V600E\t10\t2\t"
+                        "GRCh37",
+    "bad ref and bad hgvs": "BRAF\t7\t140453136\t140453136\tQ\tQ\tT\tMissense_Mutation\tSNP\tS27\tp.V600Ex\t10\t2\t"
+                            "GRCh37",
+    "lower-case alleles": "BRAF\t7\t140453136\t140453136\ta\ta\tt\tMissense_Mutation\tSNP\tS28\tp.V600E\t10\t2\t"
+                          "GRCh37",
+    # BRAF V600K: c.1798_1799delinsAA, written on the genome's forward strand (the gene is on the reverse)
+    "two-base alleles": "BRAF\t7\t140453136\t140453137\tCA\tCA\tTT\tMissense_Mutation\tDNP\tS29\tp.V600K\t10\t2\t"
+                        "GRCh37",
 }
 
 
@@ -203,6 +221,15 @@ _EXPECTED = {
     "no type": (True, "PTEN", "p.R130Q"),
     "promoter": (True, "TERT", None),
     "empty last": (True, "ERBB3", "p.V104M"),
+    # the first failing check in Reject order names the row, whichever check runs first
+    "bad symbol and bad ref": (False, "Hugo_Symbol is not a gene symbol", None),
+    "hyphen-first symbol": (False, "Hugo_Symbol is not a gene symbol", None),
+    "no sample and bad alt": (False, "Tumor_Sample_Barcode is empty", None),
+    "bad ref and bad alt": (False, "Reference_Allele='Q' is not a DNA allele", None),
+    "bad alt and span": (False, "tumour allele='rs1' is not a DNA allele", None),
+    "bad ref and bad hgvs": (False, "Reference_Allele='Q' is not a DNA allele", None),
+    "lower-case alleles": (True, "BRAF", "p.V600E"),  # the MAF specification allows either case
+    "two-base alleles": (True, "BRAF", "p.V600K"),
 }
 
 

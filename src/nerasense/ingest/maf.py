@@ -59,7 +59,11 @@ VARIANT_TYPES = frozenset({"SNP", "DNP", "TNP", "ONP", "INS", "DEL", "Consolidat
 KIND_BY_TYPE = {"SNP": "snv", "DNP": "mnv", "TNP": "mnv", "ONP": "mnv", "INS": "indel", "DEL": "indel"}
 ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
-PLAIN_SYMBOL = r"^[A-Z0-9\-]+$"  # upper-case letters, digits and hyphens: written as the knowledge base writes it
+# upper-case letters, digits and hyphens, not first: a valid symbol written as the knowledge base writes it
+PLAIN_SYMBOL = r"^[A-Z0-9][A-Z0-9\-]*$"
+# the alleles of nearly every row (SNVs and the '-' of indels): a hash look-up instead of the ALLELE regex;
+# only the few other rows are checked against ALLELE, after the pass
+COMMON_ALLELES = ("A", "C", "G", "T", "-")
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 # read as integers when every value is one (else as text, and each bad value is rejected by name)
 INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count")
@@ -495,9 +499,11 @@ class _Columns:
 def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str],
           extra: dict[str, pl.Expr]) -> pl.DataFrame:
     """Every row in one streaming pass: the ALTERATION_SCHEMA columns, the code of the first check it fails
-    (``_code``; all but the protein-change parse, which :func:`_finish` adds), and flags for the few rows that
-    need a look-up afterwards (``_slow``: a change not in normalised form; ``_rename``: a symbol that is not
-    plain upper case or is an alias). ``extra`` adds named columns (the streamed reader's guards)."""
+    (``_code``; all but the checks :func:`_finish` adds), and flags for the few rows that need a look-up or a
+    regex afterwards (``_slow``: a change not in normalised form; ``_rename``: a symbol that is not plain upper
+    case or is an alias; ``_odd_allele``: an allele that is not one base or '-'). A regex costs about three
+    times a hash look-up per row, so the symbol and allele regexes run only on the flagged rows.
+    ``extra`` adds named columns (the streamed reader's guards)."""
     c = pl.col
     schema = source.collect_schema()
     text_integers = [h for h in cols.integers if schema[h] == pl.String]
@@ -509,10 +515,7 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     checks: dict[Reject, pl.Expr] = {
         Reject.NO_SYMBOL: symbol.is_null(),
         Reject.UNKNOWN_GENE: symbol.is_in(list(UNKNOWN_GENE)),
-        Reject.BAD_SYMBOL: ~symbol.str.contains(SYMBOL),
         Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
-        Reject.BAD_REF: ~c("ref").str.contains(ALLELE),
-        Reject.BAD_ALT: ~c("alt").str.contains(ALLELE),
         Reject.SPAN: cols.span_bad(),
         Reject.NOTHING: c("raw_change").is_null() & cols.no_locus(),
         Reject.ALT_OVER_DEPTH: cols.alt_over_depth(),
@@ -527,8 +530,11 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
     flags = [
         (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
-        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol)
+        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol), and
+        # only such a symbol can fail SYMBOL: both are settled after the pass, on these rows alone
         (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted(cols.aliases))).fill_null(False).alias("_rename"),
+        # alleles that are not one base or '-': checked against ALLELE after the pass, on these rows alone
+        (~c("ref").is_in(COMMON_ALLELES) | ~c("alt").is_in(COMMON_ALLELES)).fill_null(False).alias("_odd_allele"),
         _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
     ]
     if "HGVSp_Short" in cols.header:
@@ -553,9 +559,18 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     at = frame["_rename"].arg_true()  # aliases (HER2) and symbols not in plain upper case
     if at.len():
         symbols = gene.gather(at)
-        renamed = _renamed_symbols(symbols.unique(), gk)
+        distinct = symbols.unique()
+        code = _refused(code, at.filter(symbols.is_in(distinct.filter(~distinct.str.contains(SYMBOL)))),
+                        Reject.BAD_SYMBOL)
+        renamed = _renamed_symbols(distinct, gk)
         if renamed:
             gene = gene.clone().scatter(at, symbols.replace(renamed))
+
+    at = frame["_odd_allele"].arg_true()  # alleles other than one base or '-'
+    if at.len():
+        odd = frame.select("ref", "alt").gather(at)
+        code = _refused(code, at.filter((~odd["ref"].str.contains(ALLELE)).fill_null(False)), Reject.BAD_REF)
+        code = _refused(code, at.filter((~odd["alt"].str.contains(ALLELE)).fill_null(False)), Reject.BAD_ALT)
 
     at = frame["_slow"].arg_true()  # changes not already in normalised form: parsed once per distinct string
     slow = raw.gather(at)
@@ -572,12 +587,8 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
             old = change.gather(hit)
             legacy = legacy.scatter(hit, old)
             change = change.clone().scatter(hit, old.replace(by))
-    if answers.errors:  # a change that does not parse refuses its row, unless an earlier check already did
-        bad = at.filter(slow.is_in(list(answers.errors)))
-        before = code.gather(bad)
-        later = (before == 0) | (before > int(Reject.BAD_CHANGE))
-        code = code.clone().scatter(bad, pl.repeat(int(Reject.BAD_CHANGE), bad.len(), dtype=pl.Int8, eager=True)
-                                    .zip_with(later, before))
+    if answers.errors:  # a change that does not parse refuses its row
+        code = _refused(code, at.filter(slow.is_in(list(answers.errors))), Reject.BAD_CHANGE)
 
     rejected_at = (code > 0).arg_true()
     rejected_rows = frame.gather(rejected_at).with_columns(
@@ -604,6 +615,17 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         notes.append(f"{path.name}: {n_legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=frame.height,
                            flavour=flavour, notes=notes)
+
+
+def _refused(code: pl.Series, at: pl.Series, reason: Reject) -> pl.Series:
+    """``code`` with the rows at ``at`` refused for ``reason``, unless a check that comes before it in
+    :class:`Reject` already refused them: the first failing check names a row, whichever ran first."""
+    if not at.len():
+        return code
+    before = code.gather(at)
+    earlier = (before != 0) & (before < int(reason))
+    return code.clone().scatter(at, before.zip_with(earlier, pl.repeat(int(reason), at.len(), dtype=pl.Int8,
+                                                                           eager=True)))
 
 
 def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str]:
