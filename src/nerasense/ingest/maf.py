@@ -56,6 +56,7 @@ VARIANT_CLASSIFICATIONS = frozenset({
     "De_novo_Start_OutOfFrame", "Splice_Region", "Unknown",
 })
 VARIANT_TYPES = frozenset({"SNP", "DNP", "TNP", "ONP", "INS", "DEL", "Consolidated"})
+VARIANT_TYPE_ENUM = pl.Enum(sorted(VARIANT_TYPES))
 KIND_BY_TYPE = {"SNP": "snv", "DNP": "mnv", "TNP": "mnv", "ONP": "mnv", "INS": "indel", "DEL": "indel"}
 ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
@@ -257,26 +258,25 @@ def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str
               origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable | None:
     """Read and check a plain MAF whose header is its first line in one streaming pass (most files).
 
-    polars' reader refuses a line with too many fields or a count that is not an integer, and pads a short
-    line with nulls; the pass also flags a short last field and any Variant_Type that is not one (a sign of
-    shifted columns). In any of those cases None is returned and the careful reader (:func:`_rows`,
-    :func:`_checked`) reads the file again and names the damage.
+    polars' reader refuses a line with too many fields, a count that is not an integer or a Variant_Type that
+    is not one (a sign of shifted columns), and pads a short line with nulls; the pass flags a short last
+    field. In any of those cases None is returned and the careful reader (:func:`_rows`, :func:`_checked`)
+    reads the file again and names the damage.
     """
     n = len(header)
-    typed = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
+    typed: dict[str, pl.DataType | type[pl.DataType]] = {h: pl.Int64 for h in INTEGER_COLUMNS if h in header}
+    if "Variant_Type" in header:
+        # read as an Enum: a value that is not a Variant_Type (a sign of shifted columns) fails the read
+        typed["Variant_Type"] = VARIANT_TYPE_ENUM
     source = pl.scan_csv(path, has_header=True, new_columns=header, separator="\t", quote_char=None,
                          infer_schema=False, comment_prefix=None, schema_overrides=typed or None)
     source = source.with_row_index("line_no", offset=2).with_columns(pl.col("line_no").cast(pl.Int64))
     guards = {"_short": pl.col(header[-1]).is_null()}
-    if "Variant_Type" in header:
-        guards["_odd_type"] = _not_a_variant_type()
     cols = _Columns(header, path.name, gk.gene_aliases)
     try:
         frame = _pass(source, cols, origin_by_sample, guards)
     except pl.exceptions.PolarsError:
         return None
-    if "_odd_type" in frame.columns and frame["_odd_type"].any():
-        return None  # perhaps shifted columns: detect_column_shift looks at them
     if frame["_short"].any() and _count_tabs(data) - _count_tabs(data[:offset]) != (n - 1) * frame.height:
         return None  # some line has too few fields (the reader padded it)
     return _finish(frame, cols, path, flavour, [], gk)
@@ -528,6 +528,9 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
         checks[Reject.BAD_INTEGER] = pl.any_horizontal(_not_integer(h) for h in text_integers)
     # the kind from Variant_Type; rows without a known one get it from their alleles in _finish
     kind = cols.col("Variant_Type").replace_strict(KIND_BY_TYPE, default=None)
+    if schema.get("Variant_Type") == VARIANT_TYPE_ENUM:  # the streamed reader's: one look-up by number
+        kinds = pl.Series([KIND_BY_TYPE.get(t) for t in VARIANT_TYPE_ENUM.categories], dtype=pl.String)
+        kind = pl.lit(kinds).gather(c("Variant_Type").to_physical())
     flags = [
         (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
         # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol), and
