@@ -62,9 +62,9 @@ ALLELE = r"^(?:[ACGTNacgtn]+|-)$"
 SYMBOL = r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
 # upper-case letters, digits and hyphens, not first: a valid symbol written as the knowledge base writes it
 PLAIN_SYMBOL = r"^[A-Z0-9][A-Z0-9\-]*$"
-# the alleles of nearly every row (SNVs and the '-' of indels): a hash look-up instead of the ALLELE regex;
-# only the few other rows are checked against ALLELE, after the pass
-COMMON_ALLELES = ("A", "C", "G", "T", "-")
+# the alleles of nearly every row (SNVs, short indels and their '-'): a hash look-up instead of the ALLELE
+# regex; only the other rows (about 1% of a TCGA MAF) are checked against ALLELE, after the pass
+COMMON_ALLELES = ("-", *("".join(bases) for n in (1, 2, 3) for bases in itertools.product("ACGT", repeat=n)))
 CHANGE_COLUMNS = ("HGVSp_Short", "HGVSp", "Protein_Change", "Amino_Acid_Change")
 # read as integers when every value is one (else as text, and each bad value is rejected by name)
 INTEGER_COLUMNS = ("Start_Position", "End_Position", "t_depth", "t_ref_count", "t_alt_count")
@@ -559,24 +559,23 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     the rows whose change does not parse, and split accepted from rejected rows."""
     gene, raw, code = frame["gene"], frame["raw_change"], frame["_code"]
 
-    at = frame["_rename"].arg_true()  # aliases (HER2) and symbols not in plain upper case
-    if at.len():
-        symbols = gene.gather(at)
-        distinct = symbols.unique()
-        code = _refused(code, at.filter(symbols.is_in(distinct.filter(~distinct.str.contains(SYMBOL)))),
-                        Reject.BAD_SYMBOL)
-        renamed = _renamed_symbols(distinct, gk)
+    # the flagged rows are taken with filter, not gather: a gather from the pass's many chunks copies them
+    flag = frame["_rename"]  # aliases (HER2) and symbols not in plain upper case
+    if flag.any():
+        at, symbols = flag.arg_true(), gene.filter(flag)
+        code = _refused(code, at.filter(_failing(symbols, SYMBOL)), Reject.BAD_SYMBOL)
+        renamed = _renamed_symbols(symbols.unique(), gk)
         if renamed:
             gene = gene.clone().scatter(at, symbols.replace(renamed))
 
-    at = frame["_odd_allele"].arg_true()  # alleles other than one base or '-'
-    if at.len():
-        odd = frame.select("ref", "alt").gather(at)
-        code = _refused(code, at.filter((~odd["ref"].str.contains(ALLELE)).fill_null(False)), Reject.BAD_REF)
-        code = _refused(code, at.filter((~odd["alt"].str.contains(ALLELE)).fill_null(False)), Reject.BAD_ALT)
+    flag = frame["_odd_allele"]  # alleles other than one base or '-'
+    if flag.any():
+        at, odd = flag.arg_true(), frame.select("ref", "alt").filter(flag)
+        code = _refused(code, at.filter(_failing(odd["ref"], ALLELE)), Reject.BAD_REF)
+        code = _refused(code, at.filter(_failing(odd["alt"], ALLELE)), Reject.BAD_ALT)
 
-    at = frame["_slow"].arg_true()  # changes not already in normalised form: parsed once per distinct string
-    slow = raw.gather(at)
+    flag = frame["_slow"]  # changes not already in normalised form: parsed once per distinct string
+    at, slow = flag.arg_true(), raw.filter(flag)
     keys = fast_alias_keys(gk)
     present = raw.filter(raw.is_in(keys)).unique().to_list() if keys else []
     answers = ChangeAnswers.of(slow.drop_nulls().unique().to_list(), gk, present)
@@ -618,6 +617,13 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         notes.append(f"{path.name}: {n_legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=frame.height,
                            flavour=flavour, notes=notes)
+
+
+def _failing(values: pl.Series, pattern: str) -> pl.Series:
+    """Which ``values`` fail the regex ``pattern`` (a missing value does not), tested once per distinct value."""
+    distinct = values.unique()
+    bad = distinct.filter((~distinct.str.contains(pattern)).fill_null(False))
+    return values.is_in(bad.implode()) if bad.len() else pl.repeat(False, values.len(), eager=True)
 
 
 def _refused(code: pl.Series, at: pl.Series, reason: Reject) -> pl.Series:
