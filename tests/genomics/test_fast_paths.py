@@ -191,6 +191,8 @@ _MAF_ROWS = {
                             "GRCh37",
     "lower-case alleles": "BRAF\t7\t140453136\t140453136\ta\ta\tt\tMissense_Mutation\tSNP\tS28\tp.V600E\t10\t2\t"
                           "GRCh37",
+    "upper-case unknown gene": "UNKNOWN\t1\t1000\t1000\tA\tA\tG\tIGR\tSNP\tS30\t\t10\t2\tGRCh37",
+    "unknown gene and no sample": "unknown\t1\t1000\t1000\tA\tA\tG\tIGR\tSNP\t\t\t10\t2\tGRCh37",
     # BRAF V600K: c.1798_1799delinsAA, written on the genome's forward strand (the gene is on the reverse)
     "two-base alleles": "BRAF\t7\t140453136\t140453137\tCA\tCA\tTT\tMissense_Mutation\tDNP\tS29\tp.V600K\t10\t2\t"
                         "GRCh37",
@@ -228,6 +230,8 @@ _EXPECTED = {
     "bad ref and bad alt": (False, "Reference_Allele='Q' is not a DNA allele", None),
     "bad alt and span": (False, "tumour allele='rs1' is not a DNA allele", None),
     "bad ref and bad hgvs": (False, "Reference_Allele='Q' is not a DNA allele", None),
+    "upper-case unknown gene": (False, "Hugo_Symbol is 'Unknown'", None),
+    "unknown gene and no sample": (False, "Hugo_Symbol is 'Unknown'", None),
     "lower-case alleles": (True, "BRAF", "p.V600E"),  # the MAF specification allows either case
     "two-base alleles": (True, "BRAF", "p.V600K"),
 }
@@ -260,7 +264,7 @@ def test_maf_row_details(gk: GenomicsKnowledge, tmp_path: Path) -> None:
     assert rows["ERBB2"]["vaf"] == pytest.approx(20 / 100) and rows["ERBB2"]["kind"] == "snv"
     assert rows["KRAS"]["chrom"] == "12"  # 'chr' comes off
     assert rows["PTEN"]["kind"] == "snv"  # no Variant_Type: one base for one base
-    assert any("lack the 'p.' prefix" in n for n in table.notes)
+    assert "m.maf: 1 HGVSp_Short values lack the 'p.' prefix; read as HGVS p." in table.notes  # H1047R
 
 
 @pytest.mark.parametrize("preamble", ["", "#version gdc-1.0.0\n#annotation.spec gdc-1.0.1\n"], ids=["plain", "gdc"])

@@ -109,7 +109,13 @@ def test_bare_and_prefixed_hgvsp_short_agree(summit: tuple) -> None:
     # the file writes p.S310F in cfDNA rows and S310F in tissue rows; both read as p.S310F
     s310f = annotated.filter(pl.col("protein_change") == "p.S310F")
     assert s310f.height == 13
-    assert any("lack the 'p.' prefix" in n for n in table.notes)
+    # counted straight from the file: HGVSp_Short values without 'p.', less the one 'Promoter' (TERT), which
+    # is no protein change (the HGVSp_Short column sits outside the shifted block, so the count is exact)
+    with SUMMIT_MAF.open(encoding="utf-8", newline="") as fh:
+        values = [r["HGVSp_Short"] for r in csv.DictReader(fh, delimiter="\t")]
+    bare = [v for v in values if v and not v.startswith("p.")]
+    assert len(bare) == 107 and bare.count("Promoter") == 1
+    assert f"{SUMMIT_MAF.name}: 106 HGVSp_Short values lack the 'p.' prefix; read as HGVS p." in table.notes
 
 
 def test_summit_cna_long_layout(gk: GenomicsKnowledge) -> None:

@@ -419,7 +419,8 @@ class _Columns:
         self.name = name
         self.aliases = frozenset(aliases)  # upper-case gene aliases the knowledge base rewrites (HER2)
         self.n = len(header)
-        self.change_col = next((c for c in CHANGE_COLUMNS if c in self.header), None)
+        self.change_columns = tuple(c for c in CHANGE_COLUMNS if c in self.header)
+        self.change_col = self.change_columns[0] if self.change_columns else None
         self.integers = tuple(h for h in INTEGER_COLUMNS if h in self.header)
 
     def col(self, name: str) -> pl.Expr:
@@ -427,7 +428,7 @@ class _Columns:
 
     def raw_change(self) -> pl.Expr:
         raw = pl.lit(None, dtype=pl.String)
-        for name_ in reversed([h for h in CHANGE_COLUMNS if h in self.header]):
+        for name_ in reversed(self.change_columns):
             raw = pl.coalesce(pl.col(name_), raw)  # HGVSp_Short first, then HGVSp, ...
         # cBioPortal writes "Promoter" (TERT promoter mutations) where a protein change would go: a valid
         # non-coding alteration, read with no protein change rather than rejected as bad HGVS
@@ -450,7 +451,8 @@ class _Columns:
     def span_bad(self) -> pl.Expr:
         c = pl.col
         return (c("ref").is_not_null() & (c("ref") != "-") & c("pos").is_not_null() & c("_end").is_not_null()
-                & ((c("_end") - c("pos") + 1) != c("ref").str.len_chars()))
+                # bytes, not characters: a ref that is not ASCII is refused first, as BAD_REF
+                & ((c("_end") - c("pos") + 1) != c("ref").str.len_bytes()))
 
     def no_locus(self) -> pl.Expr:
         return pl.col("ref").is_null() | pl.col("alt").is_null() | pl.col("pos").is_null()
@@ -514,7 +516,6 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     symbol = c("Hugo_Symbol")
     checks: dict[Reject, pl.Expr] = {
         Reject.NO_SYMBOL: symbol.is_null(),
-        Reject.UNKNOWN_GENE: symbol.is_in(list(UNKNOWN_GENE)),
         Reject.NO_SAMPLE: c("Tumor_Sample_Barcode").is_null(),
         Reject.SPAN: cols.span_bad(),
         Reject.NOTHING: c("raw_change").is_null() & cols.no_locus(),
@@ -533,16 +534,18 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
         kind = pl.lit(kinds).gather(c("Variant_Type").to_physical())
     flags = [
         (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
-        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol), and
-        # only such a symbol can fail SYMBOL: both are settled after the pass, on these rows alone
-        (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted(cols.aliases))).fill_null(False).alias("_rename"),
+        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol); only
+        # such a symbol can fail SYMBOL or be UNKNOWN_GENE: all three are settled after the pass, on these rows
+        (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted({*cols.aliases, *UNKNOWN_GENE})))
+        .fill_null(False).alias("_rename"),
         # alleles that are not one base or '-': checked against ALLELE after the pass, on these rows alone
         (~c("ref").is_in(COMMON_ALLELES) | ~c("alt").is_in(COMMON_ALLELES)).fill_null(False).alias("_odd_allele"),
         _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
     ]
-    if "HGVSp_Short" in cols.header:
-        short = c("HGVSp_Short")
-        flags.append((short.is_not_null() & ~short.str.starts_with("p.")).alias("_bare"))
+    if "HGVSp_Short" in cols.header and cols.change_columns != ("HGVSp_Short",):
+        # a value without 'p.' is never in normalised form, so such rows are among the _slow ones; this says
+        # which of those took their change from HGVSp_Short (the note counts only those)
+        flags.append(c("HGVSp_Short").is_not_null().alias("_from_short"))
     kept = [c(h) for h in (*text_integers, "_fields", "line") if h in schema]
     # protein_change and legacy_name are filled in by _finish, from raw_change
     output = [e for e in cols.output(kind, origin_by_sample)
@@ -563,6 +566,7 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     flag = frame["_rename"]  # aliases (HER2) and symbols not in plain upper case
     if flag.any():
         at, symbols = flag.arg_true(), gene.filter(flag)
+        code = _refused(code, at.filter(symbols.is_in(UNKNOWN_GENE)), Reject.UNKNOWN_GENE)
         code = _refused(code, at.filter(_failing(symbols, SYMBOL)), Reject.BAD_SYMBOL)
         renamed = _renamed_symbols(symbols.unique(), gk)
         if renamed:
@@ -575,13 +579,13 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         code = _refused(code, at.filter(_failing(odd["alt"], ALLELE)), Reject.BAD_ALT)
 
     flag = frame["_slow"]  # changes not already in normalised form: parsed once per distinct string
-    at, slow = flag.arg_true(), raw.filter(flag)
+    slow_at, slow = flag.arg_true(), raw.filter(flag)
     keys = fast_alias_keys(gk)
     present = raw.filter(raw.is_in(keys)).unique().to_list() if keys else []
     answers = ChangeAnswers.of(slow.drop_nulls().unique().to_list(), gk, present)
     change = raw
     if answers.changed:
-        change = raw.clone().scatter(at, slow.replace(answers.changed))
+        change = raw.clone().scatter(slow_at, slow.replace(answers.changed))
     legacy = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     for symbol, by in answers.aliases.items():  # legacy names a knowledge entry maps to HGVS (a handful)
         hit = ((gene == symbol) & change.is_in(list(by))).arg_true()
@@ -590,7 +594,7 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
             legacy = legacy.scatter(hit, old)
             change = change.clone().scatter(hit, old.replace(by))
     if answers.errors:  # a change that does not parse refuses its row
-        code = _refused(code, at.filter(slow.is_in(list(answers.errors))), Reject.BAD_CHANGE)
+        code = _refused(code, slow_at.filter(slow.is_in(list(answers.errors))), Reject.BAD_CHANGE)
 
     rejected_at = (code > 0).arg_true()
     rejected_rows = frame.gather(rejected_at).with_columns(
@@ -608,8 +612,11 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         guessed = frame.select("ref", "alt").gather(at).select(cols.inferred_kind()).to_series()
         columns["kind"] = kind.clone().scatter(at, guessed)
     out = without_rows(aligned(pl.DataFrame([s.alias(name) for name, s in columns.items()])), rejected_at)
-    if "_bare" in frame.columns:
-        bare = int(frame["_bare"].sum()) - int(frame["_bare"].gather(rejected_at).sum())
+    if "HGVSp_Short" in cols.header:  # accepted values without the 'p.' prefix (all among the _slow rows)
+        bare_rows = ~slow.str.starts_with("p.") & (code.gather(slow_at) == 0)
+        if "_from_short" in frame.columns:
+            bare_rows &= frame["_from_short"].filter(frame["_slow"])
+        bare = int(bare_rows.sum())
         if bare:
             notes.append(f"{path.name}: {bare} HGVSp_Short values lack the 'p.' prefix; read as HGVS p.")
     n_legacy = out["legacy_name"].is_not_null().sum()
