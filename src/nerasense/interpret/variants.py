@@ -191,16 +191,20 @@ def annotate_frame(
     curated = sorted(set(gk.rules) | set(gk.regions))
     templated = _templated_genes(gk)
     first_curated = 4 * (2 + len(templated))  # answers before this number are the blocks of four
-    # the block of each gene, or the marker of a curated gene (one hash look-up per row)
+    # the block of each gene, or the marker of a curated gene, and whether the gene has uncurated hotspot
+    # alleles, in one hash look-up per row: the number is block * 2 + (hotspot gene)
     blocks = dict.fromkeys(gk.known_genes(), 1) | {g: 2 + i for i, g in enumerate(templated)}
     blocks |= dict.fromkeys(curated, first_curated)
-    block = pl.col("gene").replace_strict(blocks, default=0, return_dtype=pl.UInt32)
-    synonymous = _synonymous().cast(pl.UInt32)
     hot = _uncurated_hotspots(gk)
+    hot_genes = {g for g, _ in hot}
+    numbers = {g: b * 2 + (g in hot_genes) for g, b in blocks.items()}  # every hotspot gene is a known gene
+    number = pl.col("gene").replace_strict(numbers, default=0, return_dtype=pl.UInt32)
+    block = number // 2
+    synonymous = _synonymous().cast(pl.UInt32)
     # the streaming engine spreads the per-row look-ups over every core
     found = frame.lazy().select(
         pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2).alias("index"),
-        _hotspot_candidate(hot).alias("candidate"),
+        _hotspot_candidate(hot, (number % 2) == 1).alias("candidate"),
     ).collect(engine="streaming")
     index = found["index"].rechunk()
     hot_rows = _hotspot_rows(frame, found["candidate"].arg_true(), hot)  # never a curated gene's row
@@ -265,13 +269,12 @@ def _uncurated_hotspots(gk: GenomicsKnowledge) -> list[tuple[str, str]]:
     return [(g, c) for g, c in gk.hotspots if g not in curated]
 
 
-def _hotspot_candidate(hot: list[tuple[str, str]]) -> pl.Expr:
-    """Rows whose gene and change are each in ``hot`` (two hash look-ups); the exact pair is checked on
-    those rows alone (:func:`_hotspot_rows`), so no per-row text key is built for the whole table."""
+def _hotspot_candidate(hot: list[tuple[str, str]], hot_gene: pl.Expr) -> pl.Expr:
+    """Rows whose gene (``hot_gene``, from the block look-up) and change are each in ``hot``; the exact pair
+    is checked on those rows alone (:func:`_hotspot_rows`), so no per-row text key is built for the table."""
     if not hot:
         return pl.lit(False)
-    return (pl.col("gene").is_in(sorted({g for g, _ in hot}))
-            & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
+    return (hot_gene & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
 
 
 def _hotspot_rows(frame: pl.DataFrame, candidates: pl.Series, hot: list[tuple[str, str]]) -> pl.Series:
