@@ -79,3 +79,46 @@ def test_gene_aliases(gk: GenomicsKnowledge) -> None:
 def test_symbols_keep_hgnc_case(gk: GenomicsKnowledge) -> None:
     """Regression: C1orf112 must not become C1ORF112 (HGNC orf symbols keep lower case)."""
     assert gk.symbol("C1orf112") == "C1orf112" and gk.symbol(" erbb2 ") == "ERBB2" and gk.symbol("Her2") == "ERBB2"
+
+
+def _answers_for_every_knowledge_case(gk: GenomicsKnowledge) -> list:
+    """interpret_parts on every rule's changes and codons, every region's ends and both sides of each, every
+    kind, plus the uncurated answers (with and without a pathway entry, synonymous, hotspot)."""
+    from nerasense.domain.alterations import AlterationKind
+    from nerasense.interpret.variants import _templated_genes, _uncurated_answer, interpret_parts
+
+    cases: list = []
+    for gene, rules in gk.rules.items():
+        for rule in rules:
+            for change in rule.match.protein_changes or []:
+                cases.append((gene, AlterationKind.SNV, parse_protein_change(change)))
+            if rule.match.codon is not None:
+                cases.append((gene, AlterationKind.SNV, parse_protein_change(f"p.A{rule.match.codon}V")))
+    for gene, regions in gk.regions.items():
+        for region in regions:
+            for position in (region.start - 1, region.start, region.end, region.end + 1):
+                if position >= 1:
+                    cases.append((gene, AlterationKind.SNV, parse_protein_change(f"p.A{position}V")))
+                    cases.append((gene, AlterationKind.INDEL, parse_protein_change(f"p.A{position}del")))
+    for gene in sorted(set(gk.rules) | set(gk.regions) | set(gk.pathway_genes) | {"NOTAGENE"}):
+        for kind in AlterationKind:
+            cases.append((gene, kind, None))
+    answers = [interpret_parts(g, k, c, gk) for g, k, c in cases]
+    for gene in [None, *_templated_genes(gk)]:
+        for synonymous, known, hotspot in itertools.product((False, True), repeat=3):
+            answers.append(_uncurated_answer(gk, synonymous, known, hotspot, gene))
+    return answers
+
+
+def test_interpretations_built_without_validation_equal_validated_ones(gk: GenomicsKnowledge) -> None:
+    """interpret_parts sets its model's fields directly (skipping pydantic's validation pass): each answer
+    must be the model pydantic would build from the same values, field for field and in JSON."""
+    from nerasense.domain.alterations import VariantInterpretation
+
+    answers = _answers_for_every_knowledge_case(gk)
+    assert len(answers) > 200
+    for built in answers:
+        validated = VariantInterpretation.model_validate(built.model_dump())
+        assert built == validated and built.model_dump_json() == validated.model_dump_json()
+        assert built.model_fields_set == validated.model_fields_set == set(VariantInterpretation.model_fields)
+        assert list(built.__dict__) == list(VariantInterpretation.model_fields)

@@ -41,6 +41,31 @@ _HOTSPOT_TEXT = ("Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
                  "hotspot status alone does not set the effect.")
 
 
+def _answer(*, gene: str, protein_change: str | None, kind: AlterationKind, domain: str | None, exon: int | None,
+            hotspot: bool, effect: Effect, lower_benefit: bool, evidence: list[str], rules: list[str], reason: str,
+            unverified: list[str]) -> VariantInterpretation:
+    """A :class:`VariantInterpretation` from values this module built with their types (mypy checks them here),
+    set as pydantic's ``model_construct`` would set them (``__dict__`` in field order, every field set, no extra,
+    no private attributes) but without validating: the first validation builds the model's validator and
+    scans the installed packages for pydantic plugins, about 0.04 s of every ``annotate`` run, and
+    ``model_construct`` itself costs 27 us a model. ``tests/genomics/test_knowledge_genomics.py`` holds the
+    result equal to a validated model for every knowledge-base case."""
+    answer = VariantInterpretation.__new__(VariantInterpretation)
+    _set_attribute(answer, "__dict__", {
+        "gene": gene, "protein_change": protein_change, "kind": kind, "domain": domain, "exon": exon,
+        "hotspot": hotspot, "effect": effect, "lower_benefit": lower_benefit, "evidence": evidence, "rules": rules,
+        "reason": reason, "unverified": unverified})
+    _set_attribute(answer, "__pydantic_fields_set__", set(_ANSWER_FIELDS))
+    _set_attribute(answer, "__pydantic_extra__", None)
+    _set_attribute(answer, "__pydantic_private__", None)
+    return answer
+
+
+_set_attribute = object.__setattr__
+_ANSWER_FIELDS = ("gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
+                  "evidence", "rules", "reason", "unverified")
+
+
 def _rule_matches(match: RuleMatch, kind: AlterationKind, change: ProteinChange | None) -> bool:
     if match.kinds is not None and match.start is None:
         return kind in match.kinds
@@ -131,7 +156,7 @@ def interpret_parts(
         reasons.append(f"{gene} ({pathway.pathway}): {pathway.role}.")
         evidence.extend(t.source for t in pathway.ties if not t.unverified)
 
-    return VariantInterpretation(
+    return _answer(
         gene=gene,
         protein_change=text,
         kind=kind,
@@ -198,13 +223,13 @@ def annotate_frame(
     hot = _uncurated_hotspots(gk)
     hot_genes = {g for g, _ in hot}
     numbers = {g: b * 2 + (g in hot_genes) for g, b in blocks.items()}  # every hotspot gene is a known gene
-    number = pl.col("gene").replace_strict(numbers, default=0, return_dtype=pl.UInt32)
-    block = number // 2
+    per_gene = pl.col("gene").replace_strict(numbers, default=0, return_dtype=pl.UInt32)
+    block = per_gene // 2
     synonymous = _synonymous().cast(pl.UInt32)
     # the streaming engine spreads the per-row look-ups over every core
     found = frame.lazy().select(
         pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2).alias("index"),
-        _hotspot_candidate(hot, (number % 2) == 1).alias("candidate"),
+        _hotspot_candidate(hot, (per_gene % 2) == 1).alias("candidate"),
     ).collect(engine="streaming")
     index = found["index"].rechunk()
     hot_rows = _hotspot_rows(frame, found["candidate"].arg_true(), hot)  # never a curated gene's row
@@ -299,7 +324,7 @@ def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hots
     if pathway is not None:
         reasons.append(f"{gene} ({pathway.pathway}): {pathway.role}.")
         evidence.extend(t.source for t in pathway.ties if not t.unverified)
-    return VariantInterpretation(
+    return _answer(
         gene=gene or "-", protein_change=None, kind=AlterationKind.SNV, domain=None, exon=None, hotspot=hotspot,
         effect=Effect.LIKELY_NEUTRAL if synonymous else Effect.UNKNOWN, lower_benefit=False,
         evidence=_dedupe(evidence), rules=[], reason=" ".join(reasons), unverified=[],
