@@ -11,12 +11,33 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    @classmethod
+    def _checked(cls, values: dict[str, Any], fields_set: set[str] | None = None) -> Self:
+        """An instance from ``values`` a caller has already checked and typed: every field, in field order;
+        ``fields_set`` names the fields the caller gave (default: all).
+
+        It sets what pydantic's ``model_construct`` sets (``__dict__``, the fields set, no extra, no private
+        attributes) without validating and without that method's generic loop over aliases and defaults. For
+        hot paths only (the HGVS parser, the columnar annotator); each caller's tests hold its results equal
+        to validated models.
+        """
+        model = cls.__new__(cls)
+        _set_attribute(model, "__dict__", values)
+        _set_attribute(model, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
+        _set_attribute(model, "__pydantic_extra__", None)
+        _set_attribute(model, "__pydantic_private__", None)
+        return model
+
+
+_set_attribute = object.__setattr__
 
 
 class AlterationKind(StrEnum):

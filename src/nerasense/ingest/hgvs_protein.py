@@ -65,27 +65,18 @@ _SPLICE = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)_splice$")
 
 _DEFAULTS: dict[str, Any] = {"start_aa": None, "start": None, "end_aa": None, "end": None, "alt": None,
                              "predicted": False}
-_set_attribute = object.__setattr__
 
 
 def _built(**fields: Any) -> ProteinChange:
     """A ProteinChange from parts the grammar has already checked (positions from 1, one-letter residues,
-    a known type), built without a second validation.
-
-    It sets what pydantic's ``model_construct`` sets (``__dict__`` in field order, the fields set, no extra,
-    no private attributes) without that method's generic loop over aliases and defaults, which cost a third
-    of a parse (8 of 24 us). ``tests/genomics/test_hgvs_protein.py`` holds the result equal to a validated
-    model for every form the grammar accepts.
+    a known type), built without a second validation (``_checked``: pydantic's ``model_construct`` loop
+    over aliases and defaults cost a third of a parse, 8 of 24 us). ``tests/genomics/test_hgvs_protein.py``
+    holds the result equal to a validated model for every form the grammar accepts.
     """
-    change = ProteinChange.__new__(ProteinChange)
     values = {"text": fields["text"], "type": fields["type"]}
     for name, default in _DEFAULTS.items():
         values[name] = fields.get(name, default)
-    _set_attribute(change, "__dict__", values)
-    _set_attribute(change, "__pydantic_fields_set__", set(fields))
-    _set_attribute(change, "__pydantic_extra__", None)
-    _set_attribute(change, "__pydantic_private__", None)
-    return change
+    return ProteinChange._checked(values, set(fields))
 
 
 def _problem(text: str, why: str) -> InputError:

@@ -45,25 +45,14 @@ def _answer(*, gene: str, protein_change: str | None, kind: AlterationKind, doma
             hotspot: bool, effect: Effect, lower_benefit: bool, evidence: list[str], rules: list[str], reason: str,
             unverified: list[str]) -> VariantInterpretation:
     """A :class:`VariantInterpretation` from values this module built with their types (mypy checks them here),
-    set as pydantic's ``model_construct`` would set them (``__dict__`` in field order, every field set, no extra,
-    no private attributes) but without validating: the first validation builds the model's validator and
-    scans the installed packages for pydantic plugins, about 0.04 s of every ``annotate`` run, and
-    ``model_construct`` itself costs 27 us a model. ``tests/genomics/test_knowledge_genomics.py`` holds the
-    result equal to a validated model for every knowledge-base case."""
-    answer = VariantInterpretation.__new__(VariantInterpretation)
-    _set_attribute(answer, "__dict__", {
+    without pydantic's validation pass: the first validation builds the model's validator and scans the
+    installed packages for pydantic plugins, about 0.04 s of every ``annotate`` run, and ``model_construct``
+    costs 27 us a model. ``tests/genomics/test_knowledge_genomics.py`` holds the result equal to a validated
+    model for every knowledge-base case."""
+    return VariantInterpretation._checked({
         "gene": gene, "protein_change": protein_change, "kind": kind, "domain": domain, "exon": exon,
         "hotspot": hotspot, "effect": effect, "lower_benefit": lower_benefit, "evidence": evidence, "rules": rules,
         "reason": reason, "unverified": unverified})
-    _set_attribute(answer, "__pydantic_fields_set__", set(_ANSWER_FIELDS))
-    _set_attribute(answer, "__pydantic_extra__", None)
-    _set_attribute(answer, "__pydantic_private__", None)
-    return answer
-
-
-_set_attribute = object.__setattr__
-_ANSWER_FIELDS = ("gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
-                  "evidence", "rules", "reason", "unverified")
 
 
 def _rule_matches(match: RuleMatch, kind: AlterationKind, change: ProteinChange | None) -> bool:
