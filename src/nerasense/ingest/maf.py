@@ -503,7 +503,7 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     """Every row in one streaming pass: the ALTERATION_SCHEMA columns, the code of the first check it fails
     (``_code``; all but the checks :func:`_finish` adds), and flags for the few rows that need a look-up or a
     regex afterwards (``_slow``: a change not in normalised form; ``_rename``: a symbol that is not plain upper
-    case or is an alias; ``_odd_allele``: an allele that is not one base or '-'). A regex costs about three
+    case or is an alias; ``_odd_allele``: an allele longer than three bases or not plain ACGT). A regex costs about three
     times a hash look-up per row, so the symbol and allele regexes run only on the flagged rows.
     ``extra`` adds named columns (the streamed reader's guards)."""
     c = pl.col
@@ -538,7 +538,7 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
         # such a symbol can fail SYMBOL or be UNKNOWN_GENE: all three are settled after the pass, on these rows
         (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted({*cols.aliases, *UNKNOWN_GENE})))
         .fill_null(False).alias("_rename"),
-        # alleles that are not one base or '-': checked against ALLELE after the pass, on these rows alone
+        # alleles not in COMMON_ALLELES: checked against ALLELE after the pass, on these rows alone
         (~c("ref").is_in(COMMON_ALLELES) | ~c("alt").is_in(COMMON_ALLELES)).fill_null(False).alias("_odd_allele"),
         _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
     ]
@@ -572,7 +572,7 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         if renamed:
             gene = gene.clone().scatter(at, symbols.replace(renamed))
 
-    flag = frame["_odd_allele"]  # alleles other than one base or '-'
+    flag = frame["_odd_allele"]  # alleles not in COMMON_ALLELES (long indels, N, lower case, damage)
     if flag.any():
         at, odd = flag.arg_true(), frame.select("ref", "alt").filter(flag)
         code = _refused(code, at.filter(_failing(odd["ref"], ALLELE)), Reject.BAD_REF)
