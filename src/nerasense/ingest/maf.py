@@ -272,7 +272,7 @@ def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str
                          infer_schema=False, comment_prefix=None, schema_overrides=typed or None)
     source = source.with_row_index("line_no", offset=2).with_columns(pl.col("line_no").cast(pl.Int64))
     guards = {"_short": pl.col(header[-1]).is_null()}
-    cols = _Columns(header, path.name, gk.gene_aliases)
+    cols = _Columns(header, path.name)
     try:
         frame = _pass(source, cols, origin_by_sample, guards)
     except pl.exceptions.PolarsError:
@@ -339,7 +339,7 @@ def _checked(frame: pl.DataFrame, header: list[str], path: Path, flavour: str, o
                "Read with --on-shift refuse to stop instead.")
         warnings.warn(msg, NerasenseWarning, stacklevel=2)
 
-    columns = _Columns(header, name, gk.gene_aliases)
+    columns = _Columns(header, name)
     return _finish(_pass(frame.lazy(), columns, origin_by_sample, {}), columns, path, flavour, notes, gk)
 
 
@@ -414,10 +414,9 @@ def _not_integer(name: str) -> pl.Expr:
 class _Columns:
     """The column expressions for reading one MAF (its header decides which columns exist)."""
 
-    def __init__(self, header: list[str], name: str, aliases: Iterable[str] = ()) -> None:
+    def __init__(self, header: list[str], name: str) -> None:
         self.header = set(header)
         self.name = name
-        self.aliases = frozenset(aliases)  # upper-case gene aliases the knowledge base rewrites (HER2)
         self.n = len(header)
         self.change_columns = tuple(c for c in CHANGE_COLUMNS if c in self.header)
         self.change_col = self.change_columns[0] if self.change_columns else None
@@ -503,8 +502,10 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
     """Every row in one streaming pass: the ALTERATION_SCHEMA columns, the code of the first check it fails
     (``_code``; all but the checks :func:`_finish` adds), and flags for the few rows that need a look-up or a
     regex afterwards (``_slow``: a change not in normalised form; ``_rename``: a symbol that is not plain upper
-    case or is an alias; ``_odd_allele``: an allele longer than three bases or not plain ACGT). A regex costs about three
-    times a hash look-up per row, so the symbol and allele regexes run only on the flagged rows.
+    case, or is 'Unknown'; ``_odd_allele``: an allele longer than three bases or not plain ACGT). A regex costs
+    about three times a hash look-up per row, so the symbol and allele regexes run only on the flagged rows.
+    The pass needs nothing from the knowledge base: gene aliases (plain upper case, such as HER2) are found by
+    :func:`_finish`.
     ``extra`` adds named columns (the streamed reader's guards)."""
     c = pl.col
     schema = source.collect_schema()
@@ -534,10 +535,10 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
         kind = pl.lit(kinds).gather(c("Variant_Type").to_physical())
     flags = [
         (~fast_change(c("raw_change"))).fill_null(False).alias("_slow"),
-        # only a symbol not in plain upper case, or an alias, can be written otherwise (see gk.symbol); only
-        # such a symbol can fail SYMBOL or be UNKNOWN_GENE: all three are settled after the pass, on these rows
-        (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(sorted({*cols.aliases, *UNKNOWN_GENE})))
-        .fill_null(False).alias("_rename"),
+        # only a symbol not in plain upper case, or an alias (added by _finish), can be written otherwise (see
+        # gk.symbol); only such a symbol can fail SYMBOL or be UNKNOWN_GENE: all three are settled after the
+        # pass, on these rows
+        (~symbol.str.contains(PLAIN_SYMBOL) | symbol.is_in(UNKNOWN_GENE)).fill_null(False).alias("_rename"),
         # alleles not in COMMON_ALLELES: checked against ALLELE after the pass, on these rows alone
         (~c("ref").is_in(COMMON_ALLELES) | ~c("alt").is_in(COMMON_ALLELES)).fill_null(False).alias("_odd_allele"),
         _first_failing({k: v.fill_null(False) for k, v in checks.items()}).alias("_code"),
@@ -563,7 +564,8 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     gene, raw, code = frame["gene"], frame["raw_change"], frame["_code"]
 
     # the flagged rows are taken with filter, not gather: a gather from the pass's many chunks copies them
-    flag = frame["_rename"]  # aliases (HER2) and symbols not in plain upper case
+    # symbols not in plain upper case, 'Unknown', and aliases (HER2; a hash per row, as cheap as the flag)
+    flag = frame["_rename"] | gene.is_in(list(gk.gene_aliases)).fill_null(False)
     if flag.any():
         at, symbols = flag.arg_true(), gene.filter(flag)
         code = _refused(code, at.filter(symbols.is_in(UNKNOWN_GENE)), Reject.UNKNOWN_GENE)

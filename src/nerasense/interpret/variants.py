@@ -213,15 +213,16 @@ def annotate_frame(
     hot_genes = {g for g, _ in hot}
     numbers = {g: b * 2 + (g in hot_genes) for g, b in blocks.items()}  # every hotspot gene is a known gene
     per_gene = pl.col("gene").replace_strict(numbers, default=0, return_dtype=pl.UInt32)
-    block = per_gene // 2
-    synonymous = _synonymous().cast(pl.UInt32)
-    # the streaming engine spreads the per-row look-ups over every core
-    found = frame.lazy().select(
+    # the look-up runs once per row (the in-memory engine on the reader's chunks); the block arithmetic
+    # works on its result
+    number, synonymous = pl.col("_number"), pl.col("_synonymous")
+    block = number // 2
+    found = frame.lazy().select(per_gene.alias("_number"), _synonymous().cast(pl.UInt32).alias("_synonymous")).select(
         pl.when(block == first_curated).then(block).otherwise(block * 4 + synonymous * 2).alias("index"),
-        _hotspot_candidate(hot, (per_gene % 2) == 1).alias("candidate"),
-    ).collect(engine="streaming")
+        (number % 2 == 1).alias("hot_gene"),
+    ).collect(engine="in-memory")
     index = found["index"].rechunk()
-    hot_rows = _hotspot_rows(frame, found["candidate"].arg_true(), hot)  # never a curated gene's row
+    hot_rows = _hotspot_rows(frame, found["hot_gene"].arg_true(), hot)  # never a curated gene's row
     if hot_rows.len():
         index = index.scatter(hot_rows, index.gather(hot_rows) + 1)
     at = (index == first_curated).arg_true()
@@ -243,8 +244,8 @@ def annotate_frame(
 
     # block 0: unknown genes; block 1: known genes without a pathway entry; then one per pathway-only gene
     for block_gene, known_gene in [(None, False), (None, True), *((g, True) for g in templated)]:
-        for number in range(4):
-            synonymous_, hotspot = bool(number & 2), bool(number & 1)
+        for in_block in range(4):
+            synonymous_, hotspot = bool(in_block & 2), bool(in_block & 1)
             add(None, None, None, _uncurated_answer(gk, synonymous_, known_gene, hotspot, block_gene))
     keys = frame.select("gene", "kind", "protein_change").gather(at)
     distinct = keys.unique(maintain_order=True)
@@ -283,16 +284,12 @@ def _uncurated_hotspots(gk: GenomicsKnowledge) -> list[tuple[str, str]]:
     return [(g, c) for g, c in gk.hotspots if g not in curated]
 
 
-def _hotspot_candidate(hot: list[tuple[str, str]], hot_gene: pl.Expr) -> pl.Expr:
-    """Rows whose gene (``hot_gene``, from the block look-up) and change are each in ``hot``; the exact pair
-    is checked on those rows alone (:func:`_hotspot_rows`), so no per-row text key is built for the table."""
-    if not hot:
-        return pl.lit(False)
-    return (hot_gene & pl.col("protein_change").is_in(sorted({c for _, c in hot}))).fill_null(False)
-
-
-def _hotspot_rows(frame: pl.DataFrame, candidates: pl.Series, hot: list[tuple[str, str]]) -> pl.Series:
-    """Row numbers among ``candidates`` whose (gene, change) pair is one of ``hot``."""
+def _hotspot_rows(frame: pl.DataFrame, rows: pl.Series, hot: list[tuple[str, str]]) -> pl.Series:
+    """Of ``rows`` (row numbers whose gene has uncurated hotspots: KRAS, BRAF, ...), those whose (gene, change)
+    pair is one of ``hot``. The changes are looked up on those rows alone, the exact pair on the few that match."""
+    if not rows.len() or not hot:
+        return rows.clear()
+    candidates = rows.filter(frame["protein_change"].gather(rows).is_in(sorted({c for _, c in hot})).fill_null(False))
     if not candidates.len():
         return candidates
     key = pl.col("gene") + pl.lit("\t") + pl.col("protein_change")
