@@ -15,7 +15,8 @@ from nerasense.domain.alterations import AlterationKind
 from nerasense.errors import InputError
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import INTEGER_COLUMNS, _rows
-from nerasense.ingest.table import ALTERATION_SCHEMA, _already_normalised, attach_changes, conform, fast_change
+from nerasense.ingest.normal_form import already_normalised, fast_change
+from nerasense.ingest.table import ALTERATION_SCHEMA, attach_changes, conform
 from nerasense.interpret.variants import ANNOTATION_COLUMNS, annotate_frame, interpret_parts
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
@@ -80,13 +81,13 @@ _TIER2 = [  # (text, already normalised?) from the HGVS rules the parser applies
 
 @pytest.mark.parametrize(("text", "normalised"), _TIER2, ids=[t for t, _ in _TIER2])
 def test_second_tier_takes_ranges_the_parser_leaves_unchanged(text: str, normalised: bool) -> None:
-    assert _already_normalised(pl.Series([text])).item() is normalised
+    assert already_normalised(pl.Series([text])).item() is normalised
     if normalised:
         assert _reference(text) == text
 
 
 def test_second_tier_on_every_form() -> None:
-    taken = _already_normalised(pl.Series(FORMS, dtype=pl.String)).to_list()
+    taken = already_normalised(pl.Series(FORMS, dtype=pl.String)).to_list()
     for text, ok in zip(FORMS, taken, strict=True):
         if ok:
             assert _reference(text) == text, text

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from nerasense.errors import InputError, NerasenseWarning
+from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.maf import read_maf
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -123,3 +126,42 @@ def test_alterations_become_domain_models(gk: GenomicsKnowledge, tmp_path: Path)
     assert [m.protein_change for m in models] == ["p.L755S", "p.S310F", "p.Y772_A775dup"]
     assert models[0].protein is not None and models[0].protein.start == 755
     assert pl.DataFrame([m.model_dump(exclude={"protein"}) for m in models]).height == 3
+
+
+@pytest.mark.parametrize("preamble", ["", "#version gdc-1.0.0\n"], ids=["streamed", "careful reader"])
+def test_knowledge_may_be_a_loader_called_once_after_the_read(gk: GenomicsKnowledge, tmp_path: Path,
+                                                              preamble: str) -> None:
+    """``nerasense annotate`` loads the knowledge base while a MAF is read: read_maf takes a loader and calls it
+    once; the table is the one read with the knowledge itself (HER2 renamed, the legacy name rewritten)."""
+    path = write_maf(tmp_path / "m.maf", GOOD, preamble=preamble)
+    calls: list[int] = []
+
+    def loader() -> GenomicsKnowledge:
+        calls.append(1)
+        return gk
+
+    later = read_maf(path, loader)
+    assert calls == [1]
+    assert later.frame.equals(read_maf(path, gk).frame) and later.frame["gene"].to_list() == ["ERBB2"] * 3
+
+
+def test_a_failing_loader_fails_the_read(tmp_path: Path) -> None:
+    path = write_maf(tmp_path / "m.maf", GOOD)
+
+    def loader() -> GenomicsKnowledge:
+        raise InputError(Problem("--hotspots", "x.tsv", "a cancerhotspots v2 table", "pass the real table"))
+
+    with pytest.raises(InputError, match="cancerhotspots"):
+        read_maf(path, loader)
+
+
+def test_the_reader_imports_no_domain_models_until_the_rows_are_finished() -> None:
+    """What lets the knowledge base load while the file is read: importing the MAF reader imports polars and
+    our helpers only (pydantic, the domain models and the knowledge base come later, in another thread)."""
+    probe = ("import sys\nimport nerasense.ingest.maf\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pydantic', 'nerasense'}))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    imported = set(ast.literal_eval(out.strip().splitlines()[-1]))
+    assert not {m for m in imported if m.startswith("pydantic")}
+    assert not {"nerasense.ingest.table", "nerasense.domain.alterations", "nerasense.knowledge"} & imported
+    assert "nerasense.ingest.maf" in imported

@@ -25,27 +25,23 @@ from __future__ import annotations
 import itertools
 import mmap
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from nerasense._frames import aligned, without_rows
 from nerasense.errors import InputError, NerasenseWarning, Problem
-from nerasense.ingest.table import (
-    ALTERATION_SCHEMA,
-    AlterationTable,
-    ChangeAnswers,
-    fast_alias_keys,
-    fast_change,
-    read_bytes,
-    require_file,
-)
-from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.ingest.files import read_bytes, require_file
+from nerasense.ingest.normal_form import fast_change
+
+if TYPE_CHECKING:
+    from nerasense.ingest.table import AlterationTable
+    from nerasense.knowledge.genomics import GenomicsKnowledge
 
 OnShift = Literal["repair", "refuse"]
 
@@ -234,12 +230,19 @@ def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift |
 
 def read_maf(
     path: str | Path,
-    gk: GenomicsKnowledge,
+    gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge],
     *,
     on_shift: OnShift = "repair",
     origin_by_sample: dict[str, str] | None = None,
 ) -> AlterationTable:
-    """Read a MAF; see the module docstring for the column-shift handling."""
+    """Read a MAF; see the module docstring for the column-shift handling.
+
+    ``gk`` is the genomics knowledge, or a function that returns it, called once the file has been read and
+    checked (the streaming pass needs no knowledge). A caller can so load the knowledge base in another
+    thread while a large file is read: pass that future's ``result`` (``nerasense annotate`` does). This
+    module imports only polars and its own helpers; the domain models are imported when the rows are
+    finished.
+    """
     path = Path(path)
     require_file(path, "MAF")
     with _mapped(path) as mapped:
@@ -247,16 +250,22 @@ def read_maf(
         header, offset, comments, flavour = _split_header(data, path)
         _check_header(header, path.name)
         if mapped is not None and comments == 0:
-            table = _streamed(path, data, offset, header, flavour, origin_by_sample or {}, gk)
-            if table is not None:
-                return table
+            streamed = _streamed(path, data, offset, header, origin_by_sample or {})
+            if streamed is not None:
+                return _finish(*streamed, path, flavour, [], _knowledge(gk))
         frame = _rows(data, offset, header, comments, path=path if mapped is not None else None)
-    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, gk)
+    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
 
 
-def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str], flavour: str,
-              origin_by_sample: dict[str, str], gk: GenomicsKnowledge) -> AlterationTable | None:
-    """Read and check a plain MAF whose header is its first line in one streaming pass (most files).
+def _knowledge(gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge]) -> GenomicsKnowledge:
+    """The knowledge itself, or what the function that loads it returns (a knowledge object is not callable)."""
+    return gk() if callable(gk) else gk
+
+
+def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str],
+              origin_by_sample: dict[str, str]) -> tuple[pl.DataFrame, _Columns] | None:
+    """Read and check a plain MAF whose header is its first line in one streaming pass (most files): the
+    pass's frame and columns, for :func:`_finish`.
 
     polars' reader refuses a line with too many fields, a count that is not an integer or a Variant_Type that
     is not one (a sign of shifted columns), and pads a short line with nulls; the pass flags a short last
@@ -279,7 +288,7 @@ def _streamed(path: Path, data: bytes | mmap.mmap, offset: int, header: list[str
         return None
     if frame["_short"].any() and _count_tabs(data) - _count_tabs(data[:offset]) != (n - 1) * frame.height:
         return None  # some line has too few fields (the reader padded it)
-    return _finish(frame, cols, path, flavour, [], gk)
+    return frame, cols
 
 
 @contextmanager
@@ -561,6 +570,9 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
             gk: GenomicsKnowledge) -> AlterationTable:
     """Apply the look-ups the pass flagged (symbol renames, protein-change parses and legacy aliases), refuse
     the rows whose change does not parse, and split accepted from rejected rows."""
+    # imported here, not with the module: the streaming pass runs before the domain models are needed
+    from nerasense.ingest.table import ALTERATION_SCHEMA, AlterationTable, ChangeAnswers, fast_alias_keys
+
     gene, raw, code = frame["gene"], frame["raw_change"], frame["_code"]
 
     # the flagged rows are taken with filter, not gather: a gather from the pass's many chunks copies them

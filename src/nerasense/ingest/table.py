@@ -8,7 +8,6 @@ many there were, so callers can check nothing went missing.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,10 @@ import polars as pl
 
 from nerasense.domain.alterations import Alteration, RejectedRecord
 from nerasense.errors import InputError, Problem
+from nerasense.ingest.files import read_bytes as read_bytes
+from nerasense.ingest.files import require_file as require_file
 from nerasense.ingest.hgvs_protein import apply_alias, parse_protein_change
+from nerasense.ingest.normal_form import already_normalised, fast_change
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
 ALTERATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -97,42 +99,6 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataTyp
     return frame.select(cols) if frame.width or frame.height else pl.DataFrame(schema=schema)
 
 
-# Already-normalised 1-letter forms that need no Python parsing (most rows of a real MAF). The slow
-# parser is the reference: tests hold the fast path equal to it on every form.
-_AA1 = "ACDEFGHIKLMNPQRSTVWY"
-_N = r"[1-9]\d*"
-# a substitution to a different residue or a stop, one branch per reference residue (p.L755L is synonymous,
-# which the parser writes p.L755=); the regex has no back-references, so the residue is spelled out
-_FAST_SUB = "|".join(rf"{aa}{_N}[{_AA1.replace(aa, '')}*]" for aa in _AA1)
-_FAST_OTHER = rf"[{_AA1}]{_N}[{_AA1}]?fs(?:\*{_N})?|[{_AA1}X*]{_N}_splice|[{_AA1}]{_N}(?:del|dup)"
-_FAST = rf"^p\.(?:{_FAST_SUB}|{_FAST_OTHER})$"  # every fast form, one regex pass
-
-
-# Second tier, run on the distinct strings the regex above left (a few thousand): ranges, insertions, delins,
-# extensions and fs*? already in normalised form. A regex cannot compare the two positions, so they are
-# extracted and compared here: a range must end after it starts, an insertion sits between neighbours.
-_POS = r"([1-9]\d*)"
-_TIER2_RANGE = rf"^p\.[{_AA1}]{_POS}_[{_AA1}]{_POS}(del|dup|delins[{_AA1}]+|ins[{_AA1}]+)$"
-_TIER2_OTHER = rf"^p\.(?:[{_AA1}]{_N}delins[{_AA1}]+|\*{_N}[{_AA1}]ext\*(?:{_N}|\?)|[{_AA1}]{_N}[{_AA1}]?fs\*\?)$"
-
-
-def _already_normalised(texts: pl.Series) -> pl.Series:
-    """True for strings of the second tier that the parser would write back unchanged (a mask on ``texts``)."""
-    text = pl.col("text")
-    start, end = (text.str.extract(_TIER2_RANGE, k).cast(pl.Int64) for k in (1, 2))
-    is_ins = text.str.extract(_TIER2_RANGE, 3).str.starts_with("ins")
-    in_order = pl.when(is_ins).then(end == start + 1).otherwise(end > start)
-    return pl.DataFrame({"text": texts}).select(
-        (in_order.fill_null(False) | text.str.contains(_TIER2_OTHER)).fill_null(False)).to_series()
-
-
-def fast_change(raw: pl.Expr | None = None) -> pl.Expr:
-    """Changes already in normalised form: a substitution (not synonymous), fs, splice, or one-residue
-    del/dup, found in one regex pass. Ranges and everything else go to the parser."""
-    raw = pl.col("raw_change") if raw is None else raw
-    return raw.is_null() | raw.str.contains(_FAST)
-
-
 def _fast_mask(alias_genes: list[str]) -> pl.Expr:
     """Rows whose change is already normalised and whose gene has no legacy aliases."""
     return (fast_change() & ~pl.col("gene").is_in(alias_genes)).fill_null(False)
@@ -163,7 +129,7 @@ class ChangeAnswers:
         errors: dict[str, str] = {}
         present = set(fast_present)
         texts = pl.Series(list(slow), dtype=pl.String)
-        done = _already_normalised(texts)
+        done = already_normalised(texts)
         present.update(texts.filter(done).to_list())
         for text in texts.filter(~done).to_list():
             change, _, error = normalise_change(text, {})
@@ -262,24 +228,6 @@ def resolve_gene_column(frame: pl.DataFrame, column: str, gk: GenomicsKnowledge)
     mapping = {v: gk.symbol(v) for v in values if gk.symbol(v) != v}
     expr = pl.col(column).replace(mapping) if mapping else pl.col(column)
     return expr.alias("gene")
-
-
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic number."""
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(Problem("file", str(path), "a complete gzip file", f"the gzip stream is damaged ({exc})")) from None
-    return data
-
-
-def require_file(path: Path, fmt: str) -> None:
-    if not path.exists():
-        raise InputError(Problem("file", str(path), f"an existing {fmt} file", "check the path"))
-    if path.is_dir():
-        raise InputError(Problem("file", str(path), f"a {fmt} file, not a folder", "name the file itself"))
 
 
 __all__ = [

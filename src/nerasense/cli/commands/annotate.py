@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,12 @@ def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
     return frozenset(pairs)
 
 
+def _genomics(hotspot_path: Path | None) -> GenomicsKnowledge:
+    """The genomics knowledge, with the hotspots of a full cancerhotspots table when one is given."""
+    extra = _full_hotspots(hotspot_path) if hotspot_path else frozenset()
+    return GenomicsKnowledge(default_knowledge(), extra_hotspots=extra)
+
+
 def _default_hotspots() -> Path | None:
     for base in (Path.cwd(), Path(__file__).resolve().parents[4]):
         candidate = base.parent / "shared" / "data" / "cancerhotspots" / "cancerhotspots_v2_GRCh37.tsv"
@@ -127,22 +134,24 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
         raise UsageError("nerasense annotate: --sample applies to VCF input only")
     if args.output is not None and args.output.suffix not in {".tsv", ".parquet"}:
         raise InputError(Problem("--output", str(args.output), "a path ending in .tsv or .parquet", "rename the output"))
-    kb = default_knowledge()
     hotspot_path = args.hotspots or _default_hotspots()
-    extra = _full_hotspots(hotspot_path) if hotspot_path else frozenset()
-    gk = GenomicsKnowledge(kb, extra_hotspots=extra)
     show = sys.stderr.isatty() and path.stat().st_size > LARGE_FILE
     started = time.perf_counter()
-    with _progress(show) as step:
+    with _progress(show) as step, ThreadPoolExecutor(1, thread_name_prefix="knowledge") as pool:
+        # the knowledge base and the hotspot table load in a second thread while a MAF is read (the MAF
+        # reader needs them only once the rows are read and checked); on the main thread they load first
+        later = pool.submit(_genomics, hotspot_path)
         step(f"reading {path.name}")
         table: AlterationTable
         if fmt == "maf":
             origins = _origins(args.clinical_sample) if args.clinical_sample else None
-            table = read_maf(path, gk, on_shift=args.on_shift, origin_by_sample=origins)
+            table = read_maf(path, later.result, on_shift=args.on_shift, origin_by_sample=origins)
         elif fmt == "vcf":
-            table = read_vcf(path, gk, sample=args.sample, origin=args.origin)
+            table = read_vcf(path, later.result(), sample=args.sample, origin=args.origin)
         else:
             table = read_cna(path, origin=args.origin)
+        gk = later.result()
+        kb = gk.kb
         step("interpreting")
         frame = table.frame
         if frame.height:
