@@ -74,7 +74,8 @@ def test_annotate_writes_tables(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert code == 0 and out["output"] == str(target) and "alterations" not in out
     frame = pl.read_parquet(target) if suffix == ".parquet" else pl.read_csv(target, separator="\t")
     assert frame.height == out["summary"]["alterations"] == 5
-    assert {"effect", "evidence", "hotspot", "vaf", "record"} <= set(frame.columns)
+    assert {"effect", "evidence", "hotspot", "vaf", "line"} <= set(frame.columns)
+    assert frame["line"].dtype == pl.Int64 and frame["line"].min() > 1  # lines of the VCF's data records
 
 
 def test_annotate_bad_usage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

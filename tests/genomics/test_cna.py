@@ -26,6 +26,11 @@ def test_cbioportal_matrix(tmp_path: Path) -> None:
     assert "CNA='7' is not a call" in reasons["data_CNA.txt:4:S1"]
     assert "line has 3 fields, the header has 5" in reasons["data_CNA.txt:5"]
     assert table.not_alterations == 4  # ERBB2 S2, S3 (0, NA) and EGFR S2, S3
+    # a cell is its line and its sample; shown as the rejected cells are named
+    lines = {(r["gene"], r["sample"]): r["line"] for r in table.frame.iter_rows(named=True)}
+    assert lines == {("ERBB2", "S1"): 2, ("PTEN", "S1"): 3, ("PTEN", "S2"): 3, ("PTEN", "S3"): 3}
+    assert {a.record for a in table.alterations()} == {"data_CNA.txt:2:S1", "data_CNA.txt:3:S1", "data_CNA.txt:3:S2",
+                                                       "data_CNA.txt:3:S3"}
 
 
 def test_gistic_thresholded(tmp_path: Path) -> None:

@@ -249,7 +249,7 @@ def test_each_maf_row_is_read_or_refused_with_its_reason(case: str, gk: Genomics
     accepted, what, change = _EXPECTED[case]
     if accepted:
         row = table.frame.row(-1, named=True)
-        assert (row["gene"], row["protein_change"], row["record"]) == (what, change, "m.maf:3")
+        assert (row["gene"], row["protein_change"], row["line"]) == (what, change, 3)
     else:
         (reason,) = table.rejected["reason"].to_list()
         assert what in reason and table.rejected["record"].to_list() == ["m.maf:3"]

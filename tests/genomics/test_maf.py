@@ -46,14 +46,15 @@ def test_cbioportal_flavour_aliases_and_legacy_names(gk: GenomicsKnowledge, tmp_
     assert rows["S2"]["gene"] == "ERBB2"  # HER2 resolved through gene_aliases.yaml
     assert rows["S3"]["protein_change"] == "p.Y772_A775dup"  # legacy name rewritten (variant_aliases.yaml)
     assert rows["S3"]["legacy_name"] == "p.A775_G776insYVMA" and rows["S3"]["kind"] == "indel"
-    assert rows["S1"]["record"] == "m.maf:2"
+    assert rows["S1"]["line"] == 2 and next(table.alterations()).record == "m.maf:2"
 
 
 def test_gdc_flavour_gzipped_with_version_line(gk: GenomicsKnowledge, tmp_path: Path) -> None:
     path = write_maf(tmp_path / "gdc.maf.gz", GOOD, preamble="#version gdc-1.0.0\n#filedate 20240101\n")
     table = read_maf(path, gk)
     assert table.flavour == "gdc" and table.frame.height == 3
-    assert table.frame["record"].to_list() == ["gdc.maf.gz:4", "gdc.maf.gz:5", "gdc.maf.gz:6"]
+    assert table.frame["line"].to_list() == [4, 5, 6]  # after the two comment lines and the header
+    assert [a.record for a in table.alterations()] == ["gdc.maf.gz:4", "gdc.maf.gz:5", "gdc.maf.gz:6"]
 
 
 def test_missing_columns_are_listed_together(gk: GenomicsKnowledge, tmp_path: Path) -> None:

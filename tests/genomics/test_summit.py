@@ -71,9 +71,9 @@ def test_erbb2_rows_match_the_raw_file(summit: tuple) -> None:
     erbb2 = annotated.filter(pl.col("gene") == "ERBB2")
     golden = _tsv("summit_erbb2_rows.tsv")
     assert erbb2.height == len(golden) == 36
-    by_record = {r["record"]: r for r in erbb2.iter_rows(named=True)}
+    by_line = {r["line"]: r for r in erbb2.iter_rows(named=True)}
     for g in golden:
-        row = by_record[f"data_mutations_extended.txt:{g['line']}"]
+        row = by_line[int(g["line"])]
         assert row["sample"] == g["sample"]
         assert row["protein_change"] == f"p.{g['change']}"
         assert (row["chrom"], row["pos"], row["ref"], row["alt"]) == (g["chrom"], int(g["pos"]), g["ref"], g["alt"])

@@ -83,7 +83,7 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
                                  "reason": f"line has {len(f)} fields, the header has {n} (truncated or damaged line)"})
                 continue
             rec = dict(zip(header, f, strict=True))
-            outcome = _one_call(rec[gene_col], rec[sample_col], rec[call_col], where,
+            outcome = _one_call(rec[gene_col], rec[sample_col], rec[call_col], where, r["line_no"],  # type: ignore[arg-type]
                                 rec.get(cn_col) if cn_col else None, origin)
             if outcome is None:
                 no_call += 1
@@ -112,7 +112,7 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
                 continue
             for i, s in samples:
                 total += 1
-                outcome = _one_call(f[gi], s, f[i], f"{where}:{s}", None, origin)
+                outcome = _one_call(f[gi], s, f[i], f"{where}:{s}", r["line_no"], None, origin)  # type: ignore[arg-type]
                 if outcome is None:
                     no_call += 1
                 elif "reason" in outcome:
@@ -127,8 +127,9 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
                            notes=[f"{name}: {flavour} layout; {no_call} neutral or missing calls are not alterations"])
 
 
-def _one_call(gene: str, sample: str, call: str, where: str, cn: str | None,
+def _one_call(gene: str, sample: str, call: str, where: str, line: int, cn: str | None,
               origin: str) -> dict[str, object] | None:
+    """An alteration row, a rejected row (``where`` names it) or None for a valid no-call."""
     g = gene.strip()
     key = call.strip().upper()
     if not g:
@@ -149,7 +150,7 @@ def _one_call(gene: str, sample: str, call: str, where: str, cn: str | None,
             return {"record": where, "reason": f"copy_number={cn!r} is not a number", "gene": g, "value": cn,
                     "sample": sample}
     return {"gene": g, "kind": KIND_BY_CALL[value], "cna_call": value, "copy_number": copy_number,
-            "sample": sample, "origin": origin, "record": where}
+            "sample": sample, "origin": origin, "line": line}
 
 
 __all__ = ["ALLOWED_CALLS", "read_cna"]

@@ -133,7 +133,7 @@ def _split_header(data: bytes | mmap.mmap, path: Path) -> tuple[list[str], int, 
 
 def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int, fast: bool = True,
           path: Path | None = None) -> pl.DataFrame:
-    """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``line``.
+    """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``_text`` (a damaged line's text).
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
     count: it refuses lines with too many fields and pads short ones with nulls, so no line is short when
@@ -146,7 +146,7 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
     first_line = comments + 2
     if offset >= len(data) or (data.find(b"\t", offset) < 0 and data[offset:].isspace()):
         return pl.DataFrame(schema={**dict.fromkeys(header, pl.String), "_fields": pl.Int64, "line_no": pl.Int64,
-                                    "line": pl.String})
+                                    "_text": pl.String})
     if fast and data.find(b"\r", offset) < 0:
         # polars reads the header line itself: its skip_rows option scans serially and costs more than
         # the whole parallel read. Comment lines above the header (GDC) cost one copy of the buffer.
@@ -174,22 +174,22 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
             extra = pl.DataFrame([
                 pl.int_range(first_line, first_line + height, dtype=pl.Int64, eager=True).alias("line_no"),
                 pl.repeat(n, height, dtype=pl.Int64, eager=True).alias("_fields"),
-                pl.repeat(None, height, dtype=pl.String, eager=True).alias("line"),
+                pl.repeat(None, height, dtype=pl.String, eager=True).alias("_text"),
             ])
             return aligned(pl.concat([extra.select("line_no"), frame, extra.drop("line_no")], how="horizontal"))
     body = data[offset:]
-    lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["line"],
+    lines = pl.read_csv(body, has_header=False, separator="\x1f", quote_char=None, new_columns=["_text"],
                         infer_schema=False, comment_prefix=None)
     lines = lines.with_row_index("_row").with_columns(
         (pl.col("_row") + first_line).cast(pl.Int64).alias("line_no"),
-        pl.col("line").fill_null("").str.strip_chars_end("\r"),
+        pl.col("_text").fill_null("").str.strip_chars_end("\r"),
     ).drop("_row")
     frame = lines.with_columns(
-        (pl.col("line").str.count_matches("\t", literal=True) + 1).cast(pl.Int64).alias("_fields"),
-        pl.col("line").str.split_exact("\t", n - 1).alias("_s"),
+        (pl.col("_text").str.count_matches("\t", literal=True) + 1).cast(pl.Int64).alias("_fields"),
+        pl.col("_text").str.split_exact("\t", n - 1).alias("_s"),
     ).unnest("_s")
     frame = frame.with_columns(  # only damaged lines keep their text, for the rejection list
-        pl.when(pl.col("_fields") != n).then(pl.col("line").str.slice(0, 60)).otherwise(None).alias("line")
+        pl.when(pl.col("_fields") != n).then(pl.col("_text").str.slice(0, 60)).otherwise(None).alias("_text")
     )
     frame = frame.rename({f"field_{i}": h for i, h in enumerate(header)})
     return frame.with_columns([pl.col(h).replace("", None) for h in header])
@@ -469,15 +469,13 @@ class _Columns:
         c = pl.col
         return c("alt_count").is_not_null() & c("depth").is_not_null() & (c("alt_count") > c("depth"))
 
-    def record(self) -> pl.Expr:
-        return (pl.lit(f"{self.name}:") + pl.col("line_no").cast(pl.String)).alias("record")
-
     def rejected(self, codes: Iterable[Reject], available: Iterable[str]) -> list[pl.Expr]:
         """The REJECTED_SCHEMA columns of rejected rows (the text of a damaged line where it was kept)."""
-        line = pl.col("line").str.slice(0, 60) if "line" in set(available) else pl.lit(None, dtype=pl.String)
+        text = pl.col("_text").str.slice(0, 60) if "_text" in set(available) else pl.lit(None, dtype=pl.String)
         integers = tuple(h for h in self.integers if h in set(available))
-        return [pl.col("record"), _reasons(codes, self.n, self.change_col, integers).alias("reason"), pl.col("gene"),
-                pl.coalesce(pl.col("raw_change"), line).alias("value"), pl.col("sample")]
+        record = (pl.lit(f"{self.name}:") + pl.col("line").cast(pl.String)).alias("record")
+        return [record, _reasons(codes, self.n, self.change_col, integers).alias("reason"), pl.col("gene"),
+                pl.coalesce(pl.col("raw_change"), text).alias("value"), pl.col("sample")]
 
     def inferred_kind(self) -> pl.Expr:
         ref, alt = pl.col("ref"), pl.col("alt")
@@ -502,7 +500,7 @@ class _Columns:
             pl.when(pl.col("depth") > 0).then(pl.col("alt_count") / pl.col("depth")).otherwise(None).alias("vaf"),
             pl.col("depth"), pl.col("alt_count"),
             pl.lit(None, dtype=pl.Float64).alias("copy_number"), pl.lit(None, dtype=pl.Int64).alias("cna_call"),
-            sample.alias("sample"), origin.alias("origin"), self.record(),
+            sample.alias("sample"), origin.alias("origin"), pl.col("line_no").alias("line"),
         ]
 
 
@@ -556,7 +554,7 @@ def _pass(source: pl.LazyFrame, cols: _Columns, origin_by_sample: dict[str, str]
         # a value without 'p.' is never in normalised form, so such rows are among the _slow ones; this says
         # which of those took their change from HGVSp_Short (the note counts only those)
         flags.append(c("HGVSp_Short").is_not_null().alias("_from_short"))
-    kept = [c(h) for h in (*text_integers, "_fields", "line") if h in schema]
+    kept = [c(h) for h in (*text_integers, "_fields", "_text") if h in schema]
     # protein_change and legacy_name are filled in by _finish, from raw_change
     output = [e for e in cols.output(kind, origin_by_sample)
               if e.meta.output_name() not in ("protein_change", "legacy_name")]

@@ -42,7 +42,10 @@ ALTERATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "cna_call": pl.Int64,
     "sample": pl.String,
     "origin": pl.String,
-    "record": pl.String,
+    # the 1-based line of the input file the alteration was read from (with ``sample``, a cell of a copy-number
+    # matrix): a number, not "file:line" text, so a large table does not repeat its file name on every row;
+    # AlterationTable.record writes the text where one row is shown
+    "line": pl.Int64,
 }
 REJECTED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "record": pl.String,
@@ -79,11 +82,17 @@ class AlterationTable:
         for row in self.rejected.iter_rows(named=True):
             yield RejectedRecord.model_validate(row)
 
+    def record(self, line: int | None, sample: str | None = None) -> str:
+        """Where a row was read, as text: ``file:line``, and ``file:line:sample`` for a copy-number matrix cell
+        (the form the rejected rows use)."""
+        where = f"{Path(self.path).name}:{line}"
+        return f"{where}:{sample}" if self.format == "cna" and self.flavour == "matrix" else where
+
     def alterations(self) -> Iterator[Alteration]:
         for row in self.frame.iter_rows(named=True):
             change = parse_protein_change(row["protein_change"]) if row["protein_change"] else None
-            data = {k: v for k, v in row.items() if v is not None and k != "legacy_name"}
-            yield Alteration.model_validate({**data, "protein": change})
+            data = {k: v for k, v in row.items() if v is not None and k not in ("legacy_name", "line")}
+            yield Alteration.model_validate({**data, "protein": change, "record": self.record(row["line"], row["sample"])})
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:

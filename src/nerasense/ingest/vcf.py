@@ -161,7 +161,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
             for a_i, alt in enumerate(alts or ["."]):
                 records += 1
                 where = f"{name}:{line}"
-                base = {"record": where, "sample": sample_name}
+                base = {"record": where, "line": line, "sample": sample_name}
                 value = f"{rec.CHROM}:{rec.POS} {rec.REF}>{alt}"
                 if not alts or alt in (".", "*") or not _DNA.match(alt):
                     rejected.append({**base, "reason": f"ALT={alt!r} is not a sequence (symbolic, spanning "
@@ -199,8 +199,8 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                                  f"reading stopped after {records} records: {exc}")) from None
     frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64},
                          infer_schema_length=None) if rows else pl.DataFrame(
-        schema={"gene": pl.String, "raw_change": pl.String, "record": pl.String, "sample": pl.String,
-                "value": pl.String})
+        schema={"gene": pl.String, "raw_change": pl.String, "record": pl.String, "line": pl.Int64,
+                "sample": pl.String, "value": pl.String})
     if rows:
         frame = frame.with_columns(resolve_gene_column(frame, "gene", gk))
         changes = normalise_changes(frame.select("gene", "raw_change").unique(), gk)

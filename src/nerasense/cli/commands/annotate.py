@@ -27,7 +27,7 @@ from nerasense.knowledge.genomics import GenomicsKnowledge
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
     "evidence", "vaf", "depth", "alt_count", "copy_number", "cna_call", "consequence", "hgvs_c", "transcript",
-    "chrom", "pos", "ref", "alt", "genome_build", "origin", "legacy_name", "record", "reason", "unverified",
+    "chrom", "pos", "ref", "alt", "genome_build", "origin", "legacy_name", "line", "reason", "unverified",
 )
 LARGE_FILE = 20 * 1024 * 1024  # bytes above which a progress display is worth showing on a terminal
 
