@@ -59,14 +59,14 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
     sample_col = next((c for c in SAMPLE_COLS if c in header), None)
     call_col = next((c for c in CALL_COLS if c in header), None)
     name = path.name
-    records: list[dict[str, object]] = []
+    records: list[tuple[int, list[str]]] = []  # (line number, fields)
     n = len(header)
     for offset, raw in enumerate(lines[start + 1:]):
         line_no = start + 2 + offset
         if not raw.strip():
             continue
         fields = raw.rstrip("\r").split("\t")
-        records.append({"line_no": line_no, "fields": fields})
+        records.append((line_no, fields))
     rows: list[dict[str, object]] = []
     rejected: list[dict[str, object]] = []
     no_call = 0
@@ -74,16 +74,15 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
     if sample_col is not None and call_col is not None:
         flavour = "long"
         cn_col = next((c for c in CN_COLS if c in header), None)
-        for r in records:
+        for line_no, f in records:
             total += 1
-            f: list[str] = r["fields"]  # type: ignore[assignment]
-            where = f"{name}:{r['line_no']}"
+            where = f"{name}:{line_no}"
             if len(f) != n:
                 rejected.append({"record": where, "value": "\t".join(f)[:60],
                                  "reason": f"line has {len(f)} fields, the header has {n} (truncated or damaged line)"})
                 continue
             rec = dict(zip(header, f, strict=True))
-            outcome = _one_call(rec[gene_col], rec[sample_col], rec[call_col], where, r["line_no"],  # type: ignore[arg-type]
+            outcome = _one_call(rec[gene_col], rec[sample_col], rec[call_col], where, line_no,
                                 rec.get(cn_col) if cn_col else None, origin)
             if outcome is None:
                 no_call += 1
@@ -99,9 +98,8 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
                                      f"sample ({', '.join(SAMPLE_COLS)}) and call ({', '.join(CALL_COLS)}) columns",
                                      "see `nerasense annotate --help` for the copy-number layouts"))
         gi = header.index(gene_col)
-        for r in records:
-            f = r["fields"]  # type: ignore[assignment]
-            where = f"{name}:{r['line_no']}"
+        for line_no, f in records:
+            where = f"{name}:{line_no}"
             if len(f) != n:
                 total += len(samples)
                 rejected.append({"record": where, "value": "\t".join(f)[:60],
@@ -112,7 +110,7 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
                 continue
             for i, s in samples:
                 total += 1
-                outcome = _one_call(f[gi], s, f[i], f"{where}:{s}", r["line_no"], None, origin)  # type: ignore[arg-type]
+                outcome = _one_call(f[gi], s, f[i], f"{where}:{s}", line_no, None, origin)
                 if outcome is None:
                     no_call += 1
                 elif "reason" in outcome:

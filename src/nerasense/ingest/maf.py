@@ -133,7 +133,8 @@ def _split_header(data: bytes | mmap.mmap, path: Path) -> tuple[list[str], int, 
 
 def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int, fast: bool = True,
           path: Path | None = None) -> pl.DataFrame:
-    """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no``, ``_text`` (a damaged line's text).
+    """One row per data line: the header's columns (empty -> null), ``_fields``, ``line_no`` and ``_text`` (the
+    text of a damaged line).
 
     Fast path: polars' own multi-threaded reader, used when it proves every line has the header's field
     count: it refuses lines with too many fields and pads short ones with nulls, so no line is short when
