@@ -109,3 +109,16 @@ def test_parser_for_one_command_loads_only_that_command() -> None:
     assert {"annotate", "assess", "survival", "kb"} <= everything
     assert verbs(["no-such-verb"]) == everything  # an unknown verb still gets the full list in its error
     assert verbs(["--version"]) == everything
+
+
+def test_annotate_resolves_gene_aliases_in_every_format(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """HER2 is ERBB2 (gene_aliases.yaml) whichever reader read it: the copy-number reader leaves symbols as
+    written and the command resolves them; the MAF reader resolves them itself."""
+    cna = tmp_path / "data_CNA.txt"
+    cna.write_text("Hugo_Symbol\tS1\nHER2\t2\n")
+    maf = tmp_path / "m.maf"
+    maf.write_text("Hugo_Symbol\tTumor_Sample_Barcode\tHGVSp_Short\nHER2\tS1\tp.S310F\n")
+    for path in (cna, maf):
+        code, out, _ = run(capsys, "annotate", str(path))
+        assert code == 0 and [a["gene"] for a in out["alterations"]] == ["ERBB2"]
+    assert out["alterations"][0]["effect"] == "activating"  # S310F, an extracellular activating allele

@@ -154,7 +154,7 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
         kb = gk.kb
         step("interpreting")
         frame = table.frame
-        if frame.height:
+        if fmt == "cna" and frame.height:  # the MAF and VCF readers resolve gene aliases (HER2) themselves
             frame = frame.with_columns(resolve_gene_column(frame, "gene", gk))
         annotated = annotate_frame(frame, gk, parse_protein_change).select(OUTPUT_COLUMNS)
         if args.output is not None:
