@@ -161,7 +161,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
             for a_i, alt in enumerate(alts or ["."]):
                 records += 1
                 where = f"{name}:{line}"
-                base = {"record": where, "line": line, "sample": sample_name}
+                base = {"record": where, "sample": sample_name}  # of a rejected allele
                 value = f"{rec.CHROM}:{rec.POS} {rec.REF}>{alt}"
                 if not alts or alt in (".", "*") or not _DNA.match(alt):
                     rejected.append({**base, "reason": f"ALT={alt!r} is not a sequence (symbolic, spanning "
@@ -187,7 +187,8 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                 flavours.add(str(ann["flavour"]))
                 vaf, depth, alt_count = _sample_counts(rec, idx, a_i)
                 kind = "snv" if len(rec.REF) == 1 == len(alt) else ("mnv" if len(rec.REF) == len(alt) else "indel")
-                rows.append({**base, "gene": str(ann["gene"]).strip(), "raw_change": ann["change"], "kind": kind,
+                rows.append({"line": line, "sample": sample_name, "gene": str(ann["gene"]).strip(),
+                             "raw_change": ann["change"], "kind": kind,
                              "consequence": ann["consequence"], "hgvs_c": ann["hgvs_c"],
                              "transcript": ann["transcript"], "chrom": str(rec.CHROM).removeprefix("chr"),
                              "pos": int(rec.POS), "ref": rec.REF, "alt": alt, "vaf": vaf, "depth": depth,
@@ -199,14 +200,14 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                                  f"reading stopped after {records} records: {exc}")) from None
     frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64},
                          infer_schema_length=None) if rows else pl.DataFrame(
-        schema={"gene": pl.String, "raw_change": pl.String, "record": pl.String, "line": pl.Int64,
-                "sample": pl.String, "value": pl.String})
+        schema={"gene": pl.String, "raw_change": pl.String, "line": pl.Int64, "sample": pl.String,
+                "value": pl.String})
     if rows:
         frame = frame.with_columns(resolve_gene_column(frame, "gene", gk))
         changes = normalise_changes(frame.select("gene", "raw_change").unique(), gk)
         frame = frame.join(changes, on=["gene", "raw_change"], how="left", nulls_equal=True)
         bad = frame.filter(pl.col("change_error").is_not_null())
-        rejected += [{"record": r["record"], "sample": r["sample"], "gene": r["gene"], "value": r["raw_change"],
+        rejected += [{"record": f"{name}:{r['line']}", "sample": r["sample"], "gene": r["gene"], "value": r["raw_change"],
                       "reason": f"protein change {r['raw_change']!r} is not HGVS p.: {r['change_error']}"}
                      for r in bad.iter_rows(named=True)]
         frame = frame.filter(pl.col("change_error").is_null())
