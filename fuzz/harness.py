@@ -9,6 +9,10 @@ YAML tags, anchors and deep nesting), written to a file and handed to the comman
 * ``crash`` — any other exit or an exception that escaped (``NERASENSE_DEBUG=1`` lets the CLI's last-resort
   handler re-raise, so a traceback cannot hide behind exit 1); ``hang`` — no answer within ``--timeout``.
 
+The inputs run one after another in a worker process (imports and knowledge loaded once), which the harness
+kills and restarts when an answer is late; ``boundary`` counts clean errors that the readers' last-resort
+boundary made of a library failure (a specific check would name the problem better).
+
 Crashing inputs are saved under ``--crashes`` with the traceback, to become regression tests.
 
     python fuzz/harness.py --inputs 20000 [--seconds 900] [--seed 1] [--readers maf,vcf]
@@ -25,7 +29,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -234,29 +237,18 @@ def damage(rng: random.Random, reader: Reader, data: bytes) -> tuple[bytes, list
 # -------------------------------------------------------------------------------------------------- run
 
 
-class Hang(Exception):
-    pass
-
-
-def _alarm(_signum: int, _frame: object) -> None:
-    raise Hang
-
-
-def run_one(argv: list[str], timeout: float) -> tuple[str, str]:
-    """(outcome, detail) of one CLI run in this process."""
+def run_one(argv: list[str], timeout: float = 0) -> tuple[str, str]:
+    """(outcome, detail) of one CLI run in this process. ``timeout`` is enforced by :func:`fuzz`, which runs the
+    inputs in a worker process it kills when an answer is late (an alarm signal cannot stop code running in a
+    library's own threads, and a broad ``except`` could swallow it)."""
     from nerasense.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(argv)
-    except Hang:
-        return "hang", f"no answer in {timeout} s"
     except BaseException:
         return "crash", traceback.format_exc()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
     message = err.getvalue()
     if code == 0:
         return "ok", ""
@@ -267,41 +259,94 @@ def run_one(argv: list[str], timeout: float) -> tuple[str, str]:
     return "crash", f"exit {code}: {message[:2000]}"
 
 
+def worker() -> None:
+    """Read one JSON argv per line on stdin, answer one JSON [outcome, detail] per line on stdout."""
+    os.environ["NERASENSE_DEBUG"] = "1"  # the CLI re-raises an unexpected exception instead of exit 1
+    answers = sys.stdout
+    for line in sys.stdin:
+        outcome, detail = run_one(json.loads(line))
+        answers.write(json.dumps([outcome, detail]) + "\n")
+        answers.flush()
+
+
+class _Worker:
+    """A worker process that runs inputs one at a time; restarted after a hang or a hard crash."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+
+    def run(self, argv: list[str], timeout: float) -> tuple[str, str]:
+        import select
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(argv) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.close()
+            return "hang", f"no answer in {timeout:g} s"
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            return "crash", f"the worker process died (exit {code}: a signal or a hard crash in a library)"
+        outcome, detail = json.loads(line)
+        return str(outcome), str(detail)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
 def fuzz(inputs: int, seconds: float, seed: int, readers: list[str], crashes: Path, timeout: float,
          log: Callable[[str], None] = print) -> dict[str, Counter[str]]:
-    os.environ["NERASENSE_DEBUG"] = "1"
-    signal.signal(signal.SIGALRM, _alarm)
     rng = random.Random(seed)
     counts: dict[str, Counter[str]] = {r: Counter() for r in readers}
     start = time.monotonic()
     n = 0
+    first_timeout = max(timeout, 120.0)  # the worker's first input pays the imports and the knowledge base
     with tempfile.TemporaryDirectory(prefix="nerasense-fuzz-") as tmp:
         work = Path(tmp)
         for seed_file in SEEDS.iterdir():
             shutil.copy(seed_file, work / seed_file.name)  # files a patient seed names sit beside it
-        while n < inputs and time.monotonic() - start < seconds:
-            reader = READERS[readers[n % len(readers)]]
-            original = (SEEDS / rng.choice(reader.seeds)).read_bytes()
-            name = rng.choice(reader.suffixes)
-            data, applied = damage(rng, reader, original)
-            if name.endswith(".json"):
-                data = _as_json(original, rng) if rng.random() < 0.7 else data
-            if name.endswith(".gz"):
-                data = corrupt_gzip(rng, data) if rng.random() < 0.5 else gzip.compress(data)
-                applied.append("gzip")
-            path = work / name
-            path.write_bytes(data)
-            outcome, detail = run_one(reader.argv(str(path)), timeout)
-            counts[reader.name][outcome] += 1
-            if outcome == "boundary":
-                BOUNDARY[f"{reader.name}: {detail.split('it could not be read: ')[1][:90]}"] += 1
-            if outcome in ("crash", "hang"):
-                crashes.mkdir(parents=True, exist_ok=True)
-                stem = f"{reader.name}-{n:06d}"
-                (crashes / f"{stem}-{name}").write_bytes(data)
-                (crashes / f"{stem}.txt").write_text(f"{' '.join(reader.argv(name))}\ndamage: {applied}\n{detail}\n")
-                log(f"{outcome}: {reader.name} #{n} ({', '.join(applied)}) -> {crashes / stem}")
-            n += 1
+        proc = _Worker()
+        fresh = True
+        try:
+            while n < inputs and time.monotonic() - start < seconds:
+                reader = READERS[readers[n % len(readers)]]
+                original = (SEEDS / rng.choice(reader.seeds)).read_bytes()
+                name = rng.choice(reader.suffixes)
+                data, applied = damage(rng, reader, original)
+                if name.endswith(".json"):
+                    data = _as_json(original, rng) if rng.random() < 0.7 else data
+                if name.endswith(".gz"):
+                    data = corrupt_gzip(rng, data) if rng.random() < 0.5 else gzip.compress(data)
+                    applied.append("gzip")
+                path = work / name
+                path.write_bytes(data)
+                outcome, detail = proc.run(reader.argv(str(path)), first_timeout if fresh else timeout)
+                fresh = False
+                if proc.proc.poll() is not None:  # killed after a hang, or died: a new worker for the next input
+                    proc = _Worker()
+                    fresh = True
+                counts[reader.name][outcome] += 1
+                if outcome == "boundary":
+                    BOUNDARY[f"{reader.name}: {detail.split('it could not be read: ')[1][:90]}"] += 1
+                if outcome in ("crash", "hang"):
+                    crashes.mkdir(parents=True, exist_ok=True)
+                    stem = f"{reader.name}-{n:06d}"
+                    (crashes / f"{stem}-{name}").write_bytes(data)
+                    (crashes / f"{stem}.txt").write_text(f"{' '.join(reader.argv(name))}\ndamage: {applied}\n{detail}\n")
+                    log(f"{outcome}: {reader.name} #{n} ({', '.join(applied)}) -> {crashes / stem}")
+                n += 1
+        finally:
+            proc.close()
     return counts
 
 
@@ -330,6 +375,9 @@ def report(counts: dict[str, Counter[str]], elapsed: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:]) == ["--worker"]:
+        worker()
+        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--inputs", type=int, default=20000)
     ap.add_argument("--seconds", type=float, default=3600)
