@@ -25,7 +25,7 @@ from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
-from nerasense.safe_io import atomic_output, output_error
+from nerasense.safe_io import atomic_output, check_input, decode, output_error, read_input, split_lines
 
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
@@ -64,7 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
     """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo)."""
-    frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
+    check_input(path, "cancerhotspots table", field="--hotspots")
+    try:
+        frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(Problem("--hotspots", str(path), "a tab-separated cancerhotspots v2 table (UTF-8)",
+                                 " ".join(str(exc).split())[:160])) from None
     if frame.width < 7:
         raise InputError(Problem("--hotspots", str(path), "a cancerhotspots v2 table with 8 columns",
                                  "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
@@ -92,7 +97,8 @@ def _default_hotspots() -> Path | None:
 
 
 def _origins(path: Path) -> dict[str, str]:
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    text = decode(read_input(path, "cBioPortal sample", field="--clinical-sample"), str(path), field="--clinical-sample")
+    lines = [ln for ln in split_lines(text) if ln and not ln.startswith("#")]
     if not lines:
         return {}
     header = lines[0].split("\t")
