@@ -368,12 +368,14 @@ def test_json_on_stdout_is_refused_above_the_limit(monkeypatch: pytest.MonkeyPat
 def test_seven_patient_file_mistakes_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "p.yaml").write_text(
         "patient_id: P1\necgo: 1\ntumour_type: BRAC\nsetting: metastatc\nher2: {ihc: 5+}\n"
-        "prior_therapies:\n  - {agents: [trastuzumab], setting: adjuvnt}\nsequencing:\n  - path: missing.maf\n")
+        "prior_therapies:\n  - {agents: [trastuzumab], setting: adjuvnt}\nsequencing:\n  - path: missing.maf\n"
+        "alterations:\n  - {gene: ERBB2, change: p.L755}\n")
     code, _, err = _run(["assess", str(tmp_path / "p.yaml"), "--json"], capsys)
     assert code == 2
     for expected in ("ecgo=1", "did you mean 'ecog'?", "tumour_type='BRAC'", "did you mean 'BRCA'?",
                      "setting='metastatc'", "did you mean 'metastatic'?", "her2.ihc='5+'",
-                     "prior_therapies.0.setting='adjuvnt'", "did you mean 'adjuvant'?", "sequencing[0].path='missing.maf'"):
+                     "prior_therapies.0.setting='adjuvnt'", "did you mean 'adjuvant'?", "sequencing[0].path='missing.maf'",
+                     "alterations[0].protein_change='p.L755'"):
         assert expected in err, expected
 
 
