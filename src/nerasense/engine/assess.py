@@ -28,7 +28,7 @@ from nerasense.domain.patient import Patient
 from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
 from nerasense.engine.dosing import calendar as dosing_calendar
-from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
+from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.ctdna import CtdnaFindings
@@ -369,7 +369,7 @@ def _assess_regimen(
                                     + ", ".join(sorted(FACTS[f].description for f in app_facts))],
                            conflicts=[], resistance_flags=[], missing_tests=missing, unverified=[])
     call, level, score = decide(matched, levels, rules)
-    expected, modifiers = _expected(matched_items, matched, levels)
+    expected, modifiers = _expected(matched_items, matched, levels, regimen, facts, kb)
     if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
         expected, modifiers = None, []
     return RegimenCall(
@@ -388,24 +388,84 @@ def _assess_regimen(
     )
 
 
+def population_families(item: EvidenceItem, regimen: Regimen) -> list[str]:
+    """The population dimensions (``POPULATION_FAMILIES``) a cohort constrains: its own condition together
+    with the condition of the regimen it is matched for (docs/scoring.md §5)."""
+    named = {leaf.fact for leaf in leaves(item.when)} | {leaf.fact for leaf in leaves(regimen.applies_when)}
+    families = {FACTS[f].family for f in named if f in FACTS and FACTS[f].family}
+    return [f for f in POPULATION_FAMILIES if f in families]
+
+
+def exact_interval(responders: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval from published counts (scipy's exact binomial interval, as R binom.test)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(responders, n).proportion_ci(confidence_level=level, method="exact")
+    return round(float(ci.low), 4), round(float(ci.high), 4)
+
+
+def _population_words(item: EvidenceItem, result: dict[str, Any], kb: KnowledgeBase) -> str:
+    if item.population:
+        return item.population
+    if result.get("subgroup"):
+        return str(result["subgroup"])
+    return kb.trials[item.trial].population if item.trial else ""
+
+
 def _expected(
-    items: list[EvidenceItem], matched: list[EvidenceMatch], levels: dict[str, LevelDefinition]
+    items: list[EvidenceItem],
+    matched: list[EvidenceMatch],
+    levels: dict[str, LevelDefinition],
+    regimen: Regimen,
+    facts: Mapping[str, FactValue],
+    kb: KnowledgeBase,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The cohort that fits the patient best gives the expected outcome; the others are context.
+
+    Candidates are matched items with a trial result (sensitivity or no-benefit) that are not marked
+    ``modifier``; the best constrains the most population families, then has the strongest level, then the
+    most specific condition, then the most patients (docs/scoring.md §5)."""
     with_result = [(i, m) for i, m in zip(items, matched, strict=True) if m.result is not None
                    and m.direction in (Direction.SENSITIVITY.value, Direction.NO_BENEFIT.value)]
     if not with_result:
         return None, []
     primary_pool = [p for p in with_result if not p[0].modifier] or with_result
-    primary = min(primary_pool, key=lambda p: (levels[p[1].level].rank, -_specificity(p[0])))
-    expected = dict(primary[1].result or {})
-    expected["evidence"] = primary[1].id
+
+    def rank(p: tuple[EvidenceItem, EvidenceMatch]) -> tuple[int, int, int, int, str]:
+        n = (p[1].result or {}).get("n") or 0
+        return (-len(population_families(p[0], regimen)), levels[p[1].level].rank, -_specificity(p[0]), -n, p[0].id)
+
+    ordered = sorted(primary_pool, key=rank)
+    item, match = ordered[0]
+    expected = dict(match.result or {})
+    families = population_families(item, regimen)
+    expected.update(evidence=match.id, population=_population_words(item, expected, kb), fit=families)
+    if expected.get("responders") is not None and expected.get("n"):
+        low, high = exact_interval(int(expected["responders"]), int(expected["n"]), float(expected.get("ci_level", 0.95)))
+        expected.update(exact_ci_low=low, exact_ci_high=high, exact_ci_method="Clopper-Pearson from the published counts")
+    others = len(primary_pool) - 1
+    expected["why"] = (f"the most specific of {others + 1} matching cohorts" if others else "the only matching cohort") + (
+        f": it matches the patient on {', '.join(families)}" if families else "")
+    expected["nearest"] = _nearest_note(item, regimen, facts, expected)
     modifiers = [
-        {"evidence": m.id, "statement": m.statement, **(m.result or {})}
+        {"evidence": m.id, "statement": m.statement, "population": _population_words(i, m.result or {}, kb),
+         **(m.result or {})}
         for i, m in with_result + [(i, m) for i, m in zip(items, matched, strict=True)
                                    if m.result is not None and m.direction.startswith("prognostic")]
-        if m.id != primary[1].id
+        if m.id != match.id
     ]
     return expected, modifiers
+
+
+def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, FactValue],
+                  expected: dict[str, Any]) -> str | None:
+    """When the chosen cohort does not narrow to the patient's tumour type, say that it is the nearest
+    evidence and why (never silently another tumour type's figure)."""
+    if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
+        return None
+    return (f"No {regimen.name} cohort of this tumour type ({facts['tumour.code']}) has published results; "
+            f"the nearest evidence is {expected.get('trial')} — {expected.get('population')}, a cohort across "
+            "tumour types that the patient's alteration qualifies for.")
 
 
 def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:

@@ -307,7 +307,9 @@ class EvidenceItem(Cited):
     statement: str
     trial: str | None = None
     result: str | None = Field(default=None, description="id of a trial result giving the effect size")
-    modifier: bool = Field(default=False, description="refines the expected outcome rather than the call alone")
+    modifier: bool = Field(default=False, description="a subgroup or biomarker split shown as context beside the "
+                           "expected outcome, never as the headline cohort")
+    population: str | None = Field(default=None, description="the cohort's population in words, for the report")
 
 
 class LevelDefinition(Cited):
