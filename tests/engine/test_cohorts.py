@@ -5,6 +5,7 @@ Chan 2021), not our output."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -25,8 +26,6 @@ def _calls(fields: dict) -> dict[str, RegimenCall]:
 
 
 def _her2_mutant(tumour: str, change: str = "S310F", **extra: object) -> dict[str, RegimenCall]:
-    from pathlib import Path
-
     from nerasense.ingest.patient import patient_alterations
     from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -102,3 +101,17 @@ def test_early_breast_within_a_year_of_trastuzumab_gets_the_eu_label_population(
         0.58, 0.41, 0.82, 1334)
     assert any("residual invasive disease" in m.test for m in ext.missing_tests)
     assert any(m["evidence"] == "ev-extenet-itt" for m in ext.modifiers)  # the whole trial stays as context
+
+
+def test_biliary_her2_result_carries_no_breast_category() -> None:
+    """The gallbladder tumour's HER2 IHC is reported raw: no ASCO/CAP breast reading, no HER2-low."""
+    from nerasense.ingest.patient import patient_alterations
+    from nerasense.knowledge.genomics import GenomicsKnowledge
+
+    patient = Patient.model_validate({"patient_id": "gb", "setting": "metastatic", "tumour_type": "GBC",
+                                      "her2": {"ihc": "1+"}, "alterations": [{"gene": "ERBB2", "change": "S310F"}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NerasenseWarning)
+        a = assess_patient(patient, KB, alterations=patient_alterations(patient, GenomicsKnowledge(KB), Path(".")))
+    assert a.her2["category"] is None and a.her2["result"] is None
+    assert a.her2["inputs"] == {"ihc": "1+"} and a.her2["scheme"]["id"] is None

@@ -32,7 +32,7 @@ from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, Tumour
 from nerasense.engine.interactions import check as check_interactions
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.ctdna import CtdnaFindings
-from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
+from nerasense.interpret.her2_testing import Her2Interpretation, her2_scheme, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.conditions import Leaf, leaves
 from nerasense.knowledge.ctdna_schema import CtdnaParameter
@@ -272,13 +272,18 @@ def assess_patient(
     builds them from the patient file.
     """
     kb = kb or default_knowledge()
-    her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
+    lineage = tumour_lineage(patient, kb)
+    path = (lineage.code, *lineage.ancestors) if lineage is not None else None
+    scheme = her2_scheme(kb, path)
+    her2: Her2Interpretation = interpret_her2(
+        parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2", breast=scheme is None or scheme.id == "breast"),
+        kb, path)
     interpreted = interpret_all(alterations, gk or GenomicsKnowledge(kb)) if alterations is not None else None
     lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
     fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
     tf_cutoff = next(p for p in kb.of("ctdna_parameters", CtdnaParameter) if p.id == TF_CUTOFF_ID)
     cutoff = tf_cutoff.value
-    facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
+    facts = derive_facts(patient, her2, interpreted, lineage, lineage_rules,
                          fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
     if ctdna is not None:  # the serial reading decides what it can; the patient file's summary fills the rest
         facts.update({k: v for k, v in ctdna.engine_facts().items() if v is not None})

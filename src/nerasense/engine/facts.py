@@ -197,8 +197,8 @@ def _her2_facts(f: dict[str, FactValue], her2: Her2Interpretation) -> None:
         f["her2.hermark_positive"] = her2.hermark["category"] == "positive"
     if her2.p95 is not None:
         f["her2.p95_high"] = bool(her2.p95["high"])
-    if her2.ish_group is not None:
-        f["erbb2.amplified"] = her2.ish_group == 1
+    if her2.amplified is not None:  # breast ISH group 1, or the tumour scheme's ISH cut-off
+        f["erbb2.amplified"] = her2.amplified
 
 
 def _genomic_facts(

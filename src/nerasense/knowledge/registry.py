@@ -17,6 +17,8 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "her2_tumour_schemes": schema.Her2TumourScheme,
+    "her2_tumour_rules": schema.Her2TumourRule,
     "ctdna_parameters": ctdna_schema.CtdnaParameter,
     "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
     "ctdna_emergent_watch": ctdna_schema.EmergentWatch,

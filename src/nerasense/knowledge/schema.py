@@ -270,6 +270,32 @@ class Threshold(Cited):
         return self
 
 
+class Her2TumourScheme(Cited):
+    """Which HER2 scoring scheme applies to which OncoTree subtrees (her2_tumour_schemes.yaml)."""
+
+    id: str
+    name: str
+    codes: list[str] = Field(min_length=1)
+    categories: bool = Field(description="whether the breast HER2-low/-ultralow/-0 categories apply")
+    ish_ratio_positive: Range | None = None
+    ish_cells_note: str | None = None
+    specimen_matters: bool = False
+    note: str | None = None
+
+
+class Her2TumourRule(Cited):
+    """One IHC row of a non-breast HER2 scheme (her2_tumour_rules.yaml)."""
+
+    id: str
+    scheme: str
+    specimen: Literal["surgical", "biopsy", "any"]
+    ihc: Literal["0", "1+", "2+", "3+"]
+    pct: Range | None = Field(default=None, description="percent of tumour cells at this intensity")
+    result: Her2Result | None
+    definition: str
+    workup: list[str] = Field(default_factory=list)
+
+
 # --------------------------------------------------------------------------- regimens
 
 
