@@ -30,6 +30,7 @@ from nerasense.engine.conditions import evaluate, unknown_facts
 from nerasense.engine.dosing import calendar as dosing_calendar
 from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
+from nerasense.engine.toxicity import hepatic_adjustment
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.ctdna import CtdnaFindings
 from nerasense.interpret.her2_testing import Her2Interpretation, her2_scheme, interpret_her2, parse_her2_tests
@@ -54,6 +55,7 @@ RESEARCH_USE_ONLY = (
     "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
     "cites the evidence it rests on."
 )
+REGIONS = ("US", "EU")
 TF_CUTOFF_ID = "tf-high-cutoff"  # ctdna.yaml: the KCSG AL20-17 tumour-fraction cut-off
 SIGN = {
     Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
@@ -76,6 +78,8 @@ class EvidenceMatch:
     trial: str | None = None
     result: dict[str, Any] | None = None
     counted_with: str | None = None  # set when another item of the same trial carries the weight
+    oncokb_level: str | None = None  # the equivalent OncoKB level, as OncoKB writes it
+    amp_asco_cap: str | None = None
 
 
 @dataclass
@@ -93,7 +97,7 @@ class RegimenCall:
     status: str
     call: str
     level: str | None
-    level_equivalents: dict[str, str] | None
+    level_equivalents: dict[str, str | None] | None
     score: float
     score_terms: list[dict[str, Any]]
     expected: dict[str, Any] | None
@@ -104,6 +108,7 @@ class RegimenCall:
     resistance_flags: list[str]
     missing_tests: list[MissingTest]
     unverified: list[str]
+    label: str | None = None  # the labelled population in the assessment's region, None when off-label there
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +129,8 @@ class Assessment:
     dosing: list[dict[str, Any]] = field(default_factory=list)
     ctdna: dict[str, Any] | None = None
     interactions: dict[str, Any] = field(default_factory=dict)
+    region: str = "US"
+    hepatic: dict[str, Any] | None = None
     research_use_only: str = RESEARCH_USE_ONLY
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +175,7 @@ def _match(
         source=item.source, citation=kb.cite(item.source).citation,
         verification="U" if rests_on_unverified else item.verification.value, modifier=item.modifier,
         trial=item.trial, result=_result(kb, item.trial, item.result),
+        oncokb_level=levels[item.level].oncokb, amp_asco_cap=levels[item.level].amp_asco_cap,
     )
 
 
@@ -261,7 +269,7 @@ def assess_patient(
     kb: KnowledgeBase | None = None,
     alterations: list[Alteration] | None = None,
     software_version: str = "",
-    region: str = "US",
+    region: str | None = None,
     ctdna: CtdnaFindings | None = None,
     gk: GenomicsKnowledge | None = None,
 ) -> Assessment:
@@ -269,9 +277,13 @@ def assess_patient(
 
     ``alterations`` are the patient's sequencing results (``None``: not sequenced, so genomic facts
     are unknown; ``[]``: sequenced, nothing found); :func:`nerasense.ingest.patient.patient_alterations`
-    builds them from the patient file.
+    builds them from the patient file. ``region`` (US or EU) overrides the patient's ``region``; US when
+    neither is given. It decides the interactions, hepatic rule and label populations reported.
     """
     kb = kb or default_knowledge()
+    region = region or patient.region or "US"
+    if region not in REGIONS:
+        raise InputError(Problem("region", region, "US or EU", where=patient.patient_id))
     lineage = tumour_lineage(patient, kb)
     path = (lineage.code, *lineage.ancestors) if lineage is not None else None
     scheme = her2_scheme(kb, path)
@@ -296,6 +308,8 @@ def assess_patient(
                         unverified_facts(her2))
         for reg in kb.of("regimens", Regimen)
     ]
+    for call, reg in zip(calls, kb.of("regimens", Regimen), strict=True):
+        call.label = reg.label_populations.get(region)  # type: ignore[call-overload]
     warnings = list(her2.warnings)
     if facts.get("ctdna.tumour_fraction_high") and tf_cutoff.caveat:
         warnings.append(" ".join(tf_cutoff.caveat.split()))
@@ -319,6 +333,9 @@ def assess_patient(
         missing_tests=missing,
         eligibility=assess_eligibility(facts, kb),
         warnings=warnings,
+        region=region,
+        hepatic=(hepatic_adjustment(patient.liver.child_pugh, region, kb).to_dict()
+                 if patient.liver and patient.liver.child_pugh else None),
     )
 
 
@@ -379,8 +396,8 @@ def _assess_regimen(
         expected, modifiers = None, []
     return RegimenCall(
         **base, call=call, level=level,
-        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap}
-                           if level else None),
+        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap,
+                            "nerasense": f"{level} (weight {levels[level].weight:g})"} if level else None),
         score=score,
         score_terms=[{"evidence": m.id, "direction": m.direction, "level": m.level, "weight": m.weight,
                       "contribution": m.contribution, "counted_with": m.counted_with} for m in matched],

@@ -308,6 +308,8 @@ class Regimen(Cited):
     status: Literal["approved", "investigational"]
     label_note: str
     applies_when: Condition | Leaf
+    label_populations: dict[Literal["US", "EU"], str] = Field(
+        default_factory=dict, description="the labelled population in each region; a region absent here has none")
 
 
 # --------------------------------------------------------------------------- evidence and scoring
@@ -347,7 +349,8 @@ class LevelDefinition(Cited):
     weight: float = Field(gt=0)
     strong: bool = Field(default=False, description="counts towards the strong score of call_rules.yaml")
     description: str
-    oncokb: str
+    oncokb: Literal["LEVEL_1", "LEVEL_2", "LEVEL_3A", "LEVEL_3B", "LEVEL_4", "LEVEL_R1", "LEVEL_R2"] | None = Field(
+        default=None, description="the OncoKB therapeutic level as OncoKB writes it; None where OncoKB has none")
     amp_asco_cap: str
 
 
