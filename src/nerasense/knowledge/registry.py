@@ -28,6 +28,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "evidence": schema.EvidenceItem,
     "evidence_levels": schema.LevelDefinition,
     "call_rules": schema.CallRule,
+    "scoring_factors": schema.ScoringFactor,
     "regimen_dosing": dosing_schema.RegimenDosing,
     "dose_schedules": dosing_schema.DoseSchedule,
     "dose_reductions": dosing_schema.ReductionLadder,

@@ -354,6 +354,14 @@ class LevelDefinition(Cited):
     amp_asco_cap: str
 
 
+class ScoringFactor(Cited):
+    """A named factor of the scoring convention (scoring.yaml)."""
+
+    id: Literal["other-regimen", "cross-tumour", "diminishing"]
+    value: float = Field(gt=0, le=1)
+    description: str
+
+
 class CallRule(Cited):
     """A call and the score / level it needs; tried in order, first match wins."""
 
