@@ -141,7 +141,7 @@ def test_unverified_hermark_cutoffs_stay_out_of_the_score() -> None:
     from nerasense.engine.assess import assess_patient
 
     p = Patient.model_validate({"patient_id": "hm", "tumour_type": "IDC", "setting": "metastatic",
-                                "her2": {"ihc": "3+", "hermark_h2t": 40.0}, "metastatic_her2_regimens": 1,
+                                "her2": {"ihc": "3+", "hermark_h2t": 40.0}, "metastatic_her2_regimens": 2,
                                 "prior_therapies": []})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NerasenseWarning)

@@ -80,6 +80,7 @@ class EvidenceMatch:
     trial: str | None = None
     result: dict[str, Any] | None = None
     counted_with: str | None = None  # set when another item of the same trial carries the weight
+    study: str | None = None  # the registered study (NCT, else trial id): its cohorts count once together
     oncokb_level: str | None = None  # the equivalent OncoKB level, as OncoKB writes it
     amp_asco_cap: str | None = None
     fit: dict[str, float] = field(default_factory=dict)  # regimen and population fit (docs/scoring.md §3)
@@ -201,7 +202,7 @@ def _match(
         verification="U" if rests_on_unverified else item.verification.value, modifier=item.modifier,
         trial=item.trial, result=_result(kb, item.trial, item.result),
         oncokb_level=levels[item.level].oncokb, amp_asco_cap=levels[item.level].amp_asco_cap,
-        fit=fit, base=base,
+        fit=fit, base=base, study=(kb.trials[item.trial].nct or item.trial) if item.trial else None,
     )
 
 
@@ -220,20 +221,26 @@ def _call_from_score(score: float, strong: float, best_rank: int | None, rules: 
 
 
 def count_once_per_trial(matched: list[EvidenceMatch]) -> list[EvidenceMatch]:
-    """Each trial's patients count once per direction: the strongest matched item of a trial keeps its
-    weight, further items from the same trial (subgroups, modifiers) refine the expected outcome with a
-    score contribution of 0 (docs/scoring.md). Ties go to the smaller id, so input order never matters."""
+    """Each study's patients count once per direction: the strongest matched item of a study (its NCT
+    number, so SUMMIT's breast, biliary and triple-negative cohorts are one study) keeps its weight; further
+    items from the same study (subgroups, modifiers) refine the expected outcome with a contribution of 0
+    (docs/scoring.md). Ties go to the smaller id, so input order never matters."""
+    def key(m: EvidenceMatch) -> str | None:
+        return m.study or m.trial
+
     best: dict[tuple[str, bool], EvidenceMatch] = {}
     for m in matched:
-        if m.trial is None or m.contribution == 0:
+        k = key(m)
+        if k is None or m.contribution == 0:
             continue
-        key = (m.trial, m.contribution > 0)
-        if key not in best or (abs(m.contribution), best[key].id) > (abs(best[key].contribution), m.id):
-            best[key] = m
+        slot = (k, m.contribution > 0)
+        if slot not in best or (abs(m.contribution), best[slot].id) > (abs(best[slot].contribution), m.id):
+            best[slot] = m
     out = []
     for m in matched:
-        if m.trial is not None and m.contribution != 0 and best[(m.trial, m.contribution > 0)] is not m:
-            m = replace(m, contribution=0.0, counted_with=best[(m.trial, m.contribution > 0)].id)
+        k = key(m)
+        if k is not None and m.contribution != 0 and best[(k, m.contribution > 0)] is not m:
+            m = replace(m, contribution=0.0, counted_with=best[(k, m.contribution > 0)].id)
         out.append(m)
     return out
 
@@ -259,7 +266,8 @@ def decide(
     matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...], decay: float = 1.0
 ) -> tuple[str, str | None, float]:
     """Call, level and score from the weighed evidence of one regimen (:func:`weigh`). The strong score
-    is the diminishing sum of the strong-level terms alone, so a weaker item never displaces a strong one."""
+    is the diminishing sum of the strong-level terms of fully fitting cohorts alone, so a weaker or less
+    fitting item never displaces a strong one."""
     resistance = [m for m in matched if m.direction == Direction.RESISTANCE.value and levels[m.level].rank == 0]
     score = round(sum(m.contribution for m in matched), 6)
     if resistance:
@@ -268,7 +276,8 @@ def decide(
     opposing = [m for m in matched if m.contribution < 0]
     if not any(m.contribution != 0 for m in matched):
         return "insufficient data", None, score
-    strong_terms = [m for m in matched if levels[m.level].strong and m.counted_with is None and m.contribution != 0]
+    strong_terms = [m for m in matched if levels[m.level].strong and m.counted_with is None and m.contribution != 0
+                    and m.fit.get("value", 1.0) == 1.0]
     strong = round(_diminish([m.base for m in strong_terms if m.base > 0], decay)
                    - _diminish([-m.base for m in strong_terms if m.base < 0], decay), 6)
     call = _call_from_score(score, strong, min((levels[m.level].rank for m in supporting), default=None), rules)
@@ -516,7 +525,9 @@ def _expected(
                    and m.direction in (Direction.SENSITIVITY.value, Direction.NO_BENEFIT.value)]
     if not with_result:
         return None, []
-    primary_pool = [p for p in with_result if not p[0].modifier] or with_result
+    primary_pool = [p for p in with_result if not p[0].modifier]
+    if not primary_pool:  # only subgroup splits matched: they stay context, never the headline
+        return None, _context(items, matched, with_result, None, kb)
 
     def rank(p: tuple[EvidenceItem, EvidenceMatch]) -> tuple[int, int, int, int, str]:
         n = (p[1].result or {}).get("n") or 0
@@ -536,14 +547,20 @@ def _expected(
     expected["why"] = (f"the most specific of {others + 1} matching cohorts" if others else "the only matching cohort") + (
         f": it matches the patient on {', '.join(families)}" if families else "")
     expected["nearest"] = _nearest_note(item, regimen, facts, expected)
-    modifiers = [
+    return expected, _context(items, matched, with_result, match.id, kb)
+
+
+def _context(items: list[EvidenceItem], matched: list[EvidenceMatch],
+             with_result: list[tuple[EvidenceItem, EvidenceMatch]], headline: str | None,
+             kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Every matched result other than the headline (subgroups, other cohorts, prognostic results)."""
+    return [
         {"evidence": m.id, "statement": m.statement, "population": _population_words(i, m.result or {}, kb),
          **(m.result or {})}
         for i, m in with_result + [(i, m) for i, m in zip(items, matched, strict=True)
                                    if m.result is not None and m.direction.startswith("prognostic")]
-        if m.id != match.id
+        if m.id != headline
     ]
-    return expected, modifiers
 
 
 def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, FactValue],
