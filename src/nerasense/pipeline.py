@@ -39,9 +39,10 @@ def prepare(path: Path, kb: KnowledgeBase, gk: GenomicsKnowledge | None = None) 
     return PreparedPatient(patient, alterations, findings)
 
 
-def assess_file(path: Path, kb: KnowledgeBase | None = None, gk: GenomicsKnowledge | None = None) -> Assessment:
+def assess_file(path: Path, kb: KnowledgeBase | None = None, gk: GenomicsKnowledge | None = None,
+                region: str | None = None) -> Assessment:
     kb = kb or default_knowledge()
     gk = gk or GenomicsKnowledge(kb)
     prepared = prepare(path, kb, gk)
     return assess_patient(prepared.patient, kb, prepared.alterations, software_version=software_version(),
-                          ctdna=prepared.ctdna, gk=gk)
+                          ctdna=prepared.ctdna, gk=gk, region=region)

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("patient_files", type=Path, nargs="+", metavar="PATIENT_FILE")
     p.add_argument("-o", "--output-dir", type=Path, required=True, help="folder for <patient>.json and summary.tsv")
     p.add_argument("--html", action="store_true", help="also write <patient>.html reports")
+    p.add_argument("--region", choices=["US", "EU"], default=None,
+                   help="label region (contraindications, hepatic rule, label populations); overrides the patient "
+                   "file's region; US when neither says")
     add_json_flag(p)
     p.set_defaults(handler=handle)
 
@@ -41,7 +44,7 @@ def handle(args: argparse.Namespace) -> CommandResult:
         task = progress.add_task("assessing", total=len(args.patient_files))
         for path in args.patient_files:
             try:
-                a = assess_file(path, kb, gk).to_dict()
+                a = assess_file(path, kb, gk, region=args.region).to_dict()
             except NerasenseError as exc:  # one bad file must not hide the others: list it, go on
                 failed.append({"file": str(path), "error": " ".join(str(exc).split())})
                 progress.advance(task)
