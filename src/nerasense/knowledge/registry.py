@@ -47,4 +47,5 @@ KINDS.update({
     "hotspot_tables": genomics_schema.HotspotTable,
     # issue 16: classification vocabulary -> call on neratinib
     "oncogenicity_effects": genomics_schema.OncogenicityEffect,
+    "protein_sequences": genomics_schema.ProteinSequence,
 })

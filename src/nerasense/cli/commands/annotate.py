@@ -20,7 +20,7 @@ from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import FORMATS, AlterationTable, guess_format, resolve_gene_column
 from nerasense.ingest.vcf import read_vcf
-from nerasense.interpret.variants import annotate_frame
+from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
 
@@ -163,6 +163,12 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
             _write(annotated, args.output)
     elapsed = time.perf_counter() - started
     summary = _summary(table, annotated, elapsed)
+    summary["reference_mismatch"] = mismatched = reference_mismatches(annotated, gk, parse_protein_change)
+    if mismatched:
+        rows = sum(int(m["rows"]) for m in mismatched)  # type: ignore[call-overload]
+        table.notes.append(
+            f"{rows} rows ({len(mismatched)} distinct changes) name a residue that is not on the gene's reference "
+            "protein (another transcript's numbering, or a damaged row); kept, and listed in summary.reference_mismatch")
     payload: dict[str, Any] = {
         "file": str(path),
         "format": fmt,
