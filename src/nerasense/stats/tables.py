@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nerasense.errors import InputError, Problem, ProblemCollector
+from nerasense.safe_io import check_input, read_delimited, read_parquet_checked
 
 _MAX_ROWS_LISTED = 20
 
@@ -20,23 +21,16 @@ _MAX_ROWS_LISTED = 20
 def read_table(path: str | Path, comment: str | None = None) -> Any:
     """A pandas DataFrame from ``.csv``, ``.tsv``/``.txt``/``.tab`` (tab) or ``.parquet``/``.pq``.
 
-    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#').
+    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#'). The file
+    is checked first (:mod:`nerasense.safe_io`): a regular file, UTF-8, each column named once.
     """
-    import pandas as pd
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError(Problem("file", str(p), "an existing CSV, TSV or Parquet file"))
     suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".tsv", ".txt", ".tab"):
-            return pd.read_csv(p, sep="\t", comment=comment)
-        if suffix == ".csv":
-            return pd.read_csv(p, comment=comment)
-    except (ValueError, OSError) as exc:  # pandas/pyarrow parse errors
-        raise InputError(Problem("file", str(p), "a readable table", f"the reader said: {exc}")) from exc
+    if suffix in (".parquet", ".pq"):
+        return read_parquet_checked(p, "table")
+    if suffix in (".tsv", ".txt", ".tab", ".csv"):
+        return read_delimited(p, "table", sep="," if suffix == ".csv" else "\t", comment=comment)
+    check_input(p, "CSV, TSV or Parquet")
     raise InputError(Problem("file", str(p), "a file ending .csv, .tsv, .txt, .tab, .parquet or .pq"))
 
 
