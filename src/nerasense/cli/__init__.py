@@ -55,7 +55,7 @@ VERBS = {
     "cutpoint": "optimal biomarker cut-point for survival with selection-adjusted p-values",
     "design": "single-arm and Simon two-stage phase II sample sizes",
     "dosing": "doses and a dosing calendar for a neratinib regimen (label and trial schedules)",
-    "her2": "interpret HER2 testing (breast, ASCO/CAP 2018, affirmed 2023)",
+    "her2": "interpret HER2 testing by tumour type (breast ASCO/CAP 2018; gastroesophageal; colorectal HERACLES)",
     "interactions": "check concomitant medications against neratinib's interaction classes",
     "kb": "validate, show or re-checksum the knowledge base",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
