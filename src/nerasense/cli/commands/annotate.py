@@ -23,6 +23,7 @@ from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge, HotspotLocus
+from nerasense.safe_io import atomic_output, output_error
 
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
@@ -209,12 +210,16 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
 
 
 def _write(frame: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.write_parquet(out)
-    else:
-        frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
-            out, separator="\t")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out, exc) from None
+    with atomic_output(out) as partial:
+        if out.suffix == ".parquet":
+            frame.write_parquet(partial)
+        else:
+            frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
+                partial, separator="\t")
 
 
 def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) -> dict[str, Any]:
