@@ -22,7 +22,7 @@ from nerasense.ingest.table import FORMATS, AlterationTable, guess_format, resol
 from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
-from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge, HotspotLocus
 from nerasense.safe_io import atomic_output, output_error
 
 OUTPUT_COLUMNS = (
@@ -60,25 +60,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_annotate)
 
 
-def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
-    """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo)."""
+def _full_hotspots(path: Path) -> tuple[frozenset[tuple[str, str]], dict[HotspotLocus, tuple[str, str]]]:
+    """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo), and
+    the loci of its alleles: the table's own build (GRCh38 when its name says so, else GRCh37) and, when a sibling
+    file of the other build sits beside it (``..._GRCh38.tsv``), that build's too."""
+    frame = _hotspot_frame(path)
+    pairs: set[tuple[str, str]] = set()
+    loci: dict[HotspotLocus, tuple[str, str]] = {}
+    builds = [("GRCh38" if "GRCh38" in path.name else "GRCh37", frame)]
+    for a, b in (("GRCh37", "GRCh38"), ("GRCh38", "GRCh37")):
+        sibling = path.with_name(path.name.replace(a, b))
+        if a in path.name and sibling.is_file():
+            builds.append((b, _hotspot_frame(sibling)))
+    for build, table in builds:
+        c = table.columns
+        for chrom, pos, ref, alt, gene, change in table.select(c[0], c[1], c[2], c[3], c[4], c[6]).iter_rows():
+            try:
+                text = parse_protein_change(change).text
+            except InputError:
+                continue
+            pairs.add((gene, text))
+            if pos and pos.isdigit():
+                loci.setdefault((build, chrom.removeprefix("chr"), int(pos), ref, alt), (gene, text))
+    return frozenset(pairs), loci
+
+
+def _hotspot_frame(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise InputError(Problem("--hotspots", str(path), "an existing cancerhotspots v2 table",
+                                 "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
     frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
     if frame.width < 7:
         raise InputError(Problem("--hotspots", str(path), "a cancerhotspots v2 table with 8 columns",
                                  "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
-    pairs = set()
-    for gene, change in frame.select(frame.columns[4], frame.columns[6]).iter_rows():
-        try:
-            pairs.add((gene, parse_protein_change(change).text))
-        except InputError:
-            continue
-    return frozenset(pairs)
+    return frame
 
 
 def _genomics(hotspot_path: Path | None) -> GenomicsKnowledge:
     """The genomics knowledge, with the hotspots of a full cancerhotspots table when one is given."""
-    extra = _full_hotspots(hotspot_path) if hotspot_path else frozenset()
-    return GenomicsKnowledge(default_knowledge(), extra_hotspots=extra)
+    if hotspot_path is None:
+        return GenomicsKnowledge(default_knowledge())
+    extra, loci = _full_hotspots(hotspot_path)
+    return GenomicsKnowledge(default_knowledge(), extra_hotspots=extra, extra_hotspot_loci=loci)
 
 
 def _default_hotspots() -> Path | None:
@@ -231,12 +254,14 @@ def _unclassified(annotated: pl.DataFrame) -> dict[str, Any]:
     """Rows of ERBB2 and ERBB3 (the genes curated allele by allele) whose oncogenicity is unknown, counted,
     and the alleles named (most frequent first); rows of any gene without a protein change, counted."""
     curated = annotated.filter(pl.col("gene").is_in(["ERBB2", "ERBB3"]) & (pl.col("oncogenicity") == "unknown"))
-    named = (curated.group_by("gene", "protein_change", "kind").len().sort("len", "gene", "protein_change",
-                                                                           descending=[True, False, False])
+    # a row without a protein change is named by its locus (17:37880221 T>C)
+    label = pl.coalesce(pl.col("protein_change"), pl.col("chrom") + pl.lit(":") + pl.col("pos").cast(pl.String)
+                        + pl.lit(" ") + pl.col("ref") + pl.lit(">") + pl.col("alt"), pl.col("kind")).alias("change")
+    named = (curated.group_by("gene", label).len().sort("len", "gene", "change", descending=[True, False, False])
              .head(UNCLASSIFIED_LISTED))
     return {
         "erbb2_erbb3_rows": curated.height,
-        "erbb2_erbb3_alleles": [{"gene": g, "change": c or k, "rows": n} for g, c, k, n in named.iter_rows()],
+        "erbb2_erbb3_alleles": [{"gene": g, "change": c, "rows": n} for g, c, n in named.iter_rows()],
         "no_protein_change_rows": annotated.filter(
             pl.col("protein_change").is_null()
             & ~pl.col("kind").is_in(["amplification", "gain", "loss", "deletion"])).height,
