@@ -37,6 +37,8 @@ def test_variant_answers_every_domain_facts_allele(capsys: pytest.CaptureFixture
     assert out["exon"] == (int(row["exon"]) if row["exon"] else None)
     flagged = any(u.startswith("erbb2-") for u in out["unverified"])
     assert flagged == (row["unverified_rule"] == "true")
+    assert (out["oncogenicity"], out["mutation_effect"]) == (row["oncogenicity"], row["mutation_effect"])
+    assert out["classification_level"] == (row["level"] or None)
     if out["effect"] != "unknown":
         assert out["evidence"], "a call must cite"
         assert all(d["citation"] for d in out["evidence_details"])

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from nerasense.domain.alterations import Effect, MutationEffect, Oncogenicity
 from nerasense.errors import KnowledgeError
 from nerasense.knowledge.genomics_schema import (
     GeneAlias,
     HotspotTable,
+    OncogenicityEffect,
     PathwayGene,
     ProteinRegion,
     VariantAlias,
@@ -89,6 +91,24 @@ class GenomicsKnowledge:
         for r in self.kb.of("variant_rules", VariantRule):
             out.setdefault(r.gene, []).append(r)
         return {g: tuple(v) for g, v in out.items()}
+
+    @cached_property
+    def classification_effects(self) -> dict[tuple[Oncogenicity, MutationEffect], Effect]:
+        """(oncogenicity, mutation effect) -> call on neratinib (``oncogenicity_effects.yaml``)."""
+        out: dict[tuple[Oncogenicity, MutationEffect], Effect] = {}
+        for m in self.kb.of("oncogenicity_effects", OncogenicityEffect):
+            for me in m.mutation_effects:
+                out[(m.oncogenicity, me)] = m.effect
+        return out
+
+    def effect_of(self, rule: VariantRule) -> Effect | None:
+        """The call a rule makes on neratinib: its explicit effect, else the one its classification maps to
+        (None for a rule that only qualifies a call, or whose classification has no mapping)."""
+        if rule.effect is not None:
+            return rule.effect
+        if rule.oncogenicity is None or rule.mutation_effect is None:
+            return None
+        return self.classification_effects.get((rule.oncogenicity, rule.mutation_effect))
 
     @cached_property
     def variant_aliases(self) -> dict[tuple[str, str], VariantAlias]:

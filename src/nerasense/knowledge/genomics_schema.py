@@ -12,7 +12,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from nerasense.domain.alterations import AlterationKind, Effect, ProteinChangeType
+from nerasense.domain.alterations import (
+    AlterationKind,
+    ClassificationLevel,
+    Effect,
+    MutationEffect,
+    Oncogenicity,
+    ProteinChangeType,
+)
 from nerasense.knowledge.cited import Cited, KBModel, Verification
 
 
@@ -53,10 +60,10 @@ class RuleMatch(KBModel):
     """What an alteration must look like for a rule to apply. Give exactly one way of matching."""
 
     protein_changes: list[str] | None = None  # exact normalised HGVS p. (1-letter)
-    codon: int | None = Field(default=None, ge=1)  # any non-synonymous change starting at this codon
+    codon: int | None = Field(default=None, ge=1)  # any non-synonymous change starting at this codon (or of change_types)
     start: int | None = Field(default=None, ge=1)  # a region ...
     end: int | None = Field(default=None, ge=1)
-    change_types: list[ProteinChangeType] | None = None  # ... restricted to these change types
+    change_types: list[ProteinChangeType] | None = None  # a region or codon restricted to these change types
     kinds: list[AlterationKind] | None = None  # copy-number / structural kinds
 
     @model_validator(mode="after")
@@ -84,8 +91,12 @@ class RuleMatch(KBModel):
 class VariantRule(KBModel):
     """A curated call about a set of alterations of one gene.
 
-    ``effect`` is None for rules that only qualify a call (``lower_benefit``). A rule whose
-    ``verification`` is U never sets the effect: its statement is reported as unverified.
+    ``oncogenicity`` and ``mutation_effect`` classify the alterations in the vocabulary users compare with;
+    the call on neratinib (``effect``) is given explicitly where the evidence is about the drug (resistance,
+    sensitivity) and otherwise follows from the two through ``oncogenicity_effects.yaml``. ``effect`` and
+    ``oncogenicity`` both None: the rule only qualifies a call (``lower_benefit``). A rule whose
+    ``verification`` is U never sets the effect nor the classification: its statement is reported as
+    unverified. A rule over a codon or a range is class-level; one naming its alleles is allele-level.
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -93,18 +104,43 @@ class VariantRule(KBModel):
     label: str
     match: RuleMatch
     effect: Effect | None = None
+    oncogenicity: Oncogenicity | None = None
+    mutation_effect: MutationEffect | None = None
     lower_benefit: bool = False
     verification: Verification
     evidence: list[EvidenceRef] = Field(min_length=1)
     reason: str
+
+    @model_validator(mode="after")
+    def _classified_whole(self) -> VariantRule:
+        if (self.oncogenicity is None) != (self.mutation_effect is None):
+            raise ValueError("give oncogenicity and mutation_effect together (or neither)")
+        return self
 
     @property
     def sources(self) -> list[str]:
         return [e.source for e in self.evidence]
 
     @property
+    def level(self) -> ClassificationLevel:
+        """Class-level for a codon or range rule, allele-level for named alleles and copy-number kinds."""
+        if self.match.codon is not None or self.match.start is not None:
+            return ClassificationLevel.CLASS
+        return ClassificationLevel.ALLELE
+
+    @property
     def unverified(self) -> bool:
         return self.verification is Verification.U
+
+
+class OncogenicityEffect(Cited):
+    """How a classification (oncogenicity with mutation effect) maps onto the call on neratinib, for rules
+    that give no explicit ``effect``: a convention of ours, with its rationale."""
+
+    oncogenicity: Oncogenicity
+    mutation_effects: list[MutationEffect] = Field(min_length=1)
+    effect: Effect
+    rationale: str
 
 
 class VariantAlias(Cited):
@@ -160,6 +196,7 @@ __all__ = [
     "EvidenceRef",
     "GeneAlias",
     "HotspotTable",
+    "OncogenicityEffect",
     "PathwayGene",
     "ProteinRegion",
     "RuleMatch",

@@ -45,4 +45,6 @@ KINDS.update({
     "variant_aliases": genomics_schema.VariantAlias,
     "pathway_genes": genomics_schema.PathwayGene,
     "hotspot_tables": genomics_schema.HotspotTable,
+    # issue 16: classification vocabulary -> call on neratinib
+    "oncogenicity_effects": genomics_schema.OncogenicityEffect,
 })

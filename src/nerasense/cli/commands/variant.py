@@ -44,6 +44,10 @@ def _variant(args: argparse.Namespace) -> CommandResult:
         "evidence_details": [
             {"id": s, "citation": sources[s].citation, "locator": sources[s].locator} for s in vi.evidence
         ],
+        "oncogenicity": vi.oncogenicity.value,
+        "mutation_effect": vi.mutation_effect.value,
+        "classification_level": vi.classification_level.value if vi.classification_level else None,
+        "classification_evidence": vi.classification_evidence,
         "rules": vi.rules,
         "reason": vi.reason,
         "unverified": vi.unverified,
@@ -53,11 +57,14 @@ def _variant(args: argparse.Namespace) -> CommandResult:
     lines = [
         f"{vi.gene} {name}" + (f"  (written {legacy})" if legacy else ""),
         f"  effect        {vi.effect.value}" + ("  — lower benefit" if vi.lower_benefit else ""),
+        f"  oncogenicity  {vi.oncogenicity.value}; {vi.mutation_effect.value}"
+        + (f" ({vi.classification_level.value}-level)" if vi.classification_level else ""),
         f"  domain        {vi.domain or '-'}" + (f"; exon {vi.exon}" if vi.exon else ""),
         f"  hotspot       {'yes' if vi.hotspot else 'no'}",
         f"  evidence      {', '.join(vi.evidence) or '-'}",
         f"  reason        {vi.reason}",
     ]
+    lines += [f"  classified by {c}" for c in vi.classification_evidence]
     lines += [f"  unverified    {u}" for u in vi.unverified]
     lines.append(f"  knowledge {kb.kb_version}; research use only")
     return CommandResult(stamp(payload, kb.kb_version), "\n".join(lines))
