@@ -505,6 +505,8 @@ def _population_words(item: EvidenceItem, result: dict[str, Any], kb: KnowledgeB
         return item.population
     if result.get("subgroup"):
         return str(result["subgroup"])
+    if result.get("comparator") and result.get("arm"):
+        return f"{result['arm']} vs {result['comparator']}"
     return kb.trials[item.trial].population if item.trial else ""
 
 
@@ -569,9 +571,9 @@ def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, Fact
     evidence and why (never silently another tumour type's figure)."""
     if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
         return None
-    return (f"No {regimen.name} cohort of this tumour type ({facts['tumour.code']}) has published results; "
-            f"the nearest evidence is {expected.get('trial')} — {expected.get('population')}, a cohort across "
-            "tumour types that the patient's alteration qualifies for.")
+    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({facts['tumour.code']}) has published "
+            f"results: the nearest evidence is {expected.get('trial')}, a cohort across tumour types that the "
+            "patient's alteration qualifies for.")
 
 
 def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:
