@@ -27,7 +27,10 @@ def effect_rows(regimens: list[dict[str, Any]]) -> list[dict[str, Any]]:
             r = ev.get("result")
             if not r or r.get("ci_low") is None or r.get("measure") not in ("hazard_ratio", "proportion"):
                 continue
-            what = r.get("subgroup") or (f"{r['arm']} vs {r['comparator']}" if r.get("comparator") else r["endpoint"])
+            pair = f"{r['arm']} vs {r['comparator']}" if r.get("arm") and r.get("comparator") else ""
+            what = r.get("subgroup") or pair or r["endpoint"]
+            if r.get("subgroup") == "both arms pooled" and pair:  # a prognostic comparison across both arms
+                what = f"{pair} (both arms pooled)"
             rows.append({
                 "regimen": reg["name"], "call": reg["call"], "evidence": ev["id"], "direction": ev["direction"],
                 "measure": r["measure"], "endpoint": r["endpoint"], "value": r["value"],

@@ -159,7 +159,7 @@ def _source_name(ev: dict[str, Any], kb: KnowledgeBase) -> str:
     if ev.get("trial") and ev["trial"] in kb.trials:
         return kb.trials[ev["trial"]].name
     citation = kb.sources[ev["source"]].citation if ev.get("source") in kb.sources else ev.get("source", "")
-    return citation.split(".")[0]
+    return citation.split(".")[0].split(" (")[0]
 
 
 def _changing_tests(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[str, Any]]:

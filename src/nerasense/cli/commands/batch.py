@@ -58,12 +58,14 @@ def handle(args: argparse.Namespace) -> CommandResult:
                 exp = r["expected"] or {}
                 rows.append({"patient_id": a["patient_id"], "regimen_id": r["regimen_id"], "call": r["call"],
                              "level": r["level"] or "", "score": r["score"], "expected_endpoint": exp.get("endpoint", ""),
-                             "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", "")})
+                             "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", ""),
+                             "rank": r["rank"], "region": a["region"]})
             progress.advance(task)
     summary = out_dir / "summary.tsv"
     with summary.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["patient_id", "regimen_id", "call", "level", "score",
-                                               "expected_endpoint", "expected_value", "expected_trial"],
+                                               "expected_endpoint", "expected_value", "expected_trial", "rank",
+                                               "region"],
                                 delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
