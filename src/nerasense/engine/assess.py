@@ -116,6 +116,7 @@ class RegimenCall:
     unverified: list[str]
     label: str | None = None  # the labelled population in the assessment's region, None when off-label there
     rank: int = 0  # 1 = best supported regimen for this patient (rank_calls)
+    cohort_note: str | None = None  # why there is no expected outcome, when a call is made without one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -462,6 +463,11 @@ def _assess_regimen(
     expected, modifiers = _expected(matched_items, matched, levels, regimen, facts, kb)
     if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
         expected, modifiers = None, []
+    cohort_note = None
+    if expected is None and call in ("likely benefit", "possible benefit", "unlikely benefit"):
+        where = f" of this tumour type ({facts['tumour.code']})" if facts.get("tumour.code") else ""
+        cohort_note = (f"No {regimen.name.split(' (')[0]} cohort{where} with a published result matches this patient; "
+                       "the call rests on the findings listed, without an outcome estimate.")
     return RegimenCall(
         **base, call=call, level=level,
         level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap,
@@ -476,6 +482,7 @@ def _assess_regimen(
         resistance_flags=[m.statement for m in matched if m.direction == Direction.RESISTANCE.value],
         missing_tests=_missing_for(undecided, facts, matched, levels, rules, call, kb, regimen),
         unverified=[m.id for m in matched if m.verification == "U" or (m.result or {}).get("unverified")],
+        cohort_note=cohort_note,
     )
 
 
