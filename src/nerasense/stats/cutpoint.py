@@ -94,6 +94,8 @@ def p_lau92(b: float, minprop: float, maxprop: float) -> float:
     """Lausen & Schumacher (1992) approximation (``maxstat:::pLausen92``)."""
     from scipy.stats import norm
 
+    if b <= 0:  # no separation at any cut: R's formula divides by zero (NaN); the p-value bound is 1
+        return 1.0
     db = norm.pdf(b)
     return float(4 * db / b + db * (b - 1 / b) * math.log((maxprop * (1 - minprop)) / ((1 - maxprop) * minprop)))
 
