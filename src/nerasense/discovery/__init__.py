@@ -18,3 +18,26 @@ biomarkers, then validated in independent data"), as a library on pandas or pola
 Heavy libraries (scikit-learn, scikit-survival, statsmodels) are imported inside the functions that use
 them; nothing runs at import. This layer never prints, draws or exits.
 """
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "prepare": "data", "AnalysisData": "data", "feature_label": "data",
+    "univariate_screen": "screen", "bh_qvalues": "screen", "ScreenRow": "screen",
+    "fit_penalised": "model", "ModelSettings": "model", "LockedModel": "model", "ModelResult": "model",
+    "composite_rules": "rules", "parse_rule": "rules", "evaluate_rule": "rules", "interaction_test": "rules",
+    "validate": "validate", "load_locked": "validate", "LockedRule": "validate",
+    "discover": "workflow", "DiscoveryResult": "workflow",
+    "build_ctrp_gdsc": "celllines",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their module on first use (``import nerasense.discovery`` stays cheap)."""
+    if name in _WHERE:
+        return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_WHERE)

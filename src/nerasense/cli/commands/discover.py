@@ -83,6 +83,7 @@ def _discover(args: argparse.Namespace) -> CommandResult:
     from nerasense.discovery.model import ModelSettings
     from nerasense.discovery.workflow import discover
     from nerasense.errors import InputError, Problem
+    from nerasense.knowledge import default_knowledge
     from nerasense.report.discovery import discovery_report
     from nerasense.stats.tables import read_table
 
@@ -92,6 +93,7 @@ def _discover(args: argparse.Namespace) -> CommandResult:
             problems.append(Problem(f"--{name.replace('_', '-')}", getattr(args, name), "an integer ≥ 0"))
     if problems:
         raise InputError(problems)
+    kb_version = default_knowledge().kb_version  # stamped on every output (the run itself reads no knowledge)
     df = read_table(args.table)
     cols = [str(c) for c in df.columns]
     features = select_columns(cols, args.features) if args.features else None
@@ -110,22 +112,24 @@ def _discover(args: argparse.Namespace) -> CommandResult:
     _write_screen(result, screen_path)
     files = {"report": str(out / "report.html"), "screen": str(screen_path), "result": str(out / "discovery.json")}
     if result.model is not None:
-        (out / "model.json").write_text(json.dumps(stamp(result.model.locked.to_dict()), indent=2, allow_nan=False) + "\n",
-                                        encoding="utf-8")
+        model_json = json.dumps(stamp(result.model.locked.to_dict(), kb_version), indent=2, allow_nan=False)
+        (out / "model.json").write_text(model_json + "\n", encoding="utf-8")
         files["model"] = str(out / "model.json")
     if result.locked_rule is not None:
-        (out / "rule.json").write_text(json.dumps(stamp(result.locked_rule.to_dict()), indent=2) + "\n", encoding="utf-8")
+        rule_json = json.dumps(stamp(result.locked_rule.to_dict(), kb_version), indent=2)
+        (out / "rule.json").write_text(rule_json + "\n", encoding="utf-8")
         files["rule"] = str(out / "rule.json")
     command = "nerasense " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["discover"] else ""
     meta = {"title": args.title or f"Biomarker discovery: {args.response} in {args.table.name}",
-            "data": f"Table {args.table} ({len(df)} rows, {len(cols)} columns).", "command": command or _command(args)}
+            "data": f"Table {args.table} ({len(df)} rows, {len(cols)} columns).", "command": command or _command(args),
+            "kb_version": kb_version}
     join = _join_report_beside(args.table)
     if join is not None:
         meta["join"] = join
         meta["data"] += (" Built by `nerasense celllines` from CTRP v2 (drug AUC; lower = more sensitive) and GDSC v17 "
                          "binary genomic features.")
     (out / "report.html").write_text(discovery_report(result, meta), encoding="utf-8")
-    full = stamp(payload)
+    full = stamp(payload, kb_version)
     full["files"] = files
     (out / "discovery.json").write_text(json.dumps(full, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8")
 
@@ -138,7 +142,7 @@ def _discover(args: argparse.Namespace) -> CommandResult:
                                                          "calibration", "permutation", "selected", "tuning")},
         "locked_rule": payload["locked_rule"], "rule_choice": payload["rule_choice"],
         "rules": payload["rules"][:5], "missingness": payload["missingness"], "files": files,
-    })
+    }, kb_version)
     return CommandResult(summary, _text(result, files))
 
 
