@@ -48,3 +48,10 @@ def giab(panel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[st
     out = tmp_path_factory.mktemp("giab")
     return run_call([str(panel / "giab_normal_R1.fastq.gz"), str(panel / "giab_normal_R2.fastq.gz"),
                      "--reference", str(panel / "grch37_panel_windows.fa")], out), out
+
+
+@pytest.fixture(scope="session")
+def tumour_normal(panel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("tumour_normal")
+    return run_call([str(panel / "seracare_ctdna_5pct_duplex.bam"), "--reference", str(panel / "grch37_panel_windows.fa"),
+                     "--normal", str(panel / "giab_normal_R1.fastq.gz"), str(panel / "giab_normal_R2.fastq.gz")], out), out

@@ -313,7 +313,8 @@ def verdict_text(v: Verdict, s: Settings) -> str:
     if v.called:
         return "detected"
     if v.lod is None:
-        return f"not adequate to exclude {100 * level:g} % VAF (depth {v.evidence.depth} cannot reach a call)"
+        reason = "no reads" if v.evidence.depth == 0 else f"depth {v.evidence.depth} cannot reach a call"
+        return f"not adequate to exclude {100 * level:g} % VAF ({reason})"
     if v.lod <= level:
         return f"adequate to exclude {100 * level:g} % VAF"
     return f"not adequate to exclude {100 * level:g} % VAF"

@@ -236,7 +236,9 @@ def hotspots_on(contigs: list[Contig], targets: list[Target], hotspots: list[Hot
             old = sites.get(key)
             sites[key] = HotspotSite(hs.gene, old.protein_change if old else hs.protein_change, c.name, *allele,
                                      source_rows=(old.source_rows if old else 0) + 1)
-    return sorted(sites.values(), key=lambda s: (s.contig, s.pos, s.ref, s.alt))
+    # the neratinib genes first, then the rest; within a gene by position
+    first = {"ERBB2": 0, "PIK3CA": 1}
+    return sorted(sites.values(), key=lambda s: (first.get(s.gene, 2), s.gene, s.contig, s.pos, s.ref, s.alt))
 
 
 __all__ = ["Contig", "HotspotSite", "Target", "hotspots_on", "normalise", "place_contig", "read_bed", "read_fai",

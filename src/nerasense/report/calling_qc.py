@@ -124,7 +124,8 @@ def qc_page(result: CallResult, payload: dict[str, Any] | None = None) -> str:
             ("", f"{h['chrom']}:{h['pos']} {h['ref']}>{h['alt']}"),
             ("num", "–" if h["pos_grch38"] is None else str(h["pos_grch38"])),
             ("num", str(h["depth"])), ("num", str(h["alt_count"])), ("", strand),
-            ("num", f"{_pct(h['vaf'], 2)} ({_pct(h['vaf_ci_low'], 2)}–{_pct(h['vaf_ci_high'], 2)})"),
+            ("num", "–" if h["vaf"] is None else
+             f"{100 * h['vaf']:.2f} % ({100 * h['vaf_ci_low']:.2f}–{100 * h['vaf_ci_high']:.2f})"),
             ("num", _pct(h["lod"], 2) if h["lod"] is not None else "not reachable"),
             ("", h["status"]), ("", h["verdict"])], cls))
     call_rows = [_row([("", c["gene"] or ""), ("", (c["protein_change"] or "").removeprefix("p.")),
