@@ -111,7 +111,7 @@ def test_damaged_vcfs_are_refused_clearly(gk: GenomicsKnowledge, tmp_path: Path)
         read_vcf(truncated, gk)
     not_vcf = tmp_path / "not.vcf"
     not_vcf.write_text("Hugo_Symbol\tTumor_Sample_Barcode\n")
-    with pytest.raises(InputError, match="plain or bgzipped"):
+    with pytest.raises(InputError, match="first line is ##fileformat=VCF"):
         read_vcf(not_vcf, gk)
     with pytest.raises(InputError, match="existing VCF"):
         read_vcf(tmp_path / "missing.vcf", gk)

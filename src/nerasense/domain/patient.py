@@ -129,3 +129,6 @@ class Patient(_Strict):
     liver: Liver | None = None
     medications: list[str] = Field(default_factory=list, description="concomitant medications (generic names)")
     assessed_on: dt.date | None = Field(default=None, description="date of the assessment (for time since therapy)")
+    region: Literal["US", "EU"] | None = Field(
+        default=None, description="label region for contraindications, the hepatic rule and label populations "
+        "(US when absent; `--region` on the command line overrides it)")

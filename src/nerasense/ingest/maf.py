@@ -38,6 +38,7 @@ from nerasense._frames import aligned, without_rows
 from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.files import read_bytes, require_file
 from nerasense.ingest.normal_form import fast_change
+from nerasense.safe_io import input_boundary
 
 if TYPE_CHECKING:
     from nerasense.ingest.table import AlterationTable
@@ -229,6 +230,7 @@ def detect_column_shift(frame: pl.DataFrame, header: list[str]) -> ColumnShift |
                        lines=tuple(shifted["line_no"].to_list()), data_rows=frame.height)
 
 
+@input_boundary("MAF (tab-separated, UTF-8, plain or gzipped)")
 def read_maf(
     path: str | Path,
     gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge],

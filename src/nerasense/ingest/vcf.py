@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -23,6 +25,7 @@ import polars as pl
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.table import AlterationTable, normalise_changes, require_file, resolve_gene_column
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.safe_io import captured_stderr, encoding_problem, input_boundary
 
 _FORMAT = re.compile(r"Format:\s*'?([^'\"]+)'?", re.IGNORECASE)
 _ANN_FIELDS = ("Allele", "Annotation", "Annotation_Impact", "Gene_Name", "Gene_ID", "Feature_Type",
@@ -125,6 +128,7 @@ def _annotation(info: dict[str, str | None], fields: dict[str, list[str]], ref: 
     return None
 
 
+@input_boundary("VCF (plain or bgzipped, UTF-8 header)")
 def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = None,
              origin: str = "unknown") -> AlterationTable:
     """Read an annotated VCF; see the module docstring."""
@@ -132,9 +136,29 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
 
     path = Path(path)
     require_file(path, "VCF")
+    failure: InputError | None = None
+    with captured_stderr() as htslib:  # htslib prints "[E::...]" lines on descriptor 2: keep them for the message
+        try:
+            table = _read_vcf(VCF, path, gk, sample, origin)
+        except InputError as exc:
+            failure = exc
+    said = next((ln for ln in htslib if ln.startswith("[E::")), "")
+    if failure is not None:
+        if not said:
+            raise failure
+        first, *rest = failure.problems
+        fix = f"{first.fix}; htslib said: {said}" if first.fix else f"htslib said: {said}"
+        raise InputError([Problem(first.field, first.value, first.allowed, fix, first.where), *rest]) from None
+    if said:  # htslib skipped a line it could not parse and went on: the file is damaged, its reading incomplete
+        raise InputError(Problem("file", str(path), "a well-formed VCF", f"htslib said: {said}"))
+    return table
+
+
+def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, origin: str) -> AlterationTable:
+    _check_vcf_header(path)
     try:
         vcf = VCF(str(path))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # cyvcf2 raises OSError, ValueError or bare Exception on a damaged header
         raise InputError(Problem("file", str(path), "a VCF (plain or bgzipped)", f"cyvcf2 could not open it: {exc}")) from None
     samples = list(vcf.samples)
     if sample is not None and sample not in samples:
@@ -216,6 +240,48 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
     notes = [f"{name}: sample {sample_name}; annotation {', '.join(sorted(flavours)) or 'none'}"]
     return AlterationTable(path=str(path), format="vcf", frame=frame, rejected=rej, input_records=records,
                            flavour="+".join(sorted(flavours)), notes=notes)
+
+
+def _check_vcf_header(path: Path) -> None:
+    """Refuse a header htslib would reject, naming the line, before cyvcf2 opens the file: the first line must
+    be ``##fileformat=VCF...``, meta lines ``##key=value``, and the ``#CHROM`` line must come before any record."""
+    name = str(path)
+    for n, raw in enumerate(_header_lines(path), start=1):
+        problem = encoding_problem(raw, name)
+        if problem is not None:
+            raise InputError(Problem("header", name, "a UTF-8 VCF header", f"line {n}: {problem.fix}"))
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if n == 1 and not line.startswith("##fileformat=VCF"):
+            raise InputError(Problem("header", name, "a VCF whose first line is ##fileformat=VCFv4.x",
+                                     f"line 1 starts {line[:20]!r}"))
+        if line.startswith("##"):
+            if "=" not in line:
+                raise InputError(Problem("header", name, "meta lines of the form ##key=value", f"line {n} has no '='"))
+            continue
+        if line.startswith("#"):
+            columns = line[1:].split("\t")
+            if columns[:8] != ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+                raise InputError(Problem("header", name, "a #CHROM line with CHROM POS ID REF ALT QUAL FILTER INFO "
+                                         "(tab-separated), then FORMAT and samples", f"line {n}"))
+            return
+        raise InputError(Problem("header", name, "a #CHROM header line before the first record",
+                                 f"line {n} is a record but no #CHROM line came before it"))
+    raise InputError(Problem("header", name, "a VCF with a #CHROM header line", "the file ends inside the header"))
+
+
+def _header_lines(path: Path) -> Iterator[bytes]:
+    """The lines of the file up to and including the first that does not start with '##' (gunzipped/BGZF)."""
+    with path.open("rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                yield line
+                if not line.startswith(b"##"):
+                    return
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(Problem("file", str(path), "a complete gzip/BGZF file", f"the stream is damaged ({exc})")) from None
 
 
 def _count_header_lines(path: Path) -> int:

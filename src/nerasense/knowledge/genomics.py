@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from nerasense.domain.alterations import Effect, MutationEffect, Oncogenicity, ProteinChange, ProteinChangeType
 from nerasense.errors import KnowledgeError
 from nerasense.knowledge.genomics_schema import (
     GeneAlias,
     HotspotTable,
+    OncogenicityEffect,
     PathwayGene,
     ProteinRegion,
+    ProteinSequence,
     VariantAlias,
     VariantRule,
 )
@@ -35,6 +38,7 @@ class HotspotAllele:
     pos_grch38: int | None = None
 
 
+HGNC_SYMBOLS_FILE = "hgnc_symbols.tsv"
 HOTSPOT_COLUMNS = ("gene", "protein_change", "variant_class", "chrom", "pos_grch37", "ref_grch37",
                    "alt_grch37", "pos_grch38")
 
@@ -91,6 +95,24 @@ class GenomicsKnowledge:
         return {g: tuple(v) for g, v in out.items()}
 
     @cached_property
+    def classification_effects(self) -> dict[tuple[Oncogenicity, MutationEffect], Effect]:
+        """(oncogenicity, mutation effect) -> call on neratinib (``oncogenicity_effects.yaml``)."""
+        out: dict[tuple[Oncogenicity, MutationEffect], Effect] = {}
+        for m in self.kb.of("oncogenicity_effects", OncogenicityEffect):
+            for me in m.mutation_effects:
+                out[(m.oncogenicity, me)] = m.effect
+        return out
+
+    def effect_of(self, rule: VariantRule) -> Effect | None:
+        """The call a rule makes on neratinib: its explicit effect, else the one its classification maps to
+        (None for a rule that only qualifies a call, or whose classification has no mapping)."""
+        if rule.effect is not None:
+            return rule.effect
+        if rule.oncogenicity is None or rule.mutation_effect is None:
+            return None
+        return self.classification_effects.get((rule.oncogenicity, rule.mutation_effect))
+
+    @cached_property
     def variant_aliases(self) -> dict[tuple[str, str], VariantAlias]:
         return {(a.gene, a.legacy): a for a in self.kb.of("variant_aliases", VariantAlias)}
 
@@ -120,6 +142,29 @@ class GenomicsKnowledge:
             ids.extend(s for s in t.sources if s not in ids)
         return tuple(ids)
 
+    @cached_property
+    def sequences(self) -> dict[str, ProteinSequence]:
+        """The reference protein of each gene that has one (``protein_sequences.yaml``)."""
+        return {p.gene: p for p in self.kb.of("protein_sequences", ProteinSequence)}
+
+    @cached_property
+    def hgnc_symbols(self) -> dict[str, str]:
+        """Upper-cased -> approved symbol of every human protein-coding gene (``hgnc_symbols.tsv``), read when
+        first asked for (only the ``variant`` command asks)."""
+        path = self.kb.data_dir / HGNC_SYMBOLS_FILE
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+        if not lines or lines[0] != "symbol":
+            raise KnowledgeError(f"{HGNC_SYMBOLS_FILE}: the first line after the comments must be the header 'symbol'")
+        return {s.upper(): s for s in lines[1:]}
+
+    def closest_symbols(self, name: str, n: int = 3) -> list[str]:
+        """The approved symbols or aliases spelled most like ``name`` (difflib's ratio), best first."""
+        import difflib
+
+        pool = {**self.hgnc_symbols, **{a: a for a in self.gene_aliases}}
+        matches = difflib.get_close_matches(name.strip().upper(), list(pool), n=n, cutoff=0.5)
+        return [pool[m] for m in matches]
+
     def symbol(self, gene: str) -> str:
         """The HGNC symbol for a symbol or alias, matched case-insensitively against the aliases and the
         genes the knowledge base knows; any other name is returned as written (HGNC symbols such as
@@ -140,4 +185,58 @@ class GenomicsKnowledge:
         return frozenset(genes)
 
 
-__all__ = ["HOTSPOT_COLUMNS", "GenomicsKnowledge", "HotspotAllele", "read_hotspot_tsv"]
+# --------------------------------------------------------------------------- the protein a change names
+
+
+@dataclass(frozen=True)
+class ReferenceMismatch:
+    """Why a protein change cannot be on this protein: the residue written is not the one there, or the
+    position lies beyond the protein. ``isoforms`` names other numberings in which it would fit."""
+
+    position: int
+    written: str
+    found: str | None  # None: beyond the protein
+    text: str
+    isoforms: tuple[str, ...] = ()
+
+
+def _residues_named(change: ProteinChange) -> list[tuple[int, str]]:
+    """(position, residue) pairs a change states about the reference protein."""
+    if change.start is None or change.start_aa is None or change.type is ProteinChangeType.UNKNOWN_EFFECT:
+        return []
+    if change.start_aa in ("X", "*"):  # MAF's X123_splice placeholder; a stop is checked apart (extension)
+        return []
+    named = [(change.start, change.start_aa)]
+    if change.end is not None and change.end_aa is not None and change.end_aa not in ("X", "*"):
+        named.append((change.end, change.end_aa))
+    return named
+
+
+def reference_mismatch(change: ProteinChange, protein: ProteinSequence) -> ReferenceMismatch | None:
+    """Check the residues a change names against the reference protein; None when they agree."""
+    where = f"{protein.gene} ({protein.uniprot}, {protein.refseq_protein}, {protein.length:,} residues)"
+    if change.type is ProteinChangeType.EXTENSION and change.start is not None:
+        if change.start != protein.length + 1:
+            return ReferenceMismatch(change.start, "*", None, f"the stop codon of {where} is at {protein.length + 1}, "
+                                     f"not {change.start}")
+        return None
+    for position, written in _residues_named(change):
+        found = protein.residue(position)
+        if found == written:
+            continue
+        if found is None:
+            text = f"position {position} lies beyond the protein: {where} ends at {protein.length}"
+        else:
+            text = f"residue {position} of {where} is {found}{position}, not {written}{position}"
+        fits = tuple(
+            f"{iso.name} ({iso.refseq_protein}) [{iso.verification.value}]: its {written}{position} is "
+            f"{written}{position + iso.offset} here" for iso in protein.isoforms
+            if all(protein.residue(p + iso.offset) == w for p, w in _residues_named(change)))
+        if fits:
+            text += "; the change fits the numbering of " + "; ".join(fits)
+        return ReferenceMismatch(position, written, found, text, fits)
+    return None
+
+
+__all__ = ["HGNC_SYMBOLS_FILE", "HOTSPOT_COLUMNS", "GenomicsKnowledge", "HotspotAllele", "ReferenceMismatch",
+           "read_hotspot_tsv", "reference_mismatch"]

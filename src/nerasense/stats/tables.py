@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nerasense.errors import InputError, Problem, ProblemCollector
+from nerasense.safe_io import check_input, read_delimited, read_parquet_checked
 
 _MAX_ROWS_LISTED = 20
 
@@ -20,23 +21,16 @@ _MAX_ROWS_LISTED = 20
 def read_table(path: str | Path, comment: str | None = None) -> Any:
     """A pandas DataFrame from ``.csv``, ``.tsv``/``.txt``/``.tab`` (tab) or ``.parquet``/``.pq``.
 
-    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#').
+    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#'). The file
+    is checked first (:mod:`nerasense.safe_io`): a regular file, UTF-8, each column named once.
     """
-    import pandas as pd
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError(Problem("file", str(p), "an existing CSV, TSV or Parquet file"))
     suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".tsv", ".txt", ".tab"):
-            return pd.read_csv(p, sep="\t", comment=comment)
-        if suffix == ".csv":
-            return pd.read_csv(p, comment=comment)
-    except (ValueError, OSError) as exc:  # pandas/pyarrow parse errors
-        raise InputError(Problem("file", str(p), "a readable table", f"the reader said: {exc}")) from exc
+    if suffix in (".parquet", ".pq"):
+        return read_parquet_checked(p, "table")
+    if suffix in (".tsv", ".txt", ".tab", ".csv"):
+        return read_delimited(p, "table", sep="," if suffix == ".csv" else "\t", comment=comment)
+    check_input(p, "CSV, TSV or Parquet")
     raise InputError(Problem("file", str(p), "a file ending .csv, .tsv, .txt, .tab, .parquet or .pq"))
 
 
@@ -60,11 +54,12 @@ def survival_columns(
     covariates: Sequence[str] = (),
     strata: str | None = None,
     marker: str | None = None,
+    cluster: str | None = None,
 ) -> Any:
     """Check and return the used columns as a new DataFrame with float ``time``, int ``event``.
 
     Problems collected (all at once): missing columns; non-numeric, missing or negative times; events
-    other than 0/1; missing groups/strata; non-numeric or missing covariates and markers.
+    other than 0/1; missing groups/strata/clusters; non-numeric or missing covariates and markers.
     """
     import pandas as pd
 
@@ -72,6 +67,7 @@ def survival_columns(
     wanted = [("time", time), ("event", event)]
     wanted += [("group", group)] if group else []
     wanted += [("strata", strata)] if strata else []
+    wanted += [("cluster", cluster)] if cluster else []
     wanted += [("marker", marker)] if marker else []
     wanted += [("covariates", c) for c in covariates]
     available = ", ".join(map(str, df.columns))
@@ -110,7 +106,7 @@ def survival_columns(
         )
     out["event"] = np.where(bad_e, 0, e).astype(np.int64)
 
-    for role, label in (("group", group), ("strata", strata)):
+    for role, label in (("group", group), ("strata", strata), ("cluster", cluster)):
         if label:
             col = label
             miss = pd.isna(df[col]).to_numpy()

@@ -20,13 +20,15 @@ from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import FORMATS, AlterationTable, guess_format, resolve_gene_column
 from nerasense.ingest.vcf import read_vcf
-from nerasense.interpret.variants import annotate_frame
+from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.safe_io import atomic_output, output_error
 
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
-    "evidence", "vaf", "depth", "alt_count", "copy_number", "cna_call", "consequence", "hgvs_c", "transcript",
+    "oncogenicity", "mutation_effect", "classification_level", "evidence", "vaf", "depth", "alt_count",
+    "copy_number", "cna_call", "consequence", "hgvs_c", "transcript",
     "chrom", "pos", "ref", "alt", "genome_build", "origin", "legacy_name", "line", "reason", "unverified",
 )
 LARGE_FILE = 20 * 1024 * 1024  # bytes above which a progress display is worth showing on a terminal
@@ -162,6 +164,12 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
             _write(annotated, args.output)
     elapsed = time.perf_counter() - started
     summary = _summary(table, annotated, elapsed)
+    summary["reference_mismatch"] = mismatched = reference_mismatches(annotated, gk, parse_protein_change)
+    if mismatched:
+        rows = sum(int(m["rows"]) for m in mismatched)  # type: ignore[call-overload]
+        table.notes.append(
+            f"{rows} rows ({len(mismatched)} distinct changes) name a residue that is not on the gene's reference "
+            "protein (another transcript's numbering, or a damaged row); kept, and listed in summary.reference_mismatch")
     payload: dict[str, Any] = {
         "file": str(path),
         "format": fmt,
@@ -179,12 +187,16 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
 
 
 def _write(frame: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.write_parquet(out)
-    else:
-        frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
-            out, separator="\t")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out, exc) from None
+    with atomic_output(out) as partial:
+        if out.suffix == ".parquet":
+            frame.write_parquet(partial)
+        else:
+            frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
+                partial, separator="\t")
 
 
 def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) -> dict[str, Any]:
@@ -202,10 +214,32 @@ def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) ->
             "alterations": erbb2.height,
             "alleles": sorted({c or k for c, k in erbb2.select("protein_change", "kind").iter_rows()}),
             "unknown_effect": erbb2.filter(pl.col("effect") == "unknown").height,
+            "unknown_oncogenicity": erbb2.filter(pl.col("oncogenicity") == "unknown").height,
         },
+        "by_oncogenicity": dict(annotated.group_by("oncogenicity").len().sort("oncogenicity").iter_rows()),
+        "unclassified": _unclassified(annotated),
         "hotspots": int(annotated["hotspot"].sum()) if annotated.height else 0,
         "lower_benefit": int(annotated["lower_benefit"].sum()) if annotated.height else 0,
         "seconds": round(elapsed, 3),
+    }
+
+
+UNCLASSIFIED_LISTED = 50  # distinct unclassified alleles named in the summary (most frequent first)
+
+
+def _unclassified(annotated: pl.DataFrame) -> dict[str, Any]:
+    """Rows of ERBB2 and ERBB3 (the genes curated allele by allele) whose oncogenicity is unknown, counted,
+    and the alleles named (most frequent first); rows of any gene without a protein change, counted."""
+    curated = annotated.filter(pl.col("gene").is_in(["ERBB2", "ERBB3"]) & (pl.col("oncogenicity") == "unknown"))
+    named = (curated.group_by("gene", "protein_change", "kind").len().sort("len", "gene", "protein_change",
+                                                                           descending=[True, False, False])
+             .head(UNCLASSIFIED_LISTED))
+    return {
+        "erbb2_erbb3_rows": curated.height,
+        "erbb2_erbb3_alleles": [{"gene": g, "change": c or k, "rows": n} for g, c, k, n in named.iter_rows()],
+        "no_protein_change_rows": annotated.filter(
+            pl.col("protein_change").is_null()
+            & ~pl.col("kind").is_in(["amplification", "gain", "loss", "deletion"])).height,
     }
 
 
@@ -218,7 +252,14 @@ def _text(payload: dict[str, Any], annotated: pl.DataFrame, full: bool) -> str:
         f"  effects: {', '.join(f'{k} {v}' for k, v in s['by_effect'].items()) or '-'}; hotspots {s['hotspots']}; "
         f"lower benefit {s['lower_benefit']}",
         f"  ERBB2: {s['erbb2']['alterations']} alterations, alleles {', '.join(s['erbb2']['alleles']) or '-'}",
+        f"  oncogenicity: {', '.join(f'{k} {v}' for k, v in s['by_oncogenicity'].items()) or '-'}",
     ]
+    u = s["unclassified"]
+    if u["erbb2_erbb3_rows"]:
+        lines.append(f"  unclassified ERBB2/ERBB3 rows {u['erbb2_erbb3_rows']}: " + ", ".join(
+            f"{a['gene']} {a['change']} ({a['rows']})" for a in u["erbb2_erbb3_alleles"]))
+    if u["no_protein_change_rows"]:
+        lines.append(f"  rows without a protein change: {u['no_protein_change_rows']}")
     lines += [f"  note: {n}" for n in payload["notes"]]
     if full and annotated.height:
         lines.append("")

@@ -20,16 +20,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Assess one patient (YAML or JSON, schema in docs/patient-file.md).")
     p.add_argument("patient_file", type=Path, metavar="PATIENT_FILE")
     p.add_argument("-o", "--output", type=Path, default=None, help="write the report (.html or .pdf)")
+    p.add_argument("--region", choices=["US", "EU"], default=None,
+                   help="label region (contraindications, hepatic rule, label populations); overrides the patient "
+                   "file's region; US when neither says")
+    p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
+                   help="a folder (besides the patient file's own) that files named in the patient file may lie in")
     add_json_flag(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
-    prepared = prepare(args.patient_file, kb)
+    prepared = prepare(args.patient_file, kb, allowed=args.allow_dir)
     patient, findings = prepared.patient, prepared.ctdna
     assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
-                                ctdna=findings)
+                                ctdna=findings, region=args.region)
     payload = assessment.to_dict()
     if findings is not None:
         payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
