@@ -383,4 +383,70 @@ def qc_numbers(result: CallResult) -> dict[str, Any]:
     return out
 
 
-__all__ = ["CallInputs", "CallResult", "check_inputs", "run_call", "settings"]
+
+
+
+# --------------------------------------------------------------------------- reads named in a patient file
+
+
+def call_reads_cached(reads: list[Path], reference: Path, kb: KnowledgeBase, *, targets: Path | None = None,
+                      build: str = "GRCh37", sample: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """Call a patient file's reads once: the outputs are kept under the nerasense cache folder
+    (``calls/<hash>``, the hash over the input files' paths, sizes and times, the build, the software and
+    knowledge versions) and read back on the next assessment. Returns the GRCh37/GRCh38 VCF and the payload.
+    """
+    import hashlib
+    import json
+    import tempfile
+
+    from nerasense.knowledge.loader import cache_dir
+
+    h = hashlib.sha256(f"{software_version()}|{kb.kb_version}|{build}|{sample}".encode())
+    for f in [*reads, reference, *([targets] if targets else [])]:
+        st = f.resolve().stat()
+        h.update(f"|{f.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    root = cache_dir() or Path(tempfile.gettempdir()) / "nerasense"
+    out = root / "calls" / h.hexdigest()[:20]
+    vcf = out / f"calls.{build.lower()}.vcf"
+    saved = out / "call.json"
+    if saved.is_file() and vcf.is_file():
+        return vcf, json.loads(saved.read_text(encoding="utf-8"))
+    result = run_call(CallInputs(list(reads), reference, out, targets=targets, build=build, sample=sample), kb)
+    payload = result.to_dict()
+    saved.write_text(json.dumps(payload, default=str, allow_nan=False), encoding="utf-8")
+    return vcf, payload
+
+
+def hotspot_summary(payload: dict[str, Any], genes: tuple[str, ...] = ("ERBB2", "PIK3CA")) -> dict[str, Any]:
+    """The hotspot lines a patient report shows: one per protein change of ``genes`` (and every detected one),
+    the detected allele where there is one, else the allele with the lowest LOD; each with a plain text such as
+    ``not detected (LOD 0.8 %)``."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in payload["hotspots"]:
+        if h["gene"] not in genes and h["status"] != "detected":
+            continue
+        key = (h["gene"], h["protein_change"])
+        old = best.get(key)
+        rank = (h["status"] != "detected", h["lod"] is None, h["lod"] or 0.0)
+        if old is None or rank < (old["status"] != "detected", old["lod"] is None, old["lod"] or 0.0):
+            best[key] = h
+    lines = []
+    for h in best.values():
+        if h["status"] == "detected":
+            text = (f"detected, VAF {100 * h['vaf']:.2f} % ({100 * h['vaf_ci_low']:.2f}–{100 * h['vaf_ci_high']:.2f} %), "
+                    f"{h['alt_count']} of {h['depth']} reads")
+        elif not h["depth"]:
+            text = "not tested (no reads)"
+        elif h["lod"] is None:
+            text = f"not detected (no LOD: depth {h['depth']} too low for a call)"
+        else:
+            text = f"not detected (LOD {100 * h['lod']:.2g} %)"
+            if h["status"].startswith("filtered"):
+                text = f"{h['status']}; not called (LOD {100 * h['lod']:.2g} %)"
+        lines.append({"gene": h["gene"], "protein_change": h["protein_change"], "status": h["status"],
+                      "depth": h["depth"], "vaf": h["vaf"], "lod": h["lod"], "text": text, "verdict": h["verdict"]})
+    return {"sample": payload["sample"], "build": payload["build"], "tools": payload["tools"],
+            "reference": payload["reference"], "hotspots": lines,
+            "note": "Research use only. LOD: the smallest VAF called with "
+                    f"{100 * payload['test']['lod_probability']:g} % probability at the site's depth."}
+__all__ = ["CallInputs", "CallResult", "call_reads_cached", "check_inputs", "hotspot_summary", "run_call", "settings"]
