@@ -36,6 +36,8 @@ def handle(args: argparse.Namespace) -> CommandResult:
     assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
                                 ctdna=findings, region=args.region)
     payload = assessment.to_dict()
+    if prepared.read_calls:  # reads named in the patient file, called here (issue 22)
+        payload["read_calls"] = prepared.read_calls
     if findings is not None:
         payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
     if args.output is not None:
