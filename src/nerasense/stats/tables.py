@@ -67,11 +67,12 @@ def survival_columns(
     covariates: Sequence[str] = (),
     strata: str | None = None,
     marker: str | None = None,
+    cluster: str | None = None,
 ) -> Any:
     """Check and return the used columns as a new DataFrame with float ``time``, int ``event``.
 
     Problems collected (all at once): missing columns; non-numeric, missing or negative times; events
-    other than 0/1; missing groups/strata; non-numeric or missing covariates and markers.
+    other than 0/1; missing groups/strata/clusters; non-numeric or missing covariates and markers.
     """
     import pandas as pd
 
@@ -79,6 +80,7 @@ def survival_columns(
     wanted = [("time", time), ("event", event)]
     wanted += [("group", group)] if group else []
     wanted += [("strata", strata)] if strata else []
+    wanted += [("cluster", cluster)] if cluster else []
     wanted += [("marker", marker)] if marker else []
     wanted += [("covariates", c) for c in covariates]
     available = ", ".join(map(str, df.columns))
@@ -117,7 +119,7 @@ def survival_columns(
         )
     out["event"] = np.where(bad_e, 0, e).astype(np.int64)
 
-    for role, label in (("group", group), ("strata", strata)):
+    for role, label in (("group", group), ("strata", strata), ("cluster", cluster)):
         if label:
             col = label
             miss = pd.isna(df[col]).to_numpy()

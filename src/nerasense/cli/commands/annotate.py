@@ -22,9 +22,9 @@ from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import read_maf
 from nerasense.ingest.table import FORMATS, AlterationTable, guess_format, resolve_gene_column
 from nerasense.ingest.vcf import read_vcf
-from nerasense.interpret.variants import annotate_frame
+from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
-from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge, HotspotLocus
 from nerasense.safe_io import atomic_output, check_input, decode, output_error, read_input, split_lines
 
 OUTPUT_COLUMNS = (
@@ -62,9 +62,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_annotate)
 
 
-def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
-    """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo)."""
-    check_input(path, "cancerhotspots table", field="--hotspots")
+def _full_hotspots(path: Path) -> tuple[frozenset[tuple[str, str]], dict[HotspotLocus, tuple[str, str]]]:
+    """(gene, change) pairs of a full cancerhotspots v2 table, read at run time (not copied into the repo), and
+    the loci of its alleles: the table's own build (GRCh38 when its name says so, else GRCh37) and, when a sibling
+    file of the other build sits beside it (``..._GRCh38.tsv``), that build's too."""
+    frame = _hotspot_frame(path)
+    pairs: set[tuple[str, str]] = set()
+    loci: dict[HotspotLocus, tuple[str, str]] = {}
+    builds = [("GRCh38" if "GRCh38" in path.name else "GRCh37", frame)]
+    for a, b in (("GRCh37", "GRCh38"), ("GRCh38", "GRCh37")):
+        sibling = path.with_name(path.name.replace(a, b))
+        if a in path.name and sibling.is_file():
+            builds.append((b, _hotspot_frame(sibling)))
+    for build, table in builds:
+        c = table.columns
+        for chrom, pos, ref, alt, gene, change in table.select(c[0], c[1], c[2], c[3], c[4], c[6]).iter_rows():
+            try:
+                text = parse_protein_change(change).text
+            except InputError:
+                continue
+            pairs.add((gene, text))
+            if pos and pos.isdigit():
+                loci.setdefault((build, chrom.removeprefix("chr"), int(pos), ref, alt), (gene, text))
+    return frozenset(pairs), loci
+
+
+def _hotspot_frame(path: Path) -> pl.DataFrame:
+    check_input(path, "cancerhotspots v2 table", field="--hotspots")
     try:
         frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
     except pl.exceptions.PolarsError as exc:
@@ -73,19 +97,15 @@ def _full_hotspots(path: Path) -> frozenset[tuple[str, str]]:
     if frame.width < 7:
         raise InputError(Problem("--hotspots", str(path), "a cancerhotspots v2 table with 8 columns",
                                  "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
-    pairs = set()
-    for gene, change in frame.select(frame.columns[4], frame.columns[6]).iter_rows():
-        try:
-            pairs.add((gene, parse_protein_change(change).text))
-        except InputError:
-            continue
-    return frozenset(pairs)
+    return frame
 
 
 def _genomics(hotspot_path: Path | None) -> GenomicsKnowledge:
     """The genomics knowledge, with the hotspots of a full cancerhotspots table when one is given."""
-    extra = _full_hotspots(hotspot_path) if hotspot_path else frozenset()
-    return GenomicsKnowledge(default_knowledge(), extra_hotspots=extra)
+    if hotspot_path is None:
+        return GenomicsKnowledge(default_knowledge())
+    extra, loci = _full_hotspots(hotspot_path)
+    return GenomicsKnowledge(default_knowledge(), extra_hotspots=extra, extra_hotspot_loci=loci)
 
 
 def _default_hotspots() -> Path | None:
@@ -174,7 +194,10 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
             step(f"writing {args.output.name}")
             _write(annotated, args.output)
     elapsed = time.perf_counter() - started
-    summary = _summary(table, annotated, elapsed)
+    counts = _Counts.of(annotated)
+    summary = _summary_of(counts, table.input_records, table.rejected.height, table.not_alterations, table.accounted,
+                          elapsed)
+    _reference_mismatch(summary, counts, gk, table.notes)
     payload: dict[str, Any] = {
         "file": str(path),
         "format": fmt,
@@ -292,6 +315,7 @@ def _streamed_maf(args: argparse.Namespace, path: Path, knowledge: Callable[[], 
     alterations = int(counts.alleles["len"].sum())
     accounted = alterations + rej.height + no_call == records
     summary = _summary_of(counts, records, rej.height, no_call, accounted, time.perf_counter() - started)
+    _reference_mismatch(summary, counts, knowledge(), notes)
     kb = knowledge().kb
     notes.append(f"{path.name}: read in {len(parts)} chunks of up to {CHUNK_LINES:,} data lines (memory bounded by the chunk)")
     payload: dict[str, Any] = {
@@ -320,9 +344,18 @@ def _write(frame: pl.DataFrame, out: Path) -> None:
                 partial, separator="\t")
 
 
-def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) -> dict[str, Any]:
-    return _summary_of(_Counts.of(annotated), table.input_records, table.rejected.height, table.not_alterations,
-                       table.accounted, elapsed)
+def _reference_mismatch(summary: dict[str, Any], counts: _Counts, gk: GenomicsKnowledge, notes: list[str]) -> None:
+    """Changes whose residue is not on the gene's reference protein, into the summary and a note."""
+    summary["reference_mismatch"] = mismatched = reference_mismatches(counts.alleles, gk, parse_protein_change,
+                                                                      count="len")
+    if mismatched:
+        rows = sum(int(m["rows"]) for m in mismatched)  # type: ignore[call-overload]
+        notes.append(
+            f"{rows} rows ({len(mismatched)} distinct changes) name a residue that is not on the gene's reference "
+            "protein (another transcript's numbering, or a damaged row); kept, and listed in summary.reference_mismatch")
+
+
+_COUNT_KEYS = ["gene", "protein_change", "change", "kind", "effect", "oncogenicity"]
 
 
 @dataclass
@@ -330,20 +363,22 @@ class _Counts:
     """What the summary needs of the annotated rows: rows counted by allele and call (a few thousand rows for a
     GENIE-scale table), hotspot and lower-benefit counts, and the samples. Chunks of a streamed file add up."""
 
-    alleles: pl.DataFrame  # gene, protein_change, kind, effect, oncogenicity, len, hotspot, lower_benefit
+    alleles: pl.DataFrame  # _COUNT_KEYS, len, hotspot, lower_benefit
     samples: set[str]
 
     @classmethod
     def of(cls, annotated: pl.DataFrame) -> _Counts:
-        keys = ["gene", "protein_change", "kind", "effect", "oncogenicity"]
-        alleles = annotated.group_by(keys).agg(pl.len().alias("len"), pl.col("hotspot").cast(pl.Int64).sum(),
+        # a row without a protein change is named by its locus (17:37880221 T>C), else by its kind
+        locus = [pl.col("chrom") + pl.lit(":") + pl.col("pos").cast(pl.String) + pl.lit(" ") + pl.col("ref")
+                 + pl.lit(">") + pl.col("alt")] if {"chrom", "pos", "ref", "alt"} <= set(annotated.columns) else []
+        annotated = annotated.with_columns(pl.coalesce(pl.col("protein_change"), *locus, pl.col("kind")).alias("change"))
+        alleles = annotated.group_by(_COUNT_KEYS).agg(pl.len().alias("len"), pl.col("hotspot").cast(pl.Int64).sum(),
                                                pl.col("lower_benefit").cast(pl.Int64).sum())
         return cls(alleles, set(annotated["sample"].drop_nulls().unique().to_list()) if annotated.height else set())
 
     def add(self, other: _Counts) -> None:
-        keys = ["gene", "protein_change", "kind", "effect", "oncogenicity"]
         both = pl.concat([self.alleles, other.alleles], how="vertical_relaxed")
-        self.alleles = both.group_by(keys).agg(pl.col("len", "hotspot", "lower_benefit").sum())
+        self.alleles = both.group_by(_COUNT_KEYS).agg(pl.col("len", "hotspot", "lower_benefit").sum())
         self.samples |= other.samples
 
 
@@ -385,12 +420,12 @@ def _unclassified(annotated: pl.DataFrame) -> dict[str, Any]:
     and the alleles named (most frequent first); rows of any gene without a protein change, counted.
     ``annotated`` holds rows counted by allele (:class:`_Counts`, column ``len``)."""
     curated = annotated.filter(pl.col("gene").is_in(["ERBB2", "ERBB3"]) & (pl.col("oncogenicity") == "unknown"))
-    named = (curated.group_by("gene", "protein_change", "kind").agg(pl.col("len").sum())
-             .sort("len", "gene", "protein_change", descending=[True, False, False])
+    named = (curated.group_by("gene", "change").agg(pl.col("len").sum())
+             .sort("len", "gene", "change", descending=[True, False, False])
              .head(UNCLASSIFIED_LISTED))
     return {
         "erbb2_erbb3_rows": int(curated["len"].sum()),
-        "erbb2_erbb3_alleles": [{"gene": g, "change": c or k, "rows": n} for g, c, k, n in named.iter_rows()],
+        "erbb2_erbb3_alleles": [{"gene": g, "change": c, "rows": n} for g, c, n in named.iter_rows()],
         "no_protein_change_rows": int(annotated.filter(
             pl.col("protein_change").is_null()
             & ~pl.col("kind").is_in(["amplification", "gain", "loss", "deletion"]))["len"].sum()),

@@ -24,7 +24,7 @@ from nerasense.errors import InputError, NerasenseError, Problem
 from nerasense.safe_io import atomic_write, check_id, check_input
 
 SUMMARY_COLUMNS = ["patient_id", "regimen_id", "call", "level", "score", "expected_endpoint", "expected_value",
-                   "expected_trial"]
+                   "expected_trial", "rank", "region"]
 MARKER = ".nerasense-batch"  # written into every output folder batch makes; --overwrite cleans only such folders
 _SUMMARY_EVERY_S = 1.0
 
@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("patient_files", type=Path, nargs="+", metavar="PATIENT_FILE")
     p.add_argument("-o", "--output-dir", type=Path, required=True, help="folder for <patient>.json and summary.tsv")
     p.add_argument("--html", action="store_true", help="also write <patient>.html reports")
+    p.add_argument("--region", choices=["US", "EU"], default=None,
+                   help="label region (contraindications, hepatic rule, label populations); overrides the patient "
+                   "file's region; US when neither says")
     p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
                    help="a folder (besides each patient file's own) that files named in patient files may lie in")
     again = p.add_mutually_exclusive_group()
@@ -87,7 +90,8 @@ def summary_rows(a: dict[str, Any]) -> list[dict[str, object]]:
         exp = r["expected"] or {}
         rows.append({"patient_id": a["patient_id"], "regimen_id": r["regimen_id"], "call": r["call"],
                      "level": r["level"] or "", "score": r["score"], "expected_endpoint": exp.get("endpoint", ""),
-                     "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", "")})
+                     "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", ""),
+                     "rank": r.get("rank", ""), "region": a.get("region", "")})
     return rows
 
 
@@ -149,7 +153,7 @@ def handle(args: argparse.Namespace) -> CommandResult:
                 progress.advance(task)
                 continue
             try:
-                a = assess_file(path, kb, gk, allowed=args.allow_dir).to_dict()
+                a = assess_file(path, kb, gk, region=args.region, allowed=args.allow_dir).to_dict()
                 check_id(a["patient_id"], "patient_id", str(path))
             except NerasenseError as exc:  # one bad file must not hide the others: list it, go on
                 failed.append({"file": str(path), "error": " ".join(str(exc).split())})

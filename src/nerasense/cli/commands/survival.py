@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _file_args(p)
     p.add_argument("--covariates", required=True, help="comma-separated numeric columns, e.g. age,treated")
     p.add_argument("--strata", default=None, help="column to stratify the baseline hazard by")
+    p.add_argument("--robust", action="store_true", help="robust (sandwich) SEs, as R coxph(robust=TRUE)")
+    p.add_argument("--cluster", default=None, help="column of cluster ids: robust SEs summed by cluster (R cluster())")
     p.set_defaults(handler=_cox)
     sv.set_defaults(handler=_no_action)
 
@@ -96,13 +98,18 @@ def _cox(args: argparse.Namespace) -> CommandResult:
     from nerasense.stats.tables import read_table, survival_columns
 
     covs = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    df = survival_columns(read_table(args.file), args.time, args.event, covariates=covs, strata=args.strata)
-    res = cox(df, covs, "strata" if args.strata else None, args.level)
+    df = survival_columns(
+        read_table(args.file), args.time, args.event, covariates=covs, strata=args.strata, cluster=args.cluster
+    )
+    res = cox(df, covs, "strata" if args.strata else None, args.level, args.robust, "cluster" if args.cluster else None)
     payload = res.as_dict()
     payload["strata"] = args.strata
+    payload["cluster"] = args.cluster
     lines = [
         f"Cox PH (ties {res.ties}; n={res.n}, events={res.events}"
         + (f"; stratified by {args.strata}" if args.strata else "")
+        + ("; robust SEs" if res.robust else "")
+        + (f" by {args.cluster}" if args.cluster else "")
         + ")"
     ]
     for name, c in res.coefficients.items():
