@@ -17,14 +17,14 @@ from .conftest import HOTSPOTS37, need_shared
 
 # UniProt lengths of the canonical (or named) isoforms, as the UniProt entries state them
 LENGTHS = {"ERBB2": 1255, "ERBB3": 1342, "EGFR": 1210, "CDKN2A": 156, "TP53": 393, "PTEN": 403, "AKT1": 480,
-           "KRAS": 188}
+           "KRAS": 188, "PIK3CA": 1068, "BRAF": 766}
 # ../shared/reference/domain-facts.md §2.2-2.3 [V-seq]: stretches and residues of P04626 checked in the sequence
 ERBB2_STRETCHES = {1: "MELAALCRWGLLLALLPPGAAS", 23: "TQVCTGTDMK", 653: "SIISAVVGILLVVVLGVVFGILI", 676: "KRRQQKIRKY",
                    727: "GSGAFG", 750: "VAIK", 766: "EILDEAYVMAGVG", 772: "YVMAGVGSPY", 843: "HRD", 863: "DFG"}
 ERBB2_RESIDUES = ("S310 G309 G660 V659 R678 V697 E717 L755 T759 D769 Y772 A775 G776 V777 P780 T798 C805 V842 D845 "
                   "T862 D863 L866 L869 R896 Y877 Y1221 Y1248 Y1023 Y1139 Y1196 Y1222")
-# genes the knowledge base names whose sequence is not shipped yet (stated in protein_sequences.yaml)
-NOT_SHIPPED = {"PIK3CA", "BRAF"}
+# genes the knowledge base names whose sequence is not shipped (stated in protein_sequences.yaml)
+NOT_SHIPPED: set[str] = set()
 
 
 def test_lengths_are_uniprots(gk: GenomicsKnowledge) -> None:
@@ -50,7 +50,7 @@ def test_every_bundled_hotspot_reference_residue_matches(gk: GenomicsKnowledge) 
                 continue
             assert reference_mismatch(parse_protein_change(row.protein_change), protein) is None, row
             checked += 1
-    assert checked == 40 + 35 + 10 + 44  # ERBB2, ERBB3, AKT1, KRAS rows
+    assert checked == 322  # every row of the six genes
 
 
 @pytest.mark.shared_data
@@ -67,6 +67,7 @@ def test_every_reference_residue_of_the_full_cancerhotspots_table_matches(gk: Ge
         assert protein.residue(int(m[2])) == m[1], (f[4], f[6])
         counts[f[4]] = counts.get(f[4], 0) + 1
     assert counts["TP53"] == 586 and counts["PTEN"] == 138 and counts["EGFR"] == 71 and counts["CDKN2A"] == 61
+    assert counts["PIK3CA"] == 140 and counts["BRAF"] == 53
     assert set(counts) == set(LENGTHS)
 
 
