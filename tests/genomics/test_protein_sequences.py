@@ -123,3 +123,22 @@ def test_unknown_gene_is_refused_with_the_closest_symbols(capsys: pytest.Capture
     assert code == 2 and "closest: ERBB" in err  # ERBB2, ERBB3 or ERBB4 come first
     code, out, _ = run(capsys, "variant", "her2", "L755S")  # aliases still resolve, in any case
     assert code == 0 and out["gene"] == "ERBB2"
+
+
+@pytest.mark.shared_data
+def test_tcga_mc3_rows_agree_with_the_shipped_proteins(gk: GenomicsKnowledge) -> None:
+    """Outside check of every sequence: the residue each TCGA MC3 protein change names (VEP on the canonical
+    transcripts) must be the one there. The two CDKN2A E153K rows are the one known disagreement (D153 on p16INK4a:
+    the change is named on another CDKN2A reading frame or isoform)."""
+    import polars as pl
+
+    mc3 = need_shared(HOTSPOTS37.parents[1] / "tcga-mc3" / "mc3_nonsilent.parquet")
+    changes = (pl.read_parquet(mc3, columns=["Hugo_Symbol", "HGVSp_Short"])
+               .filter(pl.col("Hugo_Symbol").is_in(list(gk.sequences)) & pl.col("HGVSp_Short").str.contains(r"^p\.[A-Z]\d"))
+               .group_by("Hugo_Symbol", "HGVSp_Short").len())
+    disagree = {}
+    for gene, change, n in changes.iter_rows():
+        if reference_mismatch(parse_protein_change(change), gk.sequences[gene]) is not None:
+            disagree[(gene, change)] = n
+    assert changes["len"].sum() > 5000  # rows naming a residue of the ten genes
+    assert disagree == {("CDKN2A", "p.E153K"): 2}
