@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from nerasense.domain.alterations import (
     AlterationKind,
@@ -143,6 +143,51 @@ class OncogenicityEffect(Cited):
     rationale: str
 
 
+class AlternativeNumbering(Cited):
+    """Another isoform whose residue n is residue n + first - 1 of the reference sequence (an N-terminally
+    shorter isoform), so a change written on its numbering can be recognised."""
+
+    name: str
+    refseq_protein: str
+    first: int = Field(ge=2, description="the reference residue where the isoform's residue 1 sits")
+    note: str | None = None
+
+    @property
+    def offset(self) -> int:
+        return self.first - 1
+
+
+class ProteinSequence(Cited):
+    """The reference protein of a gene: the numbering HGVS p. changes are checked against."""
+
+    gene: str
+    uniprot: str = Field(pattern=r"^[A-Z0-9]{6,10}(-\d+)?$")
+    sequence_version: int | None = Field(default=None, ge=1)
+    refseq_protein: str = Field(pattern=r"^NP_\d+\.\d+$")
+    refseq_transcript: str = Field(pattern=r"^NM_\d+\.\d+$")
+    ensembl_transcript: str | None = Field(default=None, pattern=r"^ENST\d{11}$")
+    length: int = Field(ge=1)
+    sequence: str = Field(pattern=r"^[ACDEFGHIKLMNPQRSTVWY]+$")
+    isoforms: list[AlternativeNumbering] = Field(default_factory=list)
+    note: str | None = None
+
+    @field_validator("sequence", mode="before")
+    @classmethod
+    def _joined(cls, value: object) -> object:
+        """The data file wraps a sequence over lines (YAML folds them with spaces): the spaces go."""
+        return "".join(value.split()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _length_agrees(self) -> ProteinSequence:
+        if len(self.sequence) != self.length:
+            raise ValueError(f"the sequence has {len(self.sequence)} residues, length says {self.length}")
+        return self
+
+    def residue(self, position: int) -> str | None:
+        """The residue at a 1-based position, or None beyond the protein."""
+        return self.sequence[position - 1] if 1 <= position <= self.length else None
+
+
 class VariantAlias(Cited):
     """A legacy or equivalent name and the normalised HGVS p. it stands for."""
 
@@ -193,12 +238,14 @@ class HotspotTable(KBModel):
 
 
 __all__ = [
+    "AlternativeNumbering",
     "EvidenceRef",
     "GeneAlias",
     "HotspotTable",
     "OncogenicityEffect",
     "PathwayGene",
     "ProteinRegion",
+    "ProteinSequence",
     "RuleMatch",
     "TrialTie",
     "VariantAlias",

@@ -15,6 +15,7 @@ from nerasense.knowledge import KnowledgeBase
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import EvidenceItem
 from nerasense.report.evidence_figure import CALL_COLOURS, forest_svg
+from nerasense.safe_io import atomic_output, atomic_write, output_error
 
 
 def fmt_num(v: Any) -> str:
@@ -216,13 +217,14 @@ def write_report(assessment: dict[str, Any], kb: KnowledgeBase, patient: dict[st
     if suffix not in (".html", ".htm", ".pdf"):
         raise InputError(Problem("-o", str(target), "a path ending in .html or .pdf"))
     html = render_html(assessment, kb, patient)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    if suffix == ".pdf":
-        from weasyprint import HTML
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(target, exc) from None
+    if suffix != ".pdf":
+        return atomic_write(target, html)
+    from weasyprint import HTML
 
+    with atomic_output(target) as partial:
         HTML(string=html).write_pdf(str(partial))
-    else:
-        partial.write_text(html, encoding="utf-8")
-    partial.replace(target)
     return target

@@ -23,17 +23,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--region", choices=["US", "EU"], default=None,
                    help="label region (contraindications, hepatic rule, label populations); overrides the patient "
                    "file's region; US when neither says")
+    p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
+                   help="a folder (besides the patient file's own) that files named in the patient file may lie in")
     add_json_flag(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
-    prepared = prepare(args.patient_file, kb)
+    prepared = prepare(args.patient_file, kb, allowed=args.allow_dir)
     patient, findings = prepared.patient, prepared.ctdna
     assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
                                 ctdna=findings, region=args.region)
     payload = assessment.to_dict()
+    if prepared.read_calls:  # reads named in the patient file, called here (issue 22)
+        payload["read_calls"] = prepared.read_calls
     if findings is not None:
         payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
     if args.output is not None:

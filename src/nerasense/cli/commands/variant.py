@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _variant(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
     gk = GenomicsKnowledge(kb)
-    alteration, legacy = alteration_from_text(args.gene, args.change, gk)
+    # argparse (3.11) can hand a positional over as a list when '--' appears twice (`variant -- ERBB2 --`)
+    gene, change = (" ".join(x) if isinstance(x, list) else str(x) for x in (args.gene, args.change))
+    alteration, legacy = alteration_from_text(gene, change, gk)
     vi = interpret(alteration, gk)
     sources = kb.sources
     payload: dict[str, Any] = {
@@ -51,7 +53,7 @@ def _variant(args: argparse.Namespace) -> CommandResult:
         "rules": vi.rules,
         "reason": vi.reason,
         "unverified": vi.unverified,
-        "input": {"gene": args.gene, "change": args.change, "legacy_name": legacy},
+        "input": {"gene": gene, "change": change, "legacy_name": legacy},
     }
     name = vi.protein_change or vi.kind.value
     lines = [
