@@ -138,9 +138,9 @@ def main() -> None:
         print(f"Cox x 304 kmdata trials: skipped ({KMDATA} absent)")
     row("cut-point (maxstat, Lau94), all splits", f"{len(mid):,}",
         best_of(lambda: maxstat_logrank(mid["time"], mid["event"], mid["x1"])), r.get("maxstat"))
-    meta_fn = _meta_fn(meta)
-    if meta_fn is not None:
-        row("meta-analysis, REML + HKSJ", f"{len(meta)} studies", best_of(meta_fn), r.get("meta"))
+    row("meta-analysis, REML + HKSJ", f"{len(meta)} studies", best_of(_meta_fn(meta)), r.get("meta"))
+    row("reconstruction (Guyot), one arm", "3,000 patients", best_of(_reconstruction_fn()), None)
+    print("reconstruction: no R peer in Debian (IPDfromKM is on CRAN only)")
 
 
 def _meta_data(k: int) -> pd.DataFrame:
@@ -151,12 +151,25 @@ def _meta_data(k: int) -> pd.DataFrame:
 
 
 def _meta_fn(meta: pd.DataFrame) -> Callable[[], Any] | None:
-    try:
-        from nerasense.stats.meta import random_effects  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    from nerasense.stats.meta import random_effects
+
     y, se = meta["yi"].to_numpy(), meta["sei"].to_numpy()
-    return lambda: random_effects(y, se, method="REML", hksj=True)
+    return lambda: random_effects(y, se**2, method="REML", hksj=True)
+
+
+def _reconstruction_fn() -> Callable[[], Any]:
+    """A 3,000-patient arm: its KM curve read at every step and on a grid, at-risk counts every 6 months."""
+    from nerasense.stats.reconstruct import guyot
+    from nerasense.stats.survival import kaplan_meier, numbers_at_risk
+
+    rng = np.random.default_rng(3)
+    t_ev, t_c = rng.exponential(30, 3000), rng.uniform(6, 60, 3000)
+    t, e = np.round(np.minimum(t_ev, t_c), 2), (t_ev <= t_c).astype(int)
+    km = kaplan_meier(t, e)
+    pts_t, pts_s = km.time[km.n_event > 0], km.surv[km.n_event > 0]
+    risk_t = np.arange(0, 60, 6.0)
+    n_risk = numbers_at_risk(t, risk_t)
+    return lambda: guyot(pts_t, pts_s, risk_t, n_risk)
 
 
 if __name__ == "__main__":
