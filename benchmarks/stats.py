@@ -5,7 +5,7 @@ best of ``REPEAT``; reading the CSV is outside the clock on both sides. Tasks: K
 1,000,000 rows; Cox with 3 covariates (Efron) on 1,000,000 rows; one two-arm Cox fit on each of the 304
 reconstructed trials of ``../shared/data/kmdata`` (about 860 rows each; skipped without that folder); the
 maxstat cut-point search on 100,000 rows; reconstruction of a 3,000-patient curve and a random-effects
-meta-analysis of 300 studies (when those modules exist). R is skipped with a note when Rscript is absent.
+meta-analysis of 300 studies. R is skipped with a note when Rscript is absent.
 Run: .venv/bin/python benchmarks/stats.py   (or `make bench`)
 
 Cox on both sides includes what a user gets: ours is :func:`nerasense.stats.survival.cox` on the frame
@@ -150,7 +150,7 @@ def _meta_data(k: int) -> pd.DataFrame:
     return pd.DataFrame({"yi": yi, "sei": sei})
 
 
-def _meta_fn(meta: pd.DataFrame) -> Callable[[], Any] | None:
+def _meta_fn(meta: pd.DataFrame) -> Callable[[], Any]:
     from nerasense.stats.meta import random_effects
 
     y, se = meta["yi"].to_numpy(), meta["sei"].to_numpy()

@@ -115,10 +115,10 @@ def main() -> int:
     med = pd.concat([res[c] for c in res.columns if c.startswith("median_rel")]).dropna()
     rmse = pd.concat([res[c] for c in res.columns if c.startswith("rmse")]).dropna()
     table = {
-        "survival at 25/50/75 % of follow-up, |difference|": s_err,
-        "median, |relative difference|": med,
-        "hazard ratio, |difference|": res["hr_abs"],
-        "log hazard ratio, |difference| / its SE": res["loghr_in_se"],
+        "survival at 25/50/75 % of follow-up, absolute difference": s_err,
+        "median, absolute relative difference": med,
+        "hazard ratio, absolute difference": res["hr_abs"],
+        "log hazard ratio, absolute difference / its SE": res["loghr_in_se"],
         "rebuilt vs digitised curve, RMSE": rmse,
     }
     print(f"{len(res)} trials ({len(names)} kmdata + GBSG2), {len(s_err)} landmark comparisons, {len(med)} medians")
