@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, UsageError, add_json_flag, positive_float, stamp
 
 
 def _floats(text: str) -> list[float]:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strata", default=None, help="column to stratify the log-rank test by")
     p.add_argument("--ci", default="log", choices=["log", "log-log", "plain"], help="pointwise CI (default log, as R)")
     p.add_argument("--times", type=_floats, default=None, help="landmark times, e.g. 365,730 (survival + CI + at risk)")
-    p.add_argument("--tau", type=float, default=None, help="restriction time for RMST (R's SE)")
+    p.add_argument("--tau", type=positive_float, default=None, help="restriction time for RMST (R's SE)")
     p.set_defaults(handler=_km)
     p = sv_sub.add_parser("cox", help="Cox proportional hazards model (Efron ties, as R coxph)")
     _file_args(p)
@@ -59,6 +59,9 @@ def _km(args: argparse.Namespace) -> CommandResult:
 
     if args.strata and not args.group:
         raise UsageError("nerasense survival km: --strata stratifies the log-rank test between --group levels; give --group too")
+    if args.strata and args.strata == args.group:
+        raise UsageError(f"nerasense survival km: --strata {args.strata!r} is also --group; allowed: a stratum column other "
+                         "than the group column (within one stratum the groups cannot be compared)")
     df = survival_columns(read_table(args.file), args.time, args.event, group=args.group, strata=args.strata)
     fits = km_by_group(df, "group" if args.group else None, args.ci, args.level)
     groups: dict[str, Any] = {}
