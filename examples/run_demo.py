@@ -118,9 +118,9 @@ def stats_demo() -> int:
 
 
 def ctdna_demo() -> int:
-    """Serial plasma ctDNA on the illustrative series of examples/ctdna (made up, see its README)."""
-    folder = HERE / "ctdna"
-    print("ctDNA — illustrative series built from the seeds' patterns (examples/ctdna/README.md):")
+    """Serial plasma ctDNA on the illustrative series of examples/patients/ctdna (made up, see its README)."""
+    folder = HERE / "patients" / "ctdna"
+    print("ctDNA — illustrative series built from the seeds' patterns (examples/patients/ctdna/README.md):")
     code = run("ctdna", ["ctdna", str(folder / "series.csv"), "--tissue", str(folder / "tissue.csv"),
                          "--assessments", str(folder / "assessments.csv"), "-o", str(OUT / "ctdna" / "timeline.png")])
     if code != 0:

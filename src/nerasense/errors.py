@@ -34,10 +34,21 @@ class Problem:
         if self.value is None:
             text = f"{head}{self.field} is missing; needed: {self.allowed}"
         else:
-            text = f"{head}{self.field}={self.value!r} is not allowed; allowed: {self.allowed}"
+            text = f"{head}{self.field}={_shown(self.value)} is not allowed; allowed: {self.allowed}"
         if self.fix:
             text += f" ({self.fix})"
         return text
+
+
+_MAX_SHOWN = 200
+
+
+def _shown(value: object) -> str:
+    """The value as written in a message; a very long one (hostile input) is cut, with its length."""
+    text = repr(value)
+    if len(text) <= _MAX_SHOWN:
+        return text
+    return f"{text[:80]}… ({len(str(value)):,} characters)"
 
 
 class NerasenseError(Exception):

@@ -48,7 +48,7 @@ def test_several_patients_and_text_output(capsys: pytest.CaptureFixture[str]) ->
         (["missing_columns.csv"], "a column named 'date'"),
         (["basic.csv", "--patient", "nobody"], "--patient='nobody'"),
         (["basic.csv", "--definition", "vibes"], "definition='vibes'"),
-        (["no_such_file.csv"], "does not exist"),
+        (["no_such_file.csv"], "No such file or directory"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:

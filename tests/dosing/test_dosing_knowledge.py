@@ -15,7 +15,8 @@ def test_every_regimen_has_dosing(kb) -> None:
 
 @pytest.mark.parametrize("regimen_id", sorted(
     ["extended-adjuvant", "neratinib-capecitabine", "neratinib-fulvestrant-trastuzumab", "neratinib-trastuzumab",
-     "neratinib-fulvestrant", "neratinib-tdm1", "neratinib-paclitaxel-neoadjuvant", "neratinib-fulvestrant-eribulin"]))
+     "neratinib-fulvestrant", "neratinib-monotherapy", "neratinib-tdm1", "neratinib-paclitaxel-neoadjuvant",
+     "neratinib-fulvestrant-eribulin"]))
 def test_dosing_covers_every_component(kb, regimen_id: str) -> None:
     regimen = _kb.regimens(kb)[regimen_id]
     dosing = _kb.regimen_dosing(kb)[regimen_id]
@@ -27,6 +28,7 @@ NERATINIB_DOSE = [
     ("extended-adjuvant", 240, "nerlynx-uspi §2.1"),
     ("neratinib-capecitabine", 240, "nerlynx-uspi §2.1"),
     ("neratinib-fulvestrant-trastuzumab", 240, "jhaveri2023 (SUMMIT)"),
+    ("neratinib-monotherapy", 240, "hyman2018 / harding2023 (SUMMIT: 240 mg/day)"),
     ("neratinib-tdm1", 160, "abraham2019 (FB-10 RP2D)"),
     ("neratinib-fulvestrant-eribulin", 240, "seed-001 (NCT07333937)"),
 ]

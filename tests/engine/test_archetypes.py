@@ -27,11 +27,14 @@ EXPECTED = [
     ("02", "extended-adjuvant", "not applicable", "metastatic disease: ExteNET is adjuvant"),
     ("03", "neratinib-fulvestrant-trastuzumab", "possible benefit",
      "SUMMIT HR+ HER2-mutant after CDK4/6i: single-arm phase 2 activity"),
-    ("03", "neratinib-fulvestrant", "likely benefit",
-     "two phase 2 trials agree in HER2-mutant breast cancer: SUMMIT (ORR 32%) and MutHER (CBR 38% after fulvestrant)"),
+    ("03", "neratinib-fulvestrant", "possible benefit",
+     "one phase 2 cohort of this regimen: MutHER neratinib + fulvestrant, CBR 38% after fulvestrant (SUMMIT's 8/25 "
+     "breast responses were to neratinib alone)"),
+    ("03", "neratinib-monotherapy", "possible benefit", "SUMMIT breast basket: neratinib alone, ORR 8/25 (phase 2)"),
     ("03", "neratinib-capecitabine", "not applicable", "HER2-low (IHC 1+) is not HER2-positive"),
     ("04", "neratinib-trastuzumab", "possible benefit", "KCSG AL20-17 NSCLC ORR 23.5%, exon 20 insertions responded"),
-    ("04", "neratinib-fulvestrant", "unlikely benefit", "SUMMIT lung: 1 response in 26 with neratinib alone"),
+    ("04", "neratinib-monotherapy", "unlikely benefit", "SUMMIT lung: 1 response in 26 with neratinib alone"),
+    ("04", "neratinib-fulvestrant", "not applicable", "fulvestrant is endocrine therapy for HR-positive breast cancer"),
     ("05", "neratinib-capecitabine", "likely benefit", "NALA population (two prior HER2 regimens)"),
     ("05", "neratinib-fulvestrant-eribulin", "possible benefit",
      "NCT07333937: investigational, mechanistic p95HER2 rationale and a case report only"),
@@ -138,7 +141,7 @@ def test_unverified_hermark_cutoffs_stay_out_of_the_score() -> None:
     from nerasense.engine.assess import assess_patient
 
     p = Patient.model_validate({"patient_id": "hm", "tumour_type": "IDC", "setting": "metastatic",
-                                "her2": {"ihc": "3+", "hermark_h2t": 40.0}, "metastatic_her2_regimens": 1,
+                                "her2": {"ihc": "3+", "hermark_h2t": 40.0}, "metastatic_her2_regimens": 2,
                                 "prior_therapies": []})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NerasenseWarning)

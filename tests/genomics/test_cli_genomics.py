@@ -37,6 +37,8 @@ def test_variant_answers_every_domain_facts_allele(capsys: pytest.CaptureFixture
     assert out["exon"] == (int(row["exon"]) if row["exon"] else None)
     flagged = any(u.startswith("erbb2-") for u in out["unverified"])
     assert flagged == (row["unverified_rule"] == "true")
+    assert (out["oncogenicity"], out["mutation_effect"]) == (row["oncogenicity"], row["mutation_effect"])
+    assert out["classification_level"] == (row["level"] or None)
     if out["effect"] != "unknown":
         assert out["evidence"], "a call must cite"
         assert all(d["citation"] for d in out["evidence_details"])
@@ -49,9 +51,11 @@ def test_variant_errors_are_one_line_naming_field_and_allowed(capsys: pytest.Cap
     assert "gene='ER BB2'" in err and "protein_change='L755Z'" in err and "allowed" in err
 
 
-def test_variant_unknown_gene_is_unknown_not_guessed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "variant", "FOO1", "A1V")
+def test_variant_gene_the_knowledge_base_does_not_curate_is_unknown_not_guessed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "variant", "BRCA1", "A1V")
     assert code == 0 and out["effect"] == "unknown" and "holds nothing on this gene" in out["reason"]
+    assert out["oncogenicity"] == "unknown" and out["classification_level"] is None
 
 
 def test_annotate_summit_reports_shift_and_accounts_for_rows(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +77,7 @@ def test_annotate_writes_tables(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     code, out, _ = run(capsys, "annotate", str(DATA / "vep.vcf"), "-o", str(target))
     assert code == 0 and out["output"] == str(target) and "alterations" not in out
     frame = pl.read_parquet(target) if suffix == ".parquet" else pl.read_csv(target, separator="\t")
-    assert frame.height == out["summary"]["alterations"] == 5
+    assert frame.height == out["summary"]["alterations"] == 6  # 5 annotated + V842I found by its locus
     assert {"effect", "evidence", "hotspot", "vaf", "line"} <= set(frame.columns)
     assert frame["line"].dtype == pl.Int64 and frame["line"].min() > 1  # lines of the VCF's data records
 

@@ -48,9 +48,12 @@ def test_unverified_rules_never_set_an_effect(gk: GenomicsKnowledge) -> None:
             if rule.unverified and rule.match.protein_changes:
                 for change in rule.match.protein_changes:
                     vi = interpret_parts(rule.gene, AlterationKind.SNV, parse_protein_change(change), gk)
-                    callers = [r for r in gk.rules[rule.gene] if r.id in vi.rules and not r.unverified and r.effect]
+                    callers = [r for r in gk.rules[rule.gene]
+                               if r.id in vi.rules and not r.unverified and gk.effect_of(r) is not None]
                     if not callers:
                         assert vi.effect is Effect.UNKNOWN, change
+                    if not any(r.oncogenicity for r in gk.rules[rule.gene] if r.id in vi.rules and not r.unverified):
+                        assert vi.oncogenicity.value == "unknown", change
                     assert any(rule.id in u for u in vi.unverified)
 
 

@@ -90,6 +90,7 @@ def test_every_erbb2_allele_is_classified_as_curated(summit: tuple) -> None:
     for row in got.iter_rows(named=True):
         e = expected[row["protein_change"]]
         assert row["effect"] == e["effect"], row["protein_change"]
+        assert row["oncogenicity"] == e["oncogenicity"], row["protein_change"]
         assert row["lower_benefit"] == (e["lower_benefit"] == "true"), row["protein_change"]
         assert e["domain"] in (row["domain"] or ""), row["protein_change"]
         assert row["exon"] == (int(e["exon"]) if e["exon"].strip() else None), row["protein_change"]
@@ -97,11 +98,14 @@ def test_every_erbb2_allele_is_classified_as_curated(summit: tuple) -> None:
         assert row["reason"] and (row["evidence"] or row["effect"] == "unknown")
 
 
-def test_r678q_unverified_rule_stays_out_of_the_call(summit: tuple) -> None:
+def test_r678q_is_called_from_the_juxtamembrane_study(summit: tuple) -> None:
+    """R678Q was an unverified [U] rule kept out of the call; Pahuja 2018 (recurrent JMD alleles raise HER2
+    activity, P) now classifies it, allele-level."""
     annotated, _, _ = summit
     row = annotated.filter(pl.col("protein_change") == "p.R678Q").row(0, named=True)
-    assert row["effect"] == "unknown"
-    assert any("erbb2-r678q" in u and "[U]" in u for u in row["unverified"])
+    assert (row["effect"], row["oncogenicity"], row["classification_level"]) == (
+        "activating", "likely oncogenic", "allele")
+    assert "pahuja2018" in row["evidence"] and not row["unverified"]
 
 
 def test_bare_and_prefixed_hgvsp_short_agree(summit: tuple) -> None:

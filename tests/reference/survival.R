@@ -39,8 +39,10 @@ rmst <- function(data, time, event, group, tau) {
   tab <- summary(survfit(f, data = data), rmean = tau)$table
   list(strata = sub(".*=", "", rownames(tab)), rmean = unname(tab[, "rmean"]), se = unname(tab[, "se(rmean)"]))
 }
-cox <- function(formula, data) {
-  fit <- coxph(formula, data = data, ties = "efron")
+cox <- function(formula, data, robust = FALSE) {
+  # robust left missing unless TRUE: coxph(robust = FALSE) would ignore a cluster() term
+  fit <- if (robust) coxph(formula, data = data, ties = "efron", robust = TRUE) else
+    coxph(formula, data = data, ties = "efron")
   s <- summary(fit)
   res <- list()
   for (v in rownames(s$coefficients)) {
@@ -48,8 +50,11 @@ cox <- function(formula, data) {
                      se = s$coefficients[v, "se(coef)"],
                      hr_ci_low = s$conf.int[v, "lower .95"], hr_ci_high = s$conf.int[v, "upper .95"],
                      p = s$coefficients[v, "Pr(>|z|)"])
+    if ("robust se" %in% colnames(s$coefficients)) res[[v]]$robust_se <- s$coefficients[v, "robust se"]
   }
-  list(call = paste(deparse(formula), collapse = ""), loglik = fit$loglik[2], coefficients = res)
+  list(call = paste(deparse(formula), collapse = ""), loglik = fit$loglik[2], loglik_null = fit$loglik[1],
+       iterations = fit$iter, score_chi2 = unname(s$sctest["test"]), lr_chi2 = unname(s$logtest["test"]),
+       coefficients = res)
 }
 lr <- function(formula, data) {
   s <- survdiff(formula, data = data)
@@ -96,9 +101,13 @@ out$logrank <- list(
   gbsg2_horTh_strata_menostat = lrs(Surv(time, cens) ~ horTh + strata(menostat), gbsg2, 2),
   gbsg2_horTh_strata_tgrade = lrs(Surv(time, cens) ~ horTh + strata(tgrade), gbsg2, 2))
 gbsg2$horTh_yes <- as.integer(gbsg2$horTh == "yes")
+gbsg2$cl <- (seq_len(nrow(gbsg2)) - 1) %/% 3
 out$cox <- list(
   rossi = cox(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, rossi),
   gbsg2 = cox(Surv(time, cens) ~ horTh_yes + age + tsize + pnodes + progrec + estrec, gbsg2),
   gbsg2_strata = cox(Surv(time, cens) ~ horTh_yes + age + pnodes + strata(menostat), gbsg2),
-  lung = cox(Surv(time, status) ~ age + sex, lung))
+  lung = cox(Surv(time, status) ~ age + sex, lung),
+  rossi_robust = cox(Surv(week, arrest) ~ fin + age + prio, rossi, robust = TRUE),
+  gbsg2_strata_robust = cox(Surv(time, cens) ~ horTh_yes + age + pnodes + strata(menostat), gbsg2, robust = TRUE),
+  gbsg2_cluster = cox(Surv(time, cens) ~ horTh_yes + age + pnodes + cluster(cl), gbsg2))
 write_json(out, "tests/reference/survival.json")

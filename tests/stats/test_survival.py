@@ -19,7 +19,6 @@ from nerasense.cli import main
 from nerasense.errors import InputError
 from nerasense.stats.survival import (
     _concordance,
-    _cox_polish,
     cox,
     kaplan_meier,
     km_by_group,
@@ -151,25 +150,14 @@ COX = {
     "gbsg2": ("gbsg2", "time", "cens", ["horTh_yes", "age", "tsize", "pnodes", "progrec", "estrec"], None),
     "gbsg2_strata": ("gbsg2", "time", "cens", ["horTh_yes", "age", "pnodes"], "menostat"),
     "lung": ("lung", "time", "status", ["age", "sex"], None),
+    "rossi_robust": ("rossi", "week", "arrest", ["fin", "age", "prio"], None),
+    "gbsg2_strata_robust": ("gbsg2", "time", "cens", ["horTh_yes", "age", "pnodes"], "menostat"),
+    "gbsg2_cluster": ("gbsg2", "time", "cens", ["horTh_yes", "age", "pnodes"], None),
 }
 
 
-@pytest.mark.parametrize("case", list(COX))
-def test_cox_matches_r_coxph_efron(datasets: dict, case: str) -> None:
-    """R: summary(coxph(Surv(t, e) ~ covariates [+ strata(s)], ties="efron")) — coef, exp(coef), CI, p."""
-    ds, t, e, covs, s = COX[case]
-    data = datasets[ds].copy()
-    if ds == "gbsg2":
-        data["horTh_yes"] = (data["horTh"] == "yes").astype(int)
-    df = survival_columns(data, t, e, covariates=covs, strata=s)
-    res = cox(df, covs, "strata" if s else None)
-    want = R["cox"][case]
-    assert res.ties == "efron"
-    assert res.loglik == pytest.approx(want["loglik"], rel=1e-7)
-    for name, w in want["coefficients"].items():
-        got = res.coefficients[name]
-        for key in ("coef", "hr", "se", "hr_ci_low", "hr_ci_high", "p"):
-            assert got[key] == pytest.approx(w[key], rel=1e-6, abs=1e-12), (name, key)
+def test_cox_cases_cover_the_golden_file() -> None:
+    assert set(COX) == set(R["cox"])
 
 
 def _cox_frame(datasets: dict, case: str) -> tuple[pd.DataFrame, list[str], str | None]:
@@ -177,26 +165,62 @@ def _cox_frame(datasets: dict, case: str) -> tuple[pd.DataFrame, list[str], str 
     data = datasets[ds].copy()
     if ds == "gbsg2":
         data["horTh_yes"] = (data["horTh"] == "yes").astype(int)
-    return survival_columns(data, t, e, covariates=covs, strata=s), covs, ("strata" if s else None)
+        data["cl"] = np.arange(len(data)) // 3  # R: cluster = (seq_len(nrow(gbsg2)) - 1) %/% 3
+    cluster = "cl" if case.endswith("_cluster") else None
+    return survival_columns(data, t, e, covariates=covs, strata=s, cluster=cluster), covs, ("strata" if s else None)
 
 
 @pytest.mark.parametrize("case", list(COX))
-def test_efron_likelihood_at_r_solution(datasets: dict, case: str) -> None:
-    """R: coxph(..., ties="efron") — at R's β our Efron log-likelihood is R's ``fit$loglik[2]``, the
-    score vanishes and √diag(I⁻¹) is R's se(coef); one Newton polish from a perturbed start lands on R's β."""
+def test_cox_matches_r_coxph_efron(datasets: dict, case: str) -> None:
+    """R: summary(coxph(Surv(t, e) ~ covariates [+ strata(s)], ties="efron" [, robust=TRUE | cluster=cl]))
+    — coef, exp(coef), se(coef), robust se, CI, p; fit$loglik, fit$iter, score and likelihood-ratio tests."""
     df, covs, s = _cox_frame(datasets, case)
+    robust = case.endswith("_robust")
+    res = cox(df, covs, s, robust=robust, cluster="cluster" if case.endswith("_cluster") else None)
     want = R["cox"][case]
-    beta_r = np.array([want["coefficients"][c]["coef"] for c in covs])
-    se_r = np.array([want["coefficients"][c]["se"] for c in covs])
-    x, t, e = df[covs].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(float)
-    g = np.zeros(len(t), np.int64) if s is None else np.unique(df[s].to_numpy(), return_inverse=True)[1]
-    beta, ll, info = _cox_polish(x, t, e, g, beta_r, max_steps=0)
-    assert ll == pytest.approx(want["loglik"], rel=1e-10)
-    assert np.sqrt(np.diag(np.linalg.inv(info))) == pytest.approx(se_r, rel=1e-6)
-    start = beta_r + 1e-3 * se_r  # about lifelines' default tolerance away
-    beta, ll, _ = _cox_polish(x, t, e, g, start)
-    assert beta == pytest.approx(beta_r, rel=1e-6, abs=1e-12)  # R itself stops at eps=1e-9
-    assert ll == pytest.approx(want["loglik"], rel=1e-12)
+    assert res.ties == "efron"
+    assert res.loglik == pytest.approx(want["loglik"], rel=1e-10)
+    assert res.tests["loglik_null"] == pytest.approx(want["loglik_null"], rel=1e-10)
+    assert res.tests["iterations"] == want["iterations"]
+    assert res.tests["score_chi2"] == pytest.approx(want["score_chi2"], rel=1e-9)
+    assert res.tests["lr_chi2"] == pytest.approx(want["lr_chi2"], rel=1e-8)
+    for name, w in want["coefficients"].items():
+        got = res.coefficients[name]
+        keys = ["coef", "hr", "se", "hr_ci_low", "hr_ci_high", "p"] + (["robust_se"] if "robust_se" in w else [])
+        assert ("robust_se" in got) == ("robust_se" in w)
+        for key in keys:
+            assert got[key] == pytest.approx(w[key], rel=1e-9, abs=1e-14), (name, key)
+
+
+def test_score_residuals_sum_to_the_score_and_match_a_loop() -> None:
+    """Oracle: a plain loop over deaths written from Therneau & Grambsch (2000) §3.3 / R coxscore2 (Efron),
+    on data with tied deaths, tied censorings and two strata; the residuals must also sum to U(β)."""
+    from nerasense.stats.cox import score_residuals
+
+    rng = np.random.default_rng(3)
+    n = 40
+    t = rng.integers(1, 8, n).astype(float)
+    e = rng.integers(0, 2, n).astype(float)
+    x = rng.normal(size=(n, 2))
+    s = rng.integers(0, 2, n)
+    beta = np.array([0.4, -0.3])
+    want = np.zeros((n, 2))
+    for stratum in (0, 1):
+        idx = np.flatnonzero(s == stratum)
+        w = np.exp(x[idx] @ beta)
+        for tt in np.unique(t[idx][e[idx] == 1]):
+            risk = t[idx] >= tt
+            dead = risk & (t[idx] == tt) & (e[idx] == 1)
+            d = int(dead.sum())
+            means = []
+            for ll in range(d):
+                wt = w * np.where(dead, 1 - ll / d, 1.0) * risk
+                m = (wt[:, None] * x[idx]).sum(0) / wt.sum()
+                means.append(m)
+                want[idx] -= (wt / wt.sum())[:, None] * (x[idx] - m)
+            want[idx[dead]] += x[idx[dead]] - np.mean(means, axis=0)
+    got = score_residuals(x, t, e, beta, s)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["rossi", "gbsg2_strata"])
@@ -207,23 +231,6 @@ def test_cox_concordance_is_lifelines(datasets: dict, case: str) -> None:
     df, covs, s = _cox_frame(datasets, case)
     cph = CoxPHFitter().fit(df[["time", "event", *covs] + ([s] if s else [])], "time", "event", strata=[s] if s else None)
     assert cox(df, covs, s).concordance == pytest.approx(cph.concordance_index_, rel=1e-12)
-
-
-def test_cox_fits_lifelines_once_at_its_default_tolerance(datasets: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (issue 5): the R-precision refit doubled lifelines' time; R precision now comes from the polish."""
-    from lifelines import CoxPHFitter
-
-    calls: list[dict] = []
-    fit = CoxPHFitter.fit
-
-    def spy(self: CoxPHFitter, *args: object, **kwargs: object) -> CoxPHFitter:
-        calls.append(kwargs)
-        return fit(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(CoxPHFitter, "fit", spy)
-    df, covs, s = _cox_frame(datasets, "gbsg2")
-    cox(df, covs, s)
-    assert len(calls) == 1 and not calls[0].get("fit_options")
 
 
 @settings(max_examples=150, deadline=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,3 +36,33 @@ def stamp(payload: dict[str, Any], kb_version: str | None = None) -> dict[str, A
         out["kb_version"] = kb_version
     out.update(payload)
     return out
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (a count, a number of days)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; allowed: an integer >= 0")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, 0 to 2**32 - 1 (numpy's range)."""
+    value = nonnegative_int(text)
+    if value > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large; allowed: 0 to {2**32 - 1}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; allowed: a finite number > 0")
+    return value

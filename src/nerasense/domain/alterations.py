@@ -148,6 +148,39 @@ class Effect(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Oncogenicity(StrEnum):
+    """Whether an alteration drives cancer, in the vocabulary users compare with (OncoKB's terms)."""
+
+    ONCOGENIC = "oncogenic"
+    LIKELY_ONCOGENIC = "likely oncogenic"
+    LIKELY_NEUTRAL = "likely neutral"
+    INCONCLUSIVE = "inconclusive"
+    UNKNOWN = "unknown"
+
+
+class MutationEffect(StrEnum):
+    """What an alteration does to the protein's function (OncoKB's terms; ``unknown`` = not assessed)."""
+
+    GAIN = "gain-of-function"
+    LIKELY_GAIN = "likely gain-of-function"
+    LOSS = "loss-of-function"
+    LIKELY_LOSS = "likely loss-of-function"
+    SWITCH = "switch-of-function"
+    LIKELY_SWITCH = "likely switch-of-function"
+    NEUTRAL = "neutral"
+    LIKELY_NEUTRAL = "likely neutral"
+    INCONCLUSIVE = "inconclusive"
+    UNKNOWN = "unknown"
+
+
+class ClassificationLevel(StrEnum):
+    """Whether the classification was made for this very allele or for a class it falls in (a codon, exon
+    20 in-frame insertions, truncating mutations of a tumour suppressor)."""
+
+    ALLELE = "allele"
+    CLASS = "class"
+
+
 class VariantInterpretation(_Strict):
     """What the knowledge base says about one alteration, with the reason and the evidence."""
 
@@ -163,6 +196,13 @@ class VariantInterpretation(_Strict):
     rules: list[str] = Field(default_factory=list, description="ids of the knowledge entries that matched")
     reason: str = ""
     unverified: list[str] = Field(default_factory=list, description="facts used that are tagged [U]")
+    oncogenicity: Oncogenicity = Oncogenicity.UNKNOWN
+    mutation_effect: MutationEffect = MutationEffect.UNKNOWN
+    classification_level: ClassificationLevel | None = Field(default=None,
+                                                             description="allele- or class-level classification")
+    classification_evidence: list[str] = Field(default_factory=list,
+                                      description="the statements behind oncogenicity and mutation effect, each "
+                                                  "'source [tag]: statement'")
 
 
 class RejectedRecord(_Strict):
@@ -178,7 +218,10 @@ class RejectedRecord(_Strict):
 __all__ = [
     "Alteration",
     "AlterationKind",
+    "ClassificationLevel",
     "Effect",
+    "MutationEffect",
+    "Oncogenicity",
     "Origin",
     "ProteinChange",
     "ProteinChangeType",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +48,9 @@ class Her2Tests(BaseModel):
     p95: float | None = Field(default=None, ge=0, description="p95HER2 (VeraTag), RF/mm2")
     pct_amplified_cells: float | None = Field(
         default=None, ge=0, le=100, description="percent of tumour cells with HER2/CEP17 > 2.2 (heterogeneity)"
+    )
+    specimen: Literal["surgical", "biopsy"] | None = Field(
+        default=None, description="resection or biopsy (gastroesophageal HER2 scoring differs between them)"
     )
 
     @property

@@ -6,12 +6,13 @@ For each regimen (knowledge/data/regimens.yaml):
 2. evidence items (evidence.yaml) for the regimen are evaluated over the facts: matched, not matched,
    or undecided (a needed fact is unknown — the test that supplies it becomes a missing test);
 3. a matched R1 resistance item → **resistance**;
-4. otherwise the score (docs/scoring.md) is the sum over matched items of the level weight
-   (evidence_levels.yaml) times +1 for sensitivity, −1 for no-benefit or resistance, 0 for
-   prognostic or neutral items; the call comes from call_rules.yaml; no matched item →
-   **insufficient data**;
-5. the expected outcome is the trial result of the best matched item (strongest level, then the most
-   specific condition), with the other matched results as modifiers;
+4. otherwise each matched item gives a term: sign × level weight (evidence_levels.yaml) × fit (the
+   cohort's regimen and tumour type against this regimen and patient; scoring.yaml); each trial counts
+   once per direction; same-sign terms add with diminishing returns; the call comes from call_rules.yaml;
+   no matched item → **insufficient data** (docs/scoring.md);
+5. the expected outcome is the trial result of the cohort that fits the patient best (most population
+   dimensions, then strongest level, then most facts named, then most patients), with n, an exact CI
+   from the counts and the reason it was chosen; the other matched results are context;
 6. a missing test "would change the call" when assuming its undecided items all in favour, or all
    against, gives a different call.
 """
@@ -28,11 +29,12 @@ from nerasense.domain.patient import Patient
 from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
 from nerasense.engine.dosing import calendar as dosing_calendar
-from nerasense.engine.facts import FACTS, FactValue, TumourLineage, derive_facts
+from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
+from nerasense.engine.toxicity import hepatic_adjustment
 from nerasense.errors import InputError, Problem
 from nerasense.interpret.ctdna import CtdnaFindings
-from nerasense.interpret.her2_testing import Her2Interpretation, interpret_her2, parse_her2_tests
+from nerasense.interpret.her2_testing import Her2Interpretation, her2_scheme, interpret_her2, parse_her2_tests
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.conditions import Leaf, leaves
 from nerasense.knowledge.ctdna_schema import CtdnaParameter
@@ -45,6 +47,7 @@ from nerasense.knowledge.schema import (
     GenomicFactRule,
     LevelDefinition,
     Regimen,
+    ScoringFactor,
     Trial,
     TrialResult,
     TumourLineageRule,
@@ -54,6 +57,7 @@ RESEARCH_USE_ONLY = (
     "Research use only. Not a medical device and not a substitute for clinical judgement; every statement "
     "cites the evidence it rests on."
 )
+REGIONS = ("US", "EU")
 TF_CUTOFF_ID = "tf-high-cutoff"  # ctdna.yaml: the KCSG AL20-17 tumour-fraction cut-off
 SIGN = {
     Direction.SENSITIVITY: 1.0, Direction.NO_BENEFIT: -1.0, Direction.RESISTANCE: -1.0,
@@ -76,6 +80,12 @@ class EvidenceMatch:
     trial: str | None = None
     result: dict[str, Any] | None = None
     counted_with: str | None = None  # set when another item of the same trial carries the weight
+    study: str | None = None  # the registered study (NCT, else trial id): its cohorts count once together
+    oncokb_level: str | None = None  # the equivalent OncoKB level, as OncoKB writes it
+    amp_asco_cap: str | None = None
+    fit: dict[str, float] = field(default_factory=dict)  # regimen and population fit (docs/scoring.md §3)
+    base: float = 0.0  # sign x weight x fit, before diminishing returns
+    place: int | None = None  # place among same-sign terms (0 = largest); the term is base x diminishing**place
 
 
 @dataclass
@@ -93,7 +103,7 @@ class RegimenCall:
     status: str
     call: str
     level: str | None
-    level_equivalents: dict[str, str] | None
+    level_equivalents: dict[str, str | None] | None
     score: float
     score_terms: list[dict[str, Any]]
     expected: dict[str, Any] | None
@@ -104,6 +114,9 @@ class RegimenCall:
     resistance_flags: list[str]
     missing_tests: list[MissingTest]
     unverified: list[str]
+    label: str | None = None  # the labelled population in the assessment's region, None when off-label there
+    rank: int = 0  # 1 = best supported regimen for this patient (rank_calls)
+    cohort_note: str | None = None  # why there is no expected outcome, when a call is made without one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +137,8 @@ class Assessment:
     dosing: list[dict[str, Any]] = field(default_factory=list)
     ctdna: dict[str, Any] | None = None
     interactions: dict[str, Any] = field(default_factory=dict)
+    region: str = "US"
+    hepatic: dict[str, Any] | None = None
     research_use_only: str = RESEARCH_USE_ONLY
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,17 +172,38 @@ def unverified_facts(her2: Her2Interpretation) -> frozenset[str]:
     return frozenset(shaky)
 
 
+def scoring_factors(kb: KnowledgeBase) -> dict[str, float]:
+    return {f.id: f.value for f in kb.of("scoring_factors", ScoringFactor)}
+
+
+def fit_of(item: EvidenceItem, regimen: Regimen | None, kb: KnowledgeBase, factors: Mapping[str, float]) -> dict[str, float]:
+    """How closely an item's cohort fits the regimen called and the patient's tumour (docs/scoring.md §3):
+    ``regimen`` 1 when its trial tested this regimen (or it has no trial: mechanistic items carry their
+    level), else the other-regimen factor; ``population`` 1 when the item or the regimen names a tumour
+    type, else the cross-tumour factor."""
+    if item.trial is None or regimen is None:
+        return {"regimen": 1.0, "population": 1.0, "value": 1.0}
+    reg = 1.0 if regimen.id in kb.trials[item.trial].regimens else factors["other-regimen"]
+    pop = 1.0 if "tumour type" in population_families(item, regimen) else factors["cross-tumour"]
+    return {"regimen": reg, "population": pop, "value": round(reg * pop, 6)}
+
+
 def _match(
-    item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition], shaky: frozenset[str] = frozenset()
+    item: EvidenceItem, kb: KnowledgeBase, levels: dict[str, LevelDefinition], shaky: frozenset[str] = frozenset(),
+    regimen: Regimen | None = None, factors: Mapping[str, float] | None = None,
 ) -> EvidenceMatch:
     weight = levels[item.level].weight
     rests_on_unverified = bool({leaf.fact for leaf in leaves(item.when)} & shaky)
+    fit = fit_of(item, regimen, kb, factors or scoring_factors(kb))
+    base = 0.0 if rests_on_unverified else round(SIGN[item.direction] * weight * fit["value"], 6)
     return EvidenceMatch(
         id=item.id, direction=item.direction.value, level=item.level, weight=weight,
-        contribution=0.0 if rests_on_unverified else SIGN[item.direction] * weight, statement=item.statement,
+        contribution=base, statement=item.statement,
         source=item.source, citation=kb.cite(item.source).citation,
         verification="U" if rests_on_unverified else item.verification.value, modifier=item.modifier,
         trial=item.trial, result=_result(kb, item.trial, item.result),
+        oncokb_level=levels[item.level].oncokb, amp_asco_cap=levels[item.level].amp_asco_cap,
+        fit=fit, base=base, study=(kb.trials[item.trial].nct or item.trial) if item.trial else None,
     )
 
 
@@ -186,41 +222,68 @@ def _call_from_score(score: float, strong: float, best_rank: int | None, rules: 
 
 
 def count_once_per_trial(matched: list[EvidenceMatch]) -> list[EvidenceMatch]:
-    """Each trial's patients count once per direction: the strongest matched item of a trial keeps its
-    weight, further items from the same trial (subgroups, modifiers) refine the expected outcome with a
-    score contribution of 0 (docs/scoring.md)."""
+    """Each study's patients count once per direction: the strongest matched item of a study (its NCT
+    number, so SUMMIT's breast, biliary and triple-negative cohorts are one study) keeps its weight; further
+    items from the same study (subgroups, modifiers) refine the expected outcome with a contribution of 0
+    (docs/scoring.md). Ties go to the smaller id, so input order never matters."""
+    def key(m: EvidenceMatch) -> str | None:
+        return m.study or m.trial
+
     best: dict[tuple[str, bool], EvidenceMatch] = {}
     for m in matched:
-        if m.trial is None or m.contribution == 0:
+        k = key(m)
+        if k is None or m.contribution == 0:
             continue
-        key = (m.trial, m.contribution > 0)
-        if key not in best or abs(m.contribution) > abs(best[key].contribution):
-            best[key] = m
+        slot = (k, m.contribution > 0)
+        if slot not in best or (abs(m.contribution), best[slot].id) > (abs(best[slot].contribution), m.id):
+            best[slot] = m
     out = []
     for m in matched:
-        if m.trial is not None and m.contribution != 0 and best[(m.trial, m.contribution > 0)] is not m:
-            m = replace(m, contribution=0.0, counted_with=best[(m.trial, m.contribution > 0)].id)
+        k = key(m)
+        if k is not None and m.contribution != 0 and best[(k, m.contribution > 0)] is not m:
+            m = replace(m, contribution=0.0, counted_with=best[(k, m.contribution > 0)].id)
         out.append(m)
     return out
 
 
+def _diminish(terms: list[float], decay: float) -> float:
+    """Sum with diminishing returns: the k-th largest term times decay**k (never lowered by adding a term)."""
+    return sum(t * decay**k for k, t in enumerate(sorted(terms, reverse=True)))
+
+
+def weigh(matched: list[EvidenceMatch], decay: float) -> list[EvidenceMatch]:
+    """Count each trial once, then apply diminishing returns within each sign (docs/scoring.md §3): the
+    contributions of the result add up to the score."""
+    once = count_once_per_trial(matched)
+    for sign in (1.0, -1.0):
+        places = sorted((i for i, m in enumerate(once) if m.contribution * sign > 0),
+                        key=lambda i: (-abs(once[i].contribution), once[i].id))
+        for k, i in enumerate(places):
+            once[i] = replace(once[i], contribution=round(once[i].contribution * decay**k, 6), place=k)
+    return once
+
+
 def decide(
-    matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...]
+    matched: list[EvidenceMatch], levels: dict[str, LevelDefinition], rules: tuple[CallRule, ...], decay: float = 1.0
 ) -> tuple[str, str | None, float]:
-    """Call, level and score from the matched evidence of one regimen (contributions already counted
-    once per trial)."""
+    """Call, level and score from the weighed evidence of one regimen (:func:`weigh`). The strong score
+    is the diminishing sum of the strong-level terms of fully fitting cohorts alone, so a weaker or less
+    fitting item never displaces a strong one."""
     resistance = [m for m in matched if m.direction == Direction.RESISTANCE.value and levels[m.level].rank == 0]
     score = round(sum(m.contribution for m in matched), 6)
     if resistance:
-        return "resistance", resistance[0].level, score
+        return "resistance", min(r.level for r in resistance), score
     supporting = [m for m in matched if m.direction == Direction.SENSITIVITY.value]
     opposing = [m for m in matched if m.contribution < 0]
     if not any(m.contribution != 0 for m in matched):
         return "insufficient data", None, score
-    strong = round(sum(m.contribution for m in matched if levels[m.level].strong), 6)
+    strong_terms = [m for m in matched if levels[m.level].strong and m.counted_with is None and m.contribution != 0
+                    and m.fit.get("value", 1.0) == 1.0]
+    strong = round(_diminish([m.base for m in strong_terms if m.base > 0], decay)
+                   - _diminish([-m.base for m in strong_terms if m.base < 0], decay), 6)
     call = _call_from_score(score, strong, min((levels[m.level].rank for m in supporting), default=None), rules)
     pool = opposing if call == "unlikely benefit" and opposing else supporting
-    level = min(pool, key=lambda m: levels[m.level].rank).level if pool else None
+    level = min(pool, key=lambda m: (levels[m.level].rank, m.level)).level if pool else None
     return call, level, score
 
 
@@ -235,10 +298,6 @@ def describe_leaf(leaf: Leaf) -> str:
         if getattr(leaf, op) is not None:
             return f"{what} {word} {getattr(leaf, op):g}"
     return leaf.describe()
-
-
-def _specificity(item: EvidenceItem) -> int:
-    return len(leaves(item.when))
 
 
 # ------------------------------------------------------------------------------------------- assessment
@@ -261,7 +320,7 @@ def assess_patient(
     kb: KnowledgeBase | None = None,
     alterations: list[Alteration] | None = None,
     software_version: str = "",
-    region: str = "US",
+    region: str | None = None,
     ctdna: CtdnaFindings | None = None,
     gk: GenomicsKnowledge | None = None,
 ) -> Assessment:
@@ -269,16 +328,25 @@ def assess_patient(
 
     ``alterations`` are the patient's sequencing results (``None``: not sequenced, so genomic facts
     are unknown; ``[]``: sequenced, nothing found); :func:`nerasense.ingest.patient.patient_alterations`
-    builds them from the patient file.
+    builds them from the patient file. ``region`` (US or EU) overrides the patient's ``region``; US when
+    neither is given. It decides the interactions, hepatic rule and label populations reported.
     """
     kb = kb or default_knowledge()
-    her2: Her2Interpretation = interpret_her2(parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2"), kb)
+    region = region or patient.region or "US"
+    if region not in REGIONS:
+        raise InputError(Problem("region", region, "US or EU", where=patient.patient_id))
+    lineage = tumour_lineage(patient, kb)
+    path = (lineage.code, *lineage.ancestors) if lineage is not None else None
+    scheme = her2_scheme(kb, path)
+    her2: Her2Interpretation = interpret_her2(
+        parse_her2_tests(patient.her2, where=f"{patient.patient_id}: her2", breast=scheme is None or scheme.id == "breast"),
+        kb, path)
     interpreted = interpret_all(alterations, gk or GenomicsKnowledge(kb)) if alterations is not None else None
     lineage_rules = {r.fact: tuple(r.codes) for r in kb.of("tumour_lineages", TumourLineageRule)}
     fact_rules = {r.fact: tuple(r.variant_rules) for r in kb.of("genomic_facts", GenomicFactRule)}
     tf_cutoff = next(p for p in kb.of("ctdna_parameters", CtdnaParameter) if p.id == TF_CUTOFF_ID)
     cutoff = tf_cutoff.value
-    facts = derive_facts(patient, her2, interpreted, tumour_lineage(patient, kb), lineage_rules,
+    facts = derive_facts(patient, her2, interpreted, lineage, lineage_rules,
                          fact_rules=fact_rules, ctdna_high_cutoff=cutoff)
     if ctdna is not None:  # the serial reading decides what it can; the patient file's summary fills the rest
         facts.update({k: v for k, v in ctdna.engine_facts().items() if v is not None})
@@ -291,6 +359,10 @@ def assess_patient(
                         unverified_facts(her2))
         for reg in kb.of("regimens", Regimen)
     ]
+    for call, reg in zip(calls, kb.of("regimens", Regimen), strict=True):
+        call.label = reg.label_populations.get(region)  # type: ignore[call-overload]
+    for place, regimen_id in enumerate(rank_calls(calls), start=1):
+        next(c for c in calls if c.regimen_id == regimen_id).rank = place
     warnings = list(her2.warnings)
     if facts.get("ctdna.tumour_fraction_high") and tf_cutoff.caveat:
         warnings.append(" ".join(tf_cutoff.caveat.split()))
@@ -314,7 +386,24 @@ def assess_patient(
         missing_tests=missing,
         eligibility=assess_eligibility(facts, kb),
         warnings=warnings,
+        region=region,
+        hepatic=(hepatic_adjustment(patient.liver.child_pugh, region, kb).to_dict()
+                 if patient.liver and patient.liver.child_pugh else None),
     )
+
+
+RANK_ORDER = ("likely benefit", "possible benefit", "unlikely benefit", "insufficient data", "resistance",
+              "not applicable")
+
+
+def rank_calls(calls: list[RegimenCall]) -> list[str]:
+    """Regimen ids from best to least supported: by call, then score, then how many population dimensions
+    and patient facts the expected cohort matches, then id (docs/scoring.md §6). Input order never matters."""
+    def key(c: RegimenCall) -> tuple[int, float, int, int, str]:
+        fit = len((c.expected or {}).get("fit") or [])
+        return (RANK_ORDER.index(c.call), -c.score, -fit, -int((c.expected or {}).get("fit_facts") or 0), c.regimen_id)
+
+    return [c.regimen_id for c in sorted(calls, key=key)]
 
 
 DOSED_CALLS = ("likely benefit", "possible benefit")
@@ -343,7 +432,7 @@ def _assess_regimen(
     shaky: frozenset[str] = frozenset(),
 ) -> RegimenCall:
     applies = evaluate(regimen.applies_when, facts)
-    base = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
+    base: dict[str, Any] = {"regimen_id": regimen.id, "name": regimen.name, "status": regimen.status}
     if applies is False:
         failed = [describe_leaf(leaf) for leaf in leaves(regimen.applies_when) if evaluate(leaf, facts) is False]
         return RegimenCall(**base, call="not applicable", level=None, level_equivalents=None, score=0.0,
@@ -351,10 +440,12 @@ def _assess_regimen(
                            reasons=[f"needs {'; '.join(failed)}"], conflicts=[],
                            resistance_flags=[], missing_tests=[], unverified=[])
     matched_items = [i for i in items if evaluate(i.when, facts) is True]
-    matched = count_once_per_trial([_match(i, kb, levels, shaky) for i in matched_items])
+    factors = scoring_factors(kb)
+    decay = factors["diminishing"]
+    matched = weigh([_match(i, kb, levels, shaky, regimen, factors) for i in matched_items], decay)
     undecided = [i for i in items if evaluate(i.when, facts) is None]
     if applies is None:
-        missing = _missing_for(undecided, facts, matched, levels, rules, None)
+        missing = _missing_for(undecided, facts, matched, levels, rules, None, kb, regimen)
         app_facts = unknown_facts(regimen.applies_when, facts)
         for test, names in sorted(_group_by_test(app_facts).items(), reverse=True):
             same = next((m for m in missing if m.test == test), None)
@@ -368,44 +459,128 @@ def _assess_regimen(
                            reasons=["cannot tell whether the regimen applies: "
                                     + ", ".join(sorted(FACTS[f].description for f in app_facts))],
                            conflicts=[], resistance_flags=[], missing_tests=missing, unverified=[])
-    call, level, score = decide(matched, levels, rules)
-    expected, modifiers = _expected(matched_items, matched, levels)
+    call, level, score = decide(matched, levels, rules, decay)
+    expected, modifiers = _expected(matched_items, matched, levels, regimen, facts, kb)
     if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
         expected, modifiers = None, []
+    cohort_note = None
+    if expected is None and call in ("likely benefit", "possible benefit", "unlikely benefit"):
+        where = f" of this tumour type ({facts['tumour.code']})" if facts.get("tumour.code") else ""
+        cohort_note = (f"No {regimen.name.split(' (')[0]} cohort{where} with a published result matches this patient; "
+                       "the call rests on the findings listed, without an outcome estimate.")
     return RegimenCall(
         **base, call=call, level=level,
-        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap}
-                           if level else None),
+        level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap,
+                            "nerasense": f"{level} (weight {levels[level].weight:g})"} if level else None),
         score=score,
         score_terms=[{"evidence": m.id, "direction": m.direction, "level": m.level, "weight": m.weight,
-                      "contribution": m.contribution, "counted_with": m.counted_with} for m in matched],
+                      "fit": m.fit, "place": m.place, "contribution": m.contribution, "counted_with": m.counted_with}
+                     for m in matched],
         expected=expected, modifiers=modifiers, evidence=matched,
         reasons=_reasons(call, matched, regimen),
         conflicts=_conflicts(matched),
         resistance_flags=[m.statement for m in matched if m.direction == Direction.RESISTANCE.value],
-        missing_tests=_missing_for(undecided, facts, matched, levels, rules, call),
+        missing_tests=_missing_for(undecided, facts, matched, levels, rules, call, kb, regimen),
         unverified=[m.id for m in matched if m.verification == "U" or (m.result or {}).get("unverified")],
+        cohort_note=cohort_note,
     )
 
 
+def population_families(item: EvidenceItem, regimen: Regimen) -> list[str]:
+    """The population dimensions (``POPULATION_FAMILIES``) a cohort constrains: its own condition together
+    with the condition of the regimen it is matched for (docs/scoring.md §5)."""
+    named = {leaf.fact for leaf in leaves(item.when)} | {leaf.fact for leaf in leaves(regimen.applies_when)}
+    families = {FACTS[f].family for f in named if f in FACTS and FACTS[f].family}
+    return [f for f in POPULATION_FAMILIES if f in families]
+
+
+def _facts_named(item: EvidenceItem, regimen: Regimen) -> int:
+    """How many distinct patient facts the cohort's eligibility names (its condition and its regimen's)."""
+    return len({leaf.fact for leaf in leaves(item.when)} | {leaf.fact for leaf in leaves(regimen.applies_when)})
+
+
+def exact_interval(responders: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval from published counts (scipy's exact binomial interval, as R binom.test)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(responders, n).proportion_ci(confidence_level=level, method="exact")
+    return round(float(ci.low), 4), round(float(ci.high), 4)
+
+
+def _population_words(item: EvidenceItem, result: dict[str, Any], kb: KnowledgeBase) -> str:
+    if item.population:
+        return item.population
+    if result.get("subgroup"):
+        return str(result["subgroup"])
+    if result.get("comparator") and result.get("arm"):
+        return f"{result['arm']} vs {result['comparator']}"
+    return kb.trials[item.trial].population if item.trial else ""
+
+
 def _expected(
-    items: list[EvidenceItem], matched: list[EvidenceMatch], levels: dict[str, LevelDefinition]
+    items: list[EvidenceItem],
+    matched: list[EvidenceMatch],
+    levels: dict[str, LevelDefinition],
+    regimen: Regimen,
+    facts: Mapping[str, FactValue],
+    kb: KnowledgeBase,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The cohort that fits the patient best gives the expected outcome; the others are context.
+
+    Candidates are matched items with a trial result (sensitivity or no-benefit) that are not marked
+    ``modifier``; the best constrains the most population families, then has the strongest level, then the
+    most specific condition, then the most patients (docs/scoring.md §5)."""
     with_result = [(i, m) for i, m in zip(items, matched, strict=True) if m.result is not None
                    and m.direction in (Direction.SENSITIVITY.value, Direction.NO_BENEFIT.value)]
     if not with_result:
         return None, []
-    primary_pool = [p for p in with_result if not p[0].modifier] or with_result
-    primary = min(primary_pool, key=lambda p: (levels[p[1].level].rank, -_specificity(p[0])))
-    expected = dict(primary[1].result or {})
-    expected["evidence"] = primary[1].id
-    modifiers = [
-        {"evidence": m.id, "statement": m.statement, **(m.result or {})}
+    primary_pool = [p for p in with_result if not p[0].modifier]
+    if not primary_pool:  # only subgroup splits matched: they stay context, never the headline
+        return None, _context(items, matched, with_result, None, kb)
+
+    def rank(p: tuple[EvidenceItem, EvidenceMatch]) -> tuple[int, int, int, int, str]:
+        n = (p[1].result or {}).get("n") or 0
+        return (-len(population_families(p[0], regimen)), levels[p[1].level].rank, -_facts_named(p[0], regimen), -n,
+                p[0].id)
+
+    ordered = sorted(primary_pool, key=rank)
+    item, match = ordered[0]
+    expected = dict(match.result or {})
+    families = population_families(item, regimen)
+    expected.update(evidence=match.id, population=_population_words(item, expected, kb), fit=families,
+                    fit_facts=_facts_named(item, regimen))
+    if expected.get("responders") is not None and expected.get("n"):
+        low, high = exact_interval(int(expected["responders"]), int(expected["n"]), float(expected.get("ci_level", 0.95)))
+        expected.update(exact_ci_low=low, exact_ci_high=high, exact_ci_method="Clopper-Pearson from the published counts")
+    others = len(primary_pool) - 1
+    expected["why"] = (f"the most specific of {others + 1} matching cohorts" if others else "the only matching cohort") + (
+        f": it matches the patient on {', '.join(families)}" if families else "")
+    expected["nearest"] = _nearest_note(item, regimen, facts, expected)
+    return expected, _context(items, matched, with_result, match.id, kb)
+
+
+def _context(items: list[EvidenceItem], matched: list[EvidenceMatch],
+             with_result: list[tuple[EvidenceItem, EvidenceMatch]], headline: str | None,
+             kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Every matched result other than the headline (subgroups, other cohorts, prognostic results)."""
+    return [
+        {"evidence": m.id, "statement": m.statement, "population": _population_words(i, m.result or {}, kb),
+         **(m.result or {})}
         for i, m in with_result + [(i, m) for i, m in zip(items, matched, strict=True)
                                    if m.result is not None and m.direction.startswith("prognostic")]
-        if m.id != primary[1].id
+        if m.id != headline
     ]
-    return expected, modifiers
+
+
+def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, FactValue],
+                  expected: dict[str, Any]) -> str | None:
+    """When the chosen cohort does not narrow to the patient's tumour type, say that it is the nearest
+    evidence and why (never silently another tumour type's figure)."""
+    if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
+        return None
+    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({facts['tumour.code']}) has published "
+            f"results: the nearest evidence is {expected.get('trial')}, a cohort across tumour types that the "
+            "patient's alteration qualifies for.")
 
 
 def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:
@@ -449,6 +624,8 @@ def _missing_for(
     levels: dict[str, LevelDefinition],
     rules: tuple[CallRule, ...],
     current: str | None,
+    kb: KnowledgeBase,
+    regimen: Regimen,
 ) -> list[MissingTest]:
     by_test: dict[str, tuple[set[str], list[EvidenceItem]]] = {}
     for item in undecided:
@@ -456,19 +633,21 @@ def _missing_for(
             entry = by_test.setdefault(test, (set(), []))
             entry[0].update(names)
             entry[1].append(item)
+    factors = scoring_factors(kb)
+    decay = factors["diminishing"]
+    # the matched items before weighing: their base terms (a counted-once item is restored)
+    unweighed = [replace(m, contribution=m.base, counted_with=None, place=None) for m in matched]
     out = []
     for test, (names, its) in sorted(by_test.items()):
         changes: list[str] = []
         if current is not None:
             for favour in (True, False):
-                hypo = list(matched)
+                hypo = list(unweighed)
                 for it in its:
                     sign = SIGN[it.direction]
                     if (sign > 0) == favour and sign != 0:
-                        hypo.append(EvidenceMatch(it.id, it.direction.value, it.level, levels[it.level].weight,
-                                                  sign * levels[it.level].weight, "", it.source, "", "", False,
-                                                  trial=it.trial))
-                call = decide(count_once_per_trial(hypo), levels, rules)[0]
+                        hypo.append(_match(it, kb, levels, regimen=regimen, factors=factors))
+                call = decide(weigh(hypo, decay), levels, rules, decay)[0]
                 if call != current and call not in changes:
                     changes.append(call)
         out.append(MissingTest(test=test, facts=sorted(names), evidence=sorted(i.id for i in its),

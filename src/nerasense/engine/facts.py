@@ -16,43 +16,72 @@ from nerasense.interpret.her2_testing import Her2Interpretation
 FactValue = bool | int | float | str | None
 
 
+# Population families: which dimension of a trial population a fact describes. A cohort whose condition
+# (with its regimen's) constrains more families fits a patient more closely (docs/scoring.md §5).
+POPULATION_FAMILIES = ("tumour type", "HER2 alteration", "hormone receptors", "setting and line", "prior drugs",
+                       "disease features")
+
+
 @dataclass(frozen=True)
 class FactSpec:
     description: str
     test: str  # the test or record that supplies the fact when it is missing
+    family: str | None = None  # one of POPULATION_FAMILIES, or None for modifiers (co-alterations, ctDNA)
 
 
 FACTS: dict[str, FactSpec] = {
     "tumour.code": FactSpec("OncoTree code", "tumour type (OncoTree code)"),
-    "tumour.breast": FactSpec("breast cancer (OncoTree BREAST tissue)", "tumour type (OncoTree code)"),
-    "tumour.lobular": FactSpec("lobular breast carcinoma (ILC and below)", "histological subtype"),
-    "tumour.nsclc": FactSpec("non-small-cell lung cancer", "tumour type (OncoTree code)"),
-    "tumour.bladder": FactSpec("bladder / urothelial cancer", "tumour type (OncoTree code)"),
-    "tumour.colorectal": FactSpec("colorectal cancer", "tumour type (OncoTree code)"),
-    "tumour.biliary": FactSpec("biliary tract cancer", "tumour type (OncoTree code)"),
-    "setting": FactSpec("disease setting", "disease setting (early / metastatic)"),
+    "tumour.breast": FactSpec("breast cancer (OncoTree BREAST tissue)", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.lobular": FactSpec("lobular breast carcinoma (ILC and below)", "histological subtype", "tumour type"),
+    "tumour.nsclc": FactSpec("non-small-cell lung cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.bladder": FactSpec("bladder / urothelial cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.colorectal": FactSpec("colorectal cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.biliary": FactSpec("biliary tract cancer (including ampullary)", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.gallbladder": FactSpec("gallbladder cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.cholangiocarcinoma": FactSpec("cholangiocarcinoma (intra- or extrahepatic)",
+                                          "tumour type (OncoTree code)",
+                                          "tumour type"),
+    "tumour.ampullary": FactSpec("ampullary carcinoma", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.cervical": FactSpec("cervical cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.gastroesophageal": FactSpec("oesophageal or gastric cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.endometrial": FactSpec("endometrial cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.ovarian": FactSpec("ovarian / fallopian tube cancer", "tumour type (OncoTree code)", "tumour type"),
+    "tumour.salivary": FactSpec("salivary gland cancer", "tumour type (OncoTree code)", "tumour type"),
+    "setting": FactSpec("disease setting", "disease setting (early / metastatic)", "setting and line"),
     "sex": FactSpec("female or male", "sex"),
     "age_years": FactSpec("age in years", "age"),
     "ecog": FactSpec("ECOG performance status", "ECOG performance status"),
-    "hr.positive": FactSpec("ER and/or PR positive (including ER-low)", "ER/PR immunohistochemistry"),
+    "hr.positive": FactSpec("ER and/or PR positive (including ER-low)", "ER/PR immunohistochemistry", "hormone receptors"),
     "her2.tested": FactSpec("any HER2 IHC or ISH result", "HER2 IHC (with reflex ISH)"),
-    "her2.positive": FactSpec("HER2-positive by ASCO/CAP", "HER2 IHC (with reflex ISH if 2+)"),
-    "her2.category": FactSpec("HER2-positive / -low / -ultralow / -0", "HER2 IHC (with reflex ISH if 2+)"),
-    "her2.ihc": FactSpec("ASCO/CAP IHC score", "HER2 IHC score"),
-    "her2.h_score_high": FactSpec("H-score at or above 240 (NALA median)", "HER2 IHC H-score (% cells at 1+/2+/3+)"),
-    "her2.hermark_positive": FactSpec("HERmark H2T positive", "HERmark total HER2 (H2T)"),
-    "her2.p95_high": FactSpec("p95HER2 at or above 2.8 RF/mm2 (NALA)", "p95HER2 (VeraTag)"),
+    "her2.positive": FactSpec("HER2-positive by ASCO/CAP", "HER2 IHC (with reflex ISH if 2+)", "HER2 alteration"),
+    "her2.category": FactSpec("HER2-positive / -low / -ultralow / -0", "HER2 IHC (with reflex ISH if 2+)", "HER2 alteration"),
+    "her2.ihc": FactSpec("ASCO/CAP IHC score", "HER2 IHC score", "HER2 alteration"),
+    "her2.h_score_high": FactSpec("H-score at or above 240 (NALA median)",
+                                  "HER2 IHC H-score (% cells at 1+/2+/3+)",
+                                  "HER2 alteration"),
+    "her2.hermark_positive": FactSpec("HERmark H2T positive", "HERmark total HER2 (H2T)", "HER2 alteration"),
+    "her2.p95_high": FactSpec("p95HER2 at or above 2.8 RF/mm2 (NALA)", "p95HER2 (VeraTag)", "HER2 alteration"),
     "erbb2.sequenced": FactSpec("ERBB2 was sequenced", "ERBB2 sequencing (tissue or plasma NGS)"),
-    "erbb2.activating_mutation": FactSpec("an activating ERBB2 mutation", "ERBB2 sequencing (tissue or plasma NGS)"),
+    "erbb2.activating_mutation": FactSpec("an activating ERBB2 mutation",
+                                          "ERBB2 sequencing (tissue or plasma NGS)",
+                                          "HER2 alteration"),
     "erbb2.kinase_domain": FactSpec("an activating ERBB2 mutation in the kinase domain",
-                                    "ERBB2 sequencing (tissue or plasma NGS)"),
-    "erbb2.l755": FactSpec("an ERBB2 L755 alteration (lower benefit, MutHER)", "ERBB2 sequencing (tissue or plasma NGS)"),
-    "erbb2.gatekeeper": FactSpec("ERBB2 gatekeeper T798 resistance mutation", "ERBB2 sequencing (tissue or plasma NGS)"),
-    "erbb2.resistance_mutation": FactSpec("any ERBB2 resistance mutation", "ERBB2 sequencing (tissue or plasma NGS)"),
+                                    "ERBB2 sequencing (tissue or plasma NGS)", "HER2 alteration"),
+    "erbb2.l755": FactSpec("an ERBB2 L755 alteration (lower benefit, MutHER)",
+                           "ERBB2 sequencing (tissue or plasma NGS)",
+                           "HER2 alteration"),
+    "erbb2.gatekeeper": FactSpec("ERBB2 gatekeeper T798 resistance mutation",
+                                 "ERBB2 sequencing (tissue or plasma NGS)",
+                                 "HER2 alteration"),
+    "erbb2.resistance_mutation": FactSpec("any ERBB2 resistance mutation",
+                                          "ERBB2 sequencing (tissue or plasma NGS)",
+                                          "HER2 alteration"),
     "erbb2.compound": FactSpec("two or more activating HER2 events, or activating HER2 + HER3",
-                               "ERBB2/ERBB3 sequencing"),
-    "erbb2.amplified": FactSpec("ERBB2 amplification (ISH group 1 or copy-number call)", "ERBB2 ISH or copy number"),
-    "erbb3.activating_mutation": FactSpec("an activating ERBB3 mutation", "ERBB3 sequencing"),
+                               "ERBB2/ERBB3 sequencing", "HER2 alteration"),
+    "erbb2.amplified": FactSpec("ERBB2 amplification (ISH group 1 or copy-number call)",
+                                "ERBB2 ISH or copy number",
+                                "HER2 alteration"),
+    "erbb3.activating_mutation": FactSpec("an activating ERBB3 mutation", "ERBB3 sequencing", "HER2 alteration"),
     "pik3ca.activating_mutation": FactSpec("an activating PIK3CA mutation", "PIK3CA sequencing"),
     "pten.loss": FactSpec("PTEN loss (deletion or loss-of-function)", "PTEN sequencing / copy number"),
     "tp53.mutation": FactSpec("a TP53 mutation", "TP53 sequencing"),
@@ -63,21 +92,25 @@ FACTS: dict[str, FactSpec] = {
     "ctdna.tumour_fraction_high": FactSpec("ctDNA fraction above the KCSG cut-off", "baseline ctDNA tumour fraction"),
     "ctdna.erbb2_detected": FactSpec("tissue ERBB2 alteration detected in plasma", "baseline plasma ERBB2 genotyping"),
     "ctdna.erbb2_amplified": FactSpec("plasma ERBB2 amplification", "plasma ERBB2 copy number"),
-    "prior.any_systemic": FactSpec("any prior systemic therapy", "treatment history"),
-    "prior.trastuzumab": FactSpec("prior trastuzumab", "treatment history"),
-    "prior.pertuzumab": FactSpec("prior pertuzumab", "treatment history"),
-    "prior.tdm1": FactSpec("prior T-DM1", "treatment history"),
-    "prior.tdxd": FactSpec("prior T-DXd", "treatment history"),
-    "prior.lapatinib": FactSpec("prior lapatinib", "treatment history"),
-    "prior.tucatinib": FactSpec("prior tucatinib", "treatment history"),
-    "prior.neratinib": FactSpec("prior neratinib", "treatment history"),
-    "prior.cdk46": FactSpec("prior CDK4/6 inhibitor", "treatment history"),
-    "prior.fulvestrant": FactSpec("prior fulvestrant", "treatment history"),
-    "prior.metastatic_her2_regimens": FactSpec("HER2-directed regimens for metastatic disease", "treatment history"),
+    "prior.any_systemic": FactSpec("any prior systemic therapy", "treatment history", "setting and line"),
+    "prior.trastuzumab": FactSpec("prior trastuzumab", "treatment history", "prior drugs"),
+    "prior.pertuzumab": FactSpec("prior pertuzumab", "treatment history", "prior drugs"),
+    "prior.tdm1": FactSpec("prior T-DM1", "treatment history", "prior drugs"),
+    "prior.tdxd": FactSpec("prior T-DXd", "treatment history", "prior drugs"),
+    "prior.lapatinib": FactSpec("prior lapatinib", "treatment history", "prior drugs"),
+    "prior.tucatinib": FactSpec("prior tucatinib", "treatment history", "prior drugs"),
+    "prior.neratinib": FactSpec("prior neratinib", "treatment history", "prior drugs"),
+    "prior.cdk46": FactSpec("prior CDK4/6 inhibitor", "treatment history", "prior drugs"),
+    "prior.fulvestrant": FactSpec("prior fulvestrant", "treatment history", "prior drugs"),
+    "prior.metastatic_her2_regimens": FactSpec("HER2-directed regimens for metastatic disease",
+                                               "treatment history",
+                                               "setting and line"),
     "prior.trastuzumab_months_since_end": FactSpec("months since trastuzumab ended",
-                                                   "date trastuzumab ended and assessment date"),
-    "residual_disease": FactSpec("residual invasive disease after neoadjuvant therapy", "surgical pathology"),
-    "cns.metastases": FactSpec("brain metastases", "brain imaging"),
+                                                   "date trastuzumab ended and assessment date", "prior drugs"),
+    "residual_disease": FactSpec("residual invasive disease after neoadjuvant therapy",
+                                 "residual invasive disease at surgery after neoadjuvant therapy (surgical pathology report)",
+                                 "disease features"),
+    "cns.metastases": FactSpec("brain metastases", "brain imaging", "disease features"),
 }
 
 
@@ -101,6 +134,10 @@ class InterpretedAlteration:
     vaf: float | None
     origin: str
     record: str | None
+    # the classification in OncoKB's vocabulary (issue 16), shown beside the call on neratinib
+    oncogenicity: str = "unknown"
+    mutation_effect: str = "unknown"
+    classification_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,8 +201,8 @@ def _her2_facts(f: dict[str, FactValue], her2: Her2Interpretation) -> None:
         f["her2.hermark_positive"] = her2.hermark["category"] == "positive"
     if her2.p95 is not None:
         f["her2.p95_high"] = bool(her2.p95["high"])
-    if her2.ish_group is not None:
-        f["erbb2.amplified"] = her2.ish_group == 1
+    if her2.amplified is not None:  # breast ISH group 1, or the tumour scheme's ISH cut-off
+        f["erbb2.amplified"] = her2.amplified
 
 
 def _genomic_facts(

@@ -24,6 +24,7 @@ import polars as pl
 
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.table import AlterationTable, read_bytes, require_file
+from nerasense.safe_io import check_columns, decode, input_boundary, split_lines
 
 CALLS = {
     "2": 2, "2.0": 2, "AMP": 2, "AMPLIFICATION": 2, "1": 1, "1.0": 1, "GAIN": 1,
@@ -40,18 +41,21 @@ ANNOTATION_COLS = {"Entrez_Gene_Id", "Locus ID", "Cytoband", "Gene panel", "Gene
 ALLOWED_CALLS = "-2..2 or AMP, GAIN, NEUTRAL, HETLOSS, HOMDEL (DEEPDEL), NA"
 
 
+@input_boundary("copy-number table (tab-separated, UTF-8, plain or gzipped)")
 def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
     """Read a copy-number table in either layout; see the module docstring."""
     path = Path(path)
     require_file(path, "copy-number table")
-    data = read_bytes(path)
-    lines = [ln for ln in data.decode("utf-8", "replace").splitlines()]
+    # records end at \n or \r\n only: str.splitlines would also split at U+2028, U+0085 or a form feed inside
+    # a cell, making one damaged record two (and a call out of the junk after the separator)
+    lines = split_lines(decode(read_bytes(path), str(path)))
     start = 0
     while start < len(lines) and lines[start].startswith("#"):
         start += 1
     if start >= len(lines):
         raise InputError(Problem("file", str(path), "a copy-number table with a header", "the file is empty"))
-    header = lines[start].rstrip("\r").split("\t")
+    header = lines[start].split("\t")
+    check_columns(header, path.name)
     gene_col = next((c for c in GENE_COLS if c in header), None)
     if gene_col is None:
         raise InputError(Problem("column", ", ".join(header[:4]), f"a gene column ({', '.join(GENE_COLS)})",
@@ -65,7 +69,7 @@ def read_cna(path: str | Path, *, origin: str = "unknown") -> AlterationTable:
         line_no = start + 2 + offset
         if not raw.strip():
             continue
-        fields = raw.rstrip("\r").split("\t")
+        fields = raw.split("\t")
         records.append((line_no, fields))
     rows: list[dict[str, object]] = []
     rejected: list[dict[str, object]] = []
@@ -145,7 +149,9 @@ def _one_call(gene: str, sample: str, call: str, where: str, line: int, cn: str 
         try:
             copy_number = float(str(cn))
         except ValueError:
-            return {"record": where, "reason": f"copy_number={cn!r} is not a number", "gene": g, "value": cn,
+            copy_number = -1.0
+        if not 0 <= copy_number < float("inf"):  # NaN, inf and negatives fail this too
+            return {"record": where, "reason": f"copy_number={cn!r} is not a number >= 0", "gene": g, "value": cn,
                     "sample": sample}
     return {"gene": g, "kind": KIND_BY_CALL[value], "cna_call": value, "copy_number": copy_number,
             "sample": sample, "origin": origin, "line": line}

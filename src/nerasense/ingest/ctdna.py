@@ -47,6 +47,7 @@ from nerasense.errors import InputError, NerasenseWarning, Problem, ProblemColle
 from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.safe_io import confine, input_boundary, read_delimited, read_parquet_checked
 
 REQUIRED = ("patient_id", "sample_id", "date", "qc")
 SAMPLE_COLUMNS = ("tumour_fraction", "tumour_fraction_lod", "sample_depth", "sample_lod", "treatment_start",
@@ -102,10 +103,10 @@ def read_table(path: Path) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"}:
-        frame = pd.read_parquet(path)
+        frame = read_parquet_checked(path, "ctDNA table")
         return frame.apply(lambda col: col.map(_cell))
     sep = "\t" if suffix in {".tsv", ".tab", ".txt"} else ","
-    return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, comment=None)
+    return read_delimited(path, "ctDNA table", sep=sep, dtype=str, keep_default_na=False)
 
 
 def _cell(x: Any) -> str:
@@ -118,13 +119,18 @@ def _cell(x: Any) -> str:
     return str(x)
 
 
+@input_boundary("ctDNA series table (CSV, TSV or Parquet, UTF-8)")
 def read_ctdna_series(
     path: Path,
     tissue: Path | None = None,
     assessments: Path | None = None,
     kb: KnowledgeBase | None = None,
+    allowed: Sequence[Path] = (),
 ) -> dict[str, CtdnaSeries]:
-    """Read a series table (and optional tissue and assessment tables) into series by patient id."""
+    """Read a series table (and optional tissue and assessment tables) into series by patient id.
+
+    ``variants_file`` entries must lie under the series table's folder or one of ``allowed`` (symlinks resolved).
+    """
     tissue_rows = records(read_table(tissue), TISSUE_COLUMNS, TISSUE_COLUMNS, Path(tissue).name) if tissue else []
     assess_rows = (
         records(read_table(assessments), ASSESSMENT_COLUMNS, ASSESSMENT_COLUMNS, Path(assessments).name)
@@ -132,7 +138,8 @@ def read_ctdna_series(
         else []
     )
     rows = records(read_table(path), REQUIRED, COLUMNS, Path(path).name)
-    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb, base_dir=Path(path).parent)
+    return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb, base_dir=Path(path).parent,
+                        allowed=allowed)
 
 
 def records(
@@ -204,7 +211,7 @@ def _positive_fraction(text: str) -> float:
 
 def _count(text: str) -> int:
     x = float(text)
-    if x < 0 or x != int(x):
+    if not math.isfinite(x) or x < 0 or x != int(x):
         raise ValueError(text)
     return int(x)
 
@@ -239,9 +246,11 @@ def build_series(
     name: str = "series",
     kb: KnowledgeBase | None = None,
     base_dir: Path | None = None,
+    allowed: Sequence[Path] = (),
 ) -> dict[str, CtdnaSeries]:
     """Validate rows (dicts of strings by column) into series by patient; raise every problem at once.
-    ``variants_file`` paths are read relative to ``base_dir`` (the series table's folder)."""
+    ``variants_file`` paths are read relative to ``base_dir`` (the series table's folder) and must lie under
+    it or one of ``allowed``."""
     gk = GenomicsKnowledge(kb or default_knowledge())
     p = ProblemCollector()
     samples: dict[tuple[str, str], dict[str, Any]] = {}
@@ -327,7 +336,7 @@ def build_series(
 
     for (patient, sample_id), s in sorted(samples.items()):
         if s["variants_file"] and s["qc_pass"]:
-            from_file = _from_variants_file(p, s, base_dir or Path("."), name, gk)
+            from_file = _from_variants_file(p, s, base_dir or Path("."), name, gk, allowed)
             have = {a.key: seen_alt[(patient, sample_id, *a.key)] for a in alterations[(patient, sample_id)]}
             for alt in from_file:
                 if alt.key in have:
@@ -429,7 +438,8 @@ _FILE_FORMATS = "a .maf, .vcf (optionally .gz) or copy-number table whose name c
 
 
 def _from_variants_file(
-    p: ProblemCollector, s: Mapping[str, Any], base_dir: Path, name: str, gk: GenomicsKnowledge
+    p: ProblemCollector, s: Mapping[str, Any], base_dir: Path, name: str, gk: GenomicsKnowledge,
+    allowed: Sequence[Path] = (),
 ) -> list[PlasmaAlteration]:
     """Detected alterations of one sample from its MAF/VCF/CNA file (read by the genomics readers).
 
@@ -445,10 +455,9 @@ def _from_variants_file(
     from nerasense.ingest.vcf import read_vcf
 
     where = f"{name} row {s['row']}"
-    path = Path(s["variants_file"])
-    path = path if path.is_absolute() else base_dir / path
-    lower = path.name.lower()
+    lower = Path(s["variants_file"]).name.lower()
     try:
+        path = confine(s["variants_file"], base_dir, field="variants_file", allowed=allowed, where=where)
         if not path.is_file():
             p.add("variants_file", s["variants_file"], "an existing file (relative to the series table)",
                   f"looked for {path}", where)

@@ -60,6 +60,7 @@ _START = re.compile(rf"^(?P<a1>{_A})1(?:_\?(?P<n>\d+))?\?$|^(?P<a2>{_A})1_\?(?P<
 _BLOCK = re.compile(rf"^(?P<ref>{_A}{{2,}})(?P<p1>\d+)(?P<seq>{_SEQ})$")  # maf2maf multi-residue: NLKR204TLEG
 _STOP_LOSS = re.compile(rf"^\*(?P<p1>\d+)(?P<a2>{_A})$")  # VEP short stop loss: *445N
 _ZERO = re.compile(r"(?<![0-9])0")  # a number that starts with 0: residue 0 or a leading zero
+_LONG_NUMBER = re.compile(r"\d{7}")  # a position of 7 or more digits: past any human protein
 _SPLICE = re.compile(rf"^(?P<a1>{_A})(?P<p1>\d+)_splice$")
 
 
@@ -107,6 +108,8 @@ def parse_protein_change(text: str) -> ProteinChange:
     body = _to_one_letter(body)
     if _ZERO.search(body):
         raise _problem(text, "positions count from 1 (no residue 0 and no leading zeros)")
+    if _LONG_NUMBER.search(body):  # also keeps int() off numbers past Python's 4,300-digit conversion limit
+        raise _problem(text, "a position has at most 6 digits (the longest human protein, titin, has 34,350 residues)")
 
     if m := _START.match(body):
         aa = m["a1"] or m["a2"]

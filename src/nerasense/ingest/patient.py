@@ -3,16 +3,16 @@ problem at once with the file name."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import ValidationError
 
 from nerasense.domain.alterations import Alteration
 from nerasense.domain.ctdna import CtdnaSeries
 from nerasense.domain.patient import AGENT_ALIASES, Patient
-from nerasense.domain.validation import validate_model
+from nerasense.domain.validation import closest, problems_from, validate_model
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.cna import read_cna
 from nerasense.ingest.ctdna import normalise_alteration, read_ctdna_series
@@ -22,6 +22,8 @@ from nerasense.ingest.variant_text import alteration_from_text
 from nerasense.ingest.vcf import read_vcf
 from nerasense.knowledge import KnowledgeBase
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.knowledge.oncotree import oncotree
+from nerasense.safe_io import check_id, check_input, confine, decode, load_json, load_yaml, read_input
 
 
 def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
@@ -45,24 +47,79 @@ def parse_patient(raw: Any, where: str = "patient") -> Patient:
     return validate_model(Patient, _normalise(raw), where=where)
 
 
+def load_patient_data(path: Path) -> Any:
+    """The parsed content of a patient file (YAML or JSON), read with the limits of :mod:`nerasense.safe_io`:
+    a regular file of bounded size, UTF-8, no YAML tags, bounded aliases and nesting, each key once."""
+    path = Path(path)
+    data = read_input(path, "patient (.yaml, .yml or .json)", field="PATIENT_FILE", kind="case_file")
+    text = decode(data, str(path), field="PATIENT_FILE")
+    if path.suffix.lower() == ".json":
+        return load_json(text, path.name)
+    return load_yaml(text, path.name)
+
+
 def read_patient(path: Path) -> Patient:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(Problem("PATIENT_FILE", str(path), "an existing .yaml, .yml or .json file"))
-    text = path.read_text(encoding="utf-8")
+    return parse_patient(load_patient_data(path), where=path.name)
+
+
+def case_file_paths(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, path text) of every file a patient file's raw content names (read before schema validation, so
+    a bad path is reported together with every other problem)."""
+    out: list[tuple[str, str]] = []
+    sequencing = raw.get("sequencing")
+    for i, f in enumerate(sequencing if isinstance(sequencing, list) else []):
+        for key in ("path", "mate", "reference", "targets"):  # the last three: reads (issue 22)
+            if isinstance(f, dict) and isinstance(f.get(key), str) and f[key]:
+                out.append((f"sequencing[{i}].{key}", f[key]))
+    ctdna = raw.get("ctdna")
+    if isinstance(ctdna, dict):
+        out += [(f"ctdna.{name}", value) for name in ("series_file", "tissue_file", "assessments_file")
+                if isinstance(value := ctdna.get(name), str) and value]
+    return out
+
+
+def patient_problems(raw: Any, where: str, base_dir: Path, kb: KnowledgeBase | None = None,
+                     allowed: Sequence[Path] = ()) -> tuple[Patient | None, list[Problem]]:
+    """Every problem of a patient file in one pass: schema (with the closest valid name for a misspelt key or
+    choice), the id, the tumour type (OncoTree, with the closest code) and the files it names (confined to
+    ``base_dir`` or ``allowed``, regular files). The patient model is returned when the schema is valid."""
+    if not isinstance(raw, dict):
+        return None, [Problem("(file)", type(raw).__name__, "a mapping of patient fields", where=where)]
+    data = _normalise(raw)
+    problems: list[Problem] = []
+    patient: Patient | None = None
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(Problem("(file)", path.name, "valid YAML or JSON", " ".join(str(exc).split())[:200],
-                                 where=str(path))) from None
-    return parse_patient(raw, where=path.name)
+        patient = Patient.model_validate(data)
+    except ValidationError as err:
+        problems += problems_from(err, where, model=Patient)
+    pid = raw.get("patient_id")
+    if isinstance(pid, str) and pid:
+        try:
+            check_id(pid, "patient_id", where)
+        except InputError as err:
+            problems += err.problems
+    tumour = raw.get("tumour_type")
+    if kb is not None and isinstance(tumour, str) and tumour.strip():
+        tree = oncotree(kb)
+        if tumour.strip().upper() not in tree:
+            guess = closest(tumour.strip().upper(), tree.parent)
+            problems.append(Problem("tumour_type", tumour, "an OncoTree code (release 2025-10-03)",
+                                    f"did you mean {guess!r}?" if guess else "e.g. BRCA, IDC, ILC, NSCLC, LUAD, BLCA",
+                                    where=where))
+    for field, name in case_file_paths(raw):
+        try:
+            check_input(confine(name, base_dir, field=field, allowed=allowed, where=where), "input", field=field)
+        except InputError as err:
+            problems += [Problem(p.field, name if p.field == field else p.value, p.allowed, p.fix, where)
+                         for p in err.problems]
+    return patient, problems
 
 
 def read_alteration_file(path: Path, gk: GenomicsKnowledge, *, fmt: str | None, sample: str | None,
                          origin: str) -> AlterationTable:
     """One sequencing file named in a patient file; the format comes from the file or its suffix."""
-    if not path.is_file():
-        raise InputError(Problem("sequencing.path", str(path), "an existing file (relative to the patient file)"))
+    check_input(path, "sequencing", field="sequencing.path")
     fmt = fmt or guess_format(path, field="sequencing.format")
     if fmt == "maf":
         return read_maf(path, gk, origin_by_sample={sample: origin} if sample else {})
@@ -71,12 +128,14 @@ def read_alteration_file(path: Path, gk: GenomicsKnowledge, *, fmt: str | None, 
     return read_cna(path, origin=origin)
 
 
-def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path) -> list[Alteration] | None:
+def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path,
+                        allowed: Sequence[Path] = ()) -> list[Alteration] | None:
     """The alterations typed into the patient file plus those read from its sequencing files.
 
     ``None`` when the patient was not sequenced (no ``alterations`` list and no files), so that the
     engine treats genomic facts as unknown rather than negative. Relative file paths are read from
-    ``base_dir`` (the patient file's folder). Every problem in typed alterations is reported at once.
+    ``base_dir`` (the patient file's folder); every file must lie under it or under one of ``allowed`` (symlinks
+    resolved). Every problem in typed alterations is reported at once.
     """
     if patient.alterations is None and not patient.sequencing:
         return None
@@ -95,34 +154,35 @@ def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path)
         }))
     if problems:
         raise InputError(problems)
-    for f in patient.sequencing:
-        path = Path(f.path) if Path(f.path).is_absolute() else base_dir / f.path
+    for i, f in enumerate(patient.sequencing):
+        path = confine(f.path, base_dir, field=f"sequencing[{i}].path", allowed=allowed, where=patient.patient_id)
         table = read_alteration_file(path, gk, fmt=f.format, sample=f.sample, origin=f.origin)
         out.extend(table.alterations())
     return out
 
 
-def patient_ctdna_series(patient: Patient, kb: KnowledgeBase, base_dir: Path) -> CtdnaSeries | None:
+def patient_ctdna_series(patient: Patient, kb: KnowledgeBase, base_dir: Path,
+                         allowed: Sequence[Path] = ()) -> CtdnaSeries | None:
     """Read the patient's serial plasma file (``ctdna.series_file``), if one is named.
 
-    The series file may hold several patients; the one whose ``patient_id`` matches is returned.
+    The series file may hold several patients; the one whose ``patient_id`` matches is returned. Its files,
+    and the ``variants_file`` entries of the series, must lie under ``base_dir`` or one of ``allowed``.
     """
     c = patient.ctdna
     if c is None or not c.series_file:
         return None
 
-    def resolve(name: str | None) -> Path | None:
+    def resolve(name: str | None, field: str) -> Path | None:
         if not name:
             return None
-        p = Path(name)
-        return p if p.is_absolute() else base_dir / p
+        return confine(name, base_dir, field=f"ctdna.{field}", allowed=allowed, where=patient.patient_id)
 
-    path = resolve(c.series_file)
+    path = resolve(c.series_file, "series_file")
     assert path is not None
-    if not path.is_file():
-        raise InputError(Problem("ctdna.series_file", str(path), "an existing series table (CSV/TSV/Parquet)",
-                                 where=patient.patient_id))
-    series = read_ctdna_series(path, tissue=resolve(c.tissue_file), assessments=resolve(c.assessments_file), kb=kb)
+    check_input(path, "series table (CSV/TSV/Parquet)", field="ctdna.series_file")
+    series = read_ctdna_series(path, tissue=resolve(c.tissue_file, "tissue_file"),
+                               assessments=resolve(c.assessments_file, "assessments_file"), kb=kb,
+                               allowed=[base_dir, *allowed])
     if patient.patient_id not in series:
         raise InputError(Problem("ctdna.series_file", path.name, f"a table with rows for {patient.patient_id}",
                                  f"patients in the file: {', '.join(sorted(series)) or 'none'}",

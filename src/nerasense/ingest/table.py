@@ -17,6 +17,7 @@ import polars as pl
 from nerasense.domain.alterations import Alteration, RejectedRecord
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.files import read_bytes as read_bytes
+from nerasense.ingest.files import read_head
 from nerasense.ingest.files import require_file as require_file
 from nerasense.ingest.hgvs_protein import apply_alias, parse_protein_change
 from nerasense.ingest.normal_form import already_normalised, fast_change
@@ -272,10 +273,7 @@ def guess_format(path: Path, field: str = "--format") -> str:
         return "maf"
     if "cna" in name or "gistic" in name or "thresholded" in name or "copy" in name:
         return "cna"
-    try:
-        head = read_bytes(path)[:65536].decode("utf-8", "replace")
-    except OSError:
-        head = ""
+    head = read_head(path).decode("utf-8", "replace")
     if head.startswith("##fileformat=VCF"):
         return "vcf"
     first = next((ln for ln in head.splitlines() if not ln.startswith("#")), "")

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import gzip
 import re
+import warnings
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import polars as pl
 
-from nerasense.errors import InputError, Problem
+from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import AlterationTable, normalise_changes, require_file, resolve_gene_column
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.safe_io import captured_stderr, encoding_problem, input_boundary
 
 _FORMAT = re.compile(r"Format:\s*'?([^'\"]+)'?", re.IGNORECASE)
 _ANN_FIELDS = ("Allele", "Annotation", "Annotation_Impact", "Gene_Name", "Gene_ID", "Feature_Type",
@@ -125,6 +129,7 @@ def _annotation(info: dict[str, str | None], fields: dict[str, list[str]], ref: 
     return None
 
 
+@input_boundary("VCF (plain or bgzipped, UTF-8 header)")
 def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = None,
              origin: str = "unknown") -> AlterationTable:
     """Read an annotated VCF; see the module docstring."""
@@ -132,9 +137,29 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
 
     path = Path(path)
     require_file(path, "VCF")
+    failure: InputError | None = None
+    with captured_stderr() as htslib:  # htslib prints "[E::...]" lines on descriptor 2: keep them for the message
+        try:
+            table = _read_vcf(VCF, path, gk, sample, origin)
+        except InputError as exc:
+            failure = exc
+    said = next((ln for ln in htslib if ln.startswith("[E::")), "")
+    if failure is not None:
+        if not said:
+            raise failure
+        first, *rest = failure.problems
+        fix = f"{first.fix}; htslib said: {said}" if first.fix else f"htslib said: {said}"
+        raise InputError([Problem(first.field, first.value, first.allowed, fix, first.where), *rest]) from None
+    if said:  # htslib skipped a line it could not parse and went on: the file is damaged, its reading incomplete
+        raise InputError(Problem("file", str(path), "a well-formed VCF", f"htslib said: {said}"))
+    return table
+
+
+def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, origin: str) -> AlterationTable:
+    _check_vcf_header(path)
     try:
         vcf = VCF(str(path))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # cyvcf2 raises OSError, ValueError or bare Exception on a damaged header
         raise InputError(Problem("file", str(path), "a VCF (plain or bgzipped)", f"cyvcf2 could not open it: {exc}")) from None
     samples = list(vcf.samples)
     if sample is not None and sample not in samples:
@@ -146,6 +171,8 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
     idx = samples.index(sample) if sample is not None else (0 if samples else None)
     sample_name = samples[idx] if idx is not None else path.name.split(".")[0]
     fields = {k: f for k in ("CSQ", "ANN", "BCSQ") if (f := _header_fields(vcf, k))}
+    builds = _builds(vcf.raw_header)
+    by_locus = 0  # unannotated alleles read as a cancerhotspots allele from their coordinates
     header_lines = _count_header_lines(path)
     name = path.name
     rows: list[dict[str, Any]] = []
@@ -181,10 +208,15 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
                         continue
                 ann = _annotation(info, fields, rec.REF, alt, len(alts))
                 if ann is None or not ann.get("gene"):
-                    rejected.append({**base, "reason": "no CSQ, ANN or BCSQ annotation with a gene for this allele; "
-                                     "annotate with VEP, snpEff or bcftools csq first", "value": value})
-                    continue
-                flavours.add(str(ann["flavour"]))
+                    ann = _hotspot_annotation(gk, builds, str(rec.CHROM), int(rec.POS), rec.REF, alt)
+                    if ann is None:
+                        rejected.append({**base, "reason": "no CSQ, ANN or BCSQ annotation with a gene for this allele, "
+                                         "and not a cancerhotspots allele's locus; annotate with VEP, snpEff or "
+                                         "bcftools csq first", "value": value})
+                        continue
+                    by_locus += 1
+                if ann["flavour"] != "coordinates":
+                    flavours.add(str(ann["flavour"]))
                 vaf, depth, alt_count = _sample_counts(rec, idx, a_i)
                 kind = "snv" if len(rec.REF) == 1 == len(alt) else ("mnv" if len(rec.REF) == len(alt) else "indel")
                 rows.append({"line": line, "sample": sample_name, "gene": str(ann["gene"]).strip(),
@@ -214,8 +246,86 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
     rej = pl.DataFrame(rejected, schema={"record": pl.String, "reason": pl.String, "gene": pl.String,
                                          "value": pl.String, "sample": pl.String}) if rejected else pl.DataFrame()
     notes = [f"{name}: sample {sample_name}; annotation {', '.join(sorted(flavours)) or 'none'}"]
+    unannotated = sum(1 for r in rejected if str(r["reason"]).startswith("no CSQ"))
+    text = (f"{by_locus} unannotated alleles at a cancerhotspots allele's locus were read as that allele from their "
+            f"coordinates (build {' or '.join(builds)}); {unannotated} other unannotated alleles are rejected")
+    if not fields:
+        warnings.warn(f"{name}: no CSQ, ANN or BCSQ annotation in the header: {text}. Annotate the file (VEP, snpEff, "
+                      "bcftools csq) to classify every allele.", NerasenseWarning, stacklevel=2)
+    elif by_locus:
+        notes.append(f"{name}: {text}")
     return AlterationTable(path=str(path), format="vcf", frame=frame, rejected=rej, input_records=records,
                            flavour="+".join(sorted(flavours)), notes=notes)
+
+
+def _builds(header: str) -> tuple[str, ...]:
+    """The genome build the header names (##reference, ##assembly or a contig's assembly=), or both to try."""
+    named = " ".join(ln for ln in header.splitlines() if ln.startswith(("##reference", "##assembly", "##contig")))
+    if re.search(r"GRCh38|hg38", named):
+        return ("GRCh38",)
+    if re.search(r"GRCh37|hg19|b37|hs37", named):
+        return ("GRCh37",)
+    return ("GRCh37", "GRCh38")
+
+
+def _hotspot_annotation(gk: GenomicsKnowledge, builds: tuple[str, ...], chrom: str, pos: int, ref: str,
+                        alt: str) -> dict[str, Any] | None:
+    """The cancerhotspots allele at this VCF locus, its alleles written as MAF writes them (an insertion after
+    the anchor base: '-' > inserted bases at POS; a deletion: deleted bases > '-' at POS + 1)."""
+    if len(ref) == 1 < len(alt) and alt[0] == ref:
+        key = (pos, "-", alt[1:])
+    elif len(alt) == 1 < len(ref) and ref[0] == alt:
+        key = (pos + 1, ref[1:], "-")
+    else:
+        key = (pos, ref, alt)
+    for build in builds:
+        hit = gk.hotspot_loci.get((build, chrom.removeprefix("chr"), *key))
+        if hit is not None:
+            return {"gene": hit[0], "change": hit[1], "consequence": None, "hgvs_c": None, "transcript": None,
+                    "flavour": "coordinates"}
+    return None
+
+
+def _check_vcf_header(path: Path) -> None:
+    """Refuse a header htslib would reject, naming the line, before cyvcf2 opens the file: the first line must
+    be ``##fileformat=VCF...``, meta lines ``##key=value``, and the ``#CHROM`` line must come before any record."""
+    name = str(path)
+    for n, raw in enumerate(_header_lines(path), start=1):
+        problem = encoding_problem(raw, name)
+        if problem is not None:
+            raise InputError(Problem("header", name, "a UTF-8 VCF header", f"line {n}: {problem.fix}"))
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if n == 1 and not line.startswith("##fileformat=VCF"):
+            raise InputError(Problem("header", name, "a VCF whose first line is ##fileformat=VCFv4.x",
+                                     f"line 1 starts {line[:20]!r}"))
+        if line.startswith("##"):
+            if "=" not in line:
+                raise InputError(Problem("header", name, "meta lines of the form ##key=value", f"line {n} has no '='"))
+            continue
+        if line.startswith("#"):
+            columns = line[1:].split("\t")
+            if columns[:8] != ["CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+                raise InputError(Problem("header", name, "a #CHROM line with CHROM POS ID REF ALT QUAL FILTER INFO "
+                                         "(tab-separated), then FORMAT and samples", f"line {n}"))
+            return
+        raise InputError(Problem("header", name, "a #CHROM header line before the first record",
+                                 f"line {n} is a record but no #CHROM line came before it"))
+    raise InputError(Problem("header", name, "a VCF with a #CHROM header line", "the file ends inside the header"))
+
+
+def _header_lines(path: Path) -> Iterator[bytes]:
+    """The lines of the file up to and including the first that does not start with '##' (gunzipped/BGZF)."""
+    with path.open("rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                yield line
+                if not line.startswith(b"##"):
+                    return
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(Problem("file", str(path), "a complete gzip/BGZF file", f"the stream is damaged ({exc})")) from None
 
 
 def _count_header_lines(path: Path) -> int:

@@ -1,5 +1,7 @@
-"""HER2 testing in breast cancer, read as ASCO/CAP 2018 (affirmed 2023) with the HER2-low/-ultralow
-working categories, H-score, HERmark, p95HER2 and genetic heterogeneity.
+"""HER2 testing by tumour type. Breast: ASCO/CAP 2018 (affirmed 2023) with the HER2-low/-ultralow working
+categories, H-score, HERmark, p95HER2 and genetic heterogeneity. Gastroesophageal: CAP/ASCP/ASCO 2016 with
+the ToGA (Hofmann) scoring of surgical and biopsy specimens. Colorectal: the HERACLES criteria. Any other
+tumour type: no scheme, so no result and no category — the raw results are reported as given.
 
 Every rule lives in knowledge data (``her2_ihc.yaml``, ``her2_ish.yaml``, ``her2_single_probe.yaml``,
 ``her2_categories.yaml``, ``her2_thresholds.yaml``); this module only walks those tables and records
@@ -20,6 +22,8 @@ from nerasense.knowledge import KnowledgeBase, default_knowledge
 from nerasense.knowledge.schema import (
     CategoryRule,
     Cited,
+    Her2TumourRule,
+    Her2TumourScheme,
     IhcScoreRule,
     IshGroupRule,
     SingleProbeRule,
@@ -44,9 +48,15 @@ class Her2Interpretation:
     rules: list[dict[str, str]] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    scheme: dict[str, Any] | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    amplified: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "scheme": self.scheme,
+            "inputs": dict(self.inputs),
+            "amplified": self.amplified,
             "result": self.result,
             "ish_group": self.ish_group,
             "category": self.category,
@@ -92,8 +102,10 @@ class _Trace:
                 self.out.workup.append(item)
 
 
-def parse_her2_tests(data: Mapping[str, Any], where: str = "") -> Her2Tests:
-    """Validate raw HER2 test fields (from the CLI or a patient file); every problem at once."""
+def parse_her2_tests(data: Mapping[str, Any], where: str = "", breast: bool = True) -> Her2Tests:
+    """Validate raw HER2 test fields (from the CLI or a patient file); every problem at once. ``breast``
+    False relaxes the ASCO/CAP dual-probe bookkeeping (gastroesophageal and colorectal ISH is read on the
+    ratio alone)."""
     raw = dict(data)
     ihc = raw.get("ihc")
     if isinstance(ihc, int | float) and not isinstance(ihc, bool):
@@ -103,12 +115,17 @@ def parse_her2_tests(data: Mapping[str, Any], where: str = "") -> Her2Tests:
     tests, problems = split_valid(Her2Tests, raw, where=where)
     collector = ProblemCollector()
     collector.problems.extend(problems)
-    _check_consistency(tests, where, collector)
+    _check_consistency(tests, where, collector, breast)
     collector.raise_if_any()
     return tests
 
 
-def _check_consistency(t: Her2Tests, where: str, p: ProblemCollector) -> None:
+def _check_consistency(t: Her2Tests, where: str, p: ProblemCollector, breast: bool = True) -> None:
+    if not breast:
+        if t.her2_signals is not None and t.ish_ratio is None and t.cep17_signals is None:
+            p.add("ish_ratio", None, "a number > 0 (HER2/CEP17), or cep17_signals to compute it",
+                  "outside breast, ISH is read on the HER2/CEP17 ratio", where)
+        return
     if not t.single_probe:
         if (t.ish_ratio is not None or t.cep17_signals is not None) and t.her2_signals is None:
             p.add("her2_signals", None, "a number >= 0 whenever an ISH ratio or CEP17 count is given",
@@ -174,11 +191,39 @@ def _single_probe_row(kb: KnowledgeBase, signals: float) -> SingleProbeRule:
     raise AssertionError(f"single-probe rules in knowledge do not cover signals={signals}")
 
 
-def interpret_her2(tests: Her2Tests, kb: KnowledgeBase | None = None) -> Her2Interpretation:
-    """Read one set of HER2 tests. Raises nothing for missing tests: they become work-up items."""
+def her2_scheme(kb: KnowledgeBase, tumour_path: tuple[str, ...] | None) -> Her2TumourScheme | None:
+    """The scheme for a tumour (its OncoTree code and ancestors); breast when no tumour type is given (the
+    ``nerasense her2`` default), None for a tumour type no scheme covers."""
+    schemes = kb.of("her2_tumour_schemes", Her2TumourScheme)
+    if tumour_path is None:
+        return next(s for s in schemes if s.id == "breast")
+    return next((s for s in schemes if set(s.codes) & set(tumour_path)), None)
+
+
+def _inputs(tests: Her2Tests) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in tests.model_dump().items()
+            if v is not None and v is not False}
+
+
+def interpret_her2(
+    tests: Her2Tests, kb: KnowledgeBase | None = None, tumour_path: tuple[str, ...] | None = None
+) -> Her2Interpretation:
+    """Read one set of HER2 tests by the scheme of the tumour type (``tumour_path``: the OncoTree code and
+    its ancestors; None reads them as breast). Raises nothing for missing tests: they become work-up items."""
     kb = kb or default_knowledge()
-    out = Her2Interpretation(result=None, ish_group=None, category=None)
+    scheme = her2_scheme(kb, tumour_path)
+    out = Her2Interpretation(result=None, ish_group=None, category=None, inputs=_inputs(tests))
     trace = _Trace(out)
+    if scheme is None:
+        code = tumour_path[0] if tumour_path else "?"
+        out.scheme = {"id": None, "name": "no HER2 scoring scheme for this tumour type", "source": None}
+        out.comment = (f"No HER2 scoring scheme for {code} is in the knowledge base: the results are reported as "
+                       "given, with no positive/negative reading and no breast category (HER2-low, -ultralow, -0).")
+        return out
+    out.scheme = {"id": scheme.id, "name": scheme.name, "source": scheme.source}
+    if scheme.id != "breast":
+        _interpret_other(tests, kb, scheme, trace)
+        return out
     ihc = _resolve_ihc(tests, kb, trace)
     ihc_key = ihc.asco_cap if ihc is not None else None
 
@@ -198,7 +243,55 @@ def interpret_her2(tests: Her2Tests, kb: KnowledgeBase | None = None) -> Her2Int
 
     _apply_category(kb, ihc, trace)
     _apply_quantitative(tests, kb, trace)
+    if out.ish_group is not None:
+        out.amplified = out.ish_group == 1
     return out
+
+
+def _interpret_other(tests: Her2Tests, kb: KnowledgeBase, scheme: Her2TumourScheme, trace: _Trace) -> None:
+    """Gastroesophageal or colorectal HER2: the IHC row of the scheme, then ISH on the ratio. No category."""
+    out = trace.out
+    ihc = tests.ihc.asco_cap if tests.ihc is not None else None
+    if ihc is not None:
+        pct = {"3+": tests.pct_3plus, "2+": tests.pct_2plus}.get(ihc)
+        specimens = [tests.specimen] if tests.specimen else (["surgical", "biopsy"] if scheme.specimen_matters else ["any"])
+        rows = [_tumour_rule(kb, scheme.id, specimen, ihc, pct) for specimen in specimens]
+        if len({r.result for r in rows}) == 1:
+            for r in rows:
+                trace.used(f"{scheme.id} ihc {ihc} ({r.specimen}) [{r.id}]", r, r.definition)
+            out.result = rows[0].result
+            if not (tests.has_ish and rows[0].result == "equivocal"):  # the ISH asked for is already here
+                trace.workup(rows[0].workup)
+        if scheme.specimen_matters and tests.specimen is None:
+            trace.workup(["say whether the IHC was read on a surgical (resection) or a biopsy specimen: "
+                          "the scoring rules differ"])
+    ratio = tests.ish_ratio
+    if ratio is None and tests.her2_signals is not None and tests.cep17_signals:
+        ratio = tests.her2_signals / tests.cep17_signals
+    if ratio is not None and scheme.ish_ratio_positive is not None:
+        out.ish_ratio = round(ratio, 4)
+        out.amplified = scheme.ish_ratio_positive.contains(ratio)
+        trace.used(f"{scheme.id} ish", scheme, f"HER2/CEP17 {ratio:.2f} ({scheme.ish_ratio_positive.describe()} is "
+                   f"amplified): {'amplified' if out.amplified else 'not amplified'}"
+                   + (f"; {scheme.ish_cells_note}" if scheme.ish_cells_note else ""))
+        if out.result in (None, "equivocal"):
+            out.result = "positive" if out.amplified else "negative"
+        elif out.result == "negative" and out.amplified:
+            trace.warn(f"IHC {ihc} with ISH amplification is discordant; IHC 0/1+ reads as HER2-negative under "
+                       f"{scheme.name} — review both assays")
+    elif out.result == "equivocal" and not out.workup:
+        trace.workup(["ISH on the same specimen (HER2/CEP17 ratio) for the final result"])
+    if ihc is None and ratio is None:
+        trace.workup([f"HER2 IHC ({scheme.name}), with ISH if IHC 2+"])
+
+
+def _tumour_rule(kb: KnowledgeBase, scheme: str, specimen: str, ihc: str, pct: float | None) -> Her2TumourRule:
+    for rule in kb.of("her2_tumour_rules", Her2TumourRule):
+        if rule.scheme != scheme or rule.ihc != ihc or rule.specimen not in (specimen, "any"):
+            continue
+        if rule.pct is None or (pct is not None and rule.pct.contains(pct)):
+            return rule
+    raise AssertionError(f"her2_tumour_rules has no row for {scheme} IHC {ihc} ({specimen}, pct {pct})")
 
 
 def _resolve_ihc(tests: Her2Tests, kb: KnowledgeBase, trace: _Trace) -> IhcScore | None:

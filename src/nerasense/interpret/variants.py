@@ -8,11 +8,15 @@ How a call is made (all facts come from ``knowledge/data``; nothing here is a li
 2. **Hotspot** — the (gene, protein change) pair is in a hotspot table (cancerhotspots v2 subset, or a
    full table passed at run time).
 3. **Effect** — the most specific matching rule of ``variant_rules.yaml`` that sets an effect (exact
-   change > codon > region > copy-number kind). Rules tagged U never set the effect; their statement is
-   listed in ``unverified``. ``lower_benefit`` is set by any matching verified rule that says so
-   (MutHER: L755 alterations).
-4. No rule: the effect is ``unknown`` and the reason says so — hotspot status is reported but is not
-   turned into a functional call. Synonymous changes are ``likely-neutral`` (the protein is unchanged).
+   change > codon > region > copy-number kind): its explicit effect, else the one its classification maps
+   to (``oncogenicity_effects.yaml``). Rules tagged U never set the effect; their statement is listed in
+   ``unverified``. ``lower_benefit`` is set by any matching verified rule that says so (MutHER: L755
+   alterations).
+4. **Classification** — oncogenicity and mutation effect (OncoKB's vocabulary) from the most specific
+   matching verified rule that gives them, with its level (allele or class) and its evidence statements.
+5. No rule: effect, oncogenicity and mutation effect are ``unknown`` and the reason says so — hotspot status
+   is reported but is not turned into a functional call (every cancerhotspots allele of ERBB2 and ERBB3 has
+   its own rule). Synonymous changes are ``likely-neutral`` (the protein is unchanged).
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ from nerasense._frames import aligned
 from nerasense.domain.alterations import (
     Alteration,
     AlterationKind,
+    ClassificationLevel,
     Effect,
+    MutationEffect,
+    Oncogenicity,
     ProteinChange,
     ProteinChangeType,
     VariantInterpretation,
 )
-from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.knowledge.genomics import GenomicsKnowledge, reference_mismatch
 from nerasense.knowledge.genomics_schema import ProteinRegion, RuleMatch, VariantRule
 
 _NO_POSITION = {ProteinChangeType.UNKNOWN_EFFECT}
@@ -43,7 +50,9 @@ _HOTSPOT_TEXT = ("Recurrent hotspot allele in cancerhotspots v2 (Chang 2018); "
 
 def _answer(*, gene: str, protein_change: str | None, kind: AlterationKind, domain: str | None, exon: int | None,
             hotspot: bool, effect: Effect, lower_benefit: bool, evidence: list[str], rules: list[str], reason: str,
-            unverified: list[str]) -> VariantInterpretation:
+            unverified: list[str], oncogenicity: Oncogenicity, mutation_effect: MutationEffect,
+            classification_level: ClassificationLevel | None,
+            classification_evidence: list[str]) -> VariantInterpretation:
     """A :class:`VariantInterpretation` from values this module built with their types (mypy checks them here),
     without pydantic's validation pass: the first validation builds the model's validator and scans the
     installed packages for pydantic plugins, about 0.04 s of every ``annotate`` run, and ``model_construct``
@@ -52,7 +61,8 @@ def _answer(*, gene: str, protein_change: str | None, kind: AlterationKind, doma
     return VariantInterpretation._checked({
         "gene": gene, "protein_change": protein_change, "kind": kind, "domain": domain, "exon": exon,
         "hotspot": hotspot, "effect": effect, "lower_benefit": lower_benefit, "evidence": evidence, "rules": rules,
-        "reason": reason, "unverified": unverified})
+        "reason": reason, "unverified": unverified, "oncogenicity": oncogenicity, "mutation_effect": mutation_effect,
+        "classification_level": classification_level, "classification_evidence": classification_evidence})
 
 
 def _rule_matches(match: RuleMatch, kind: AlterationKind, change: ProteinChange | None) -> bool:
@@ -63,7 +73,8 @@ def _rule_matches(match: RuleMatch, kind: AlterationKind, change: ProteinChange 
     if match.protein_changes is not None:
         return change.text in match.protein_changes
     if match.codon is not None:
-        return change.start == match.codon and change.type is not ProteinChangeType.SYNONYMOUS
+        return change.start == match.codon and change.type is not ProteinChangeType.SYNONYMOUS and (
+            match.change_types is None or change.type in match.change_types)
     if match.start is not None and match.end is not None:
         in_range = match.start <= change.start <= match.end
         return in_range and (match.change_types is None or change.type in match.change_types)
@@ -113,14 +124,27 @@ def interpret_parts(
     for r in matched:
         if r.unverified:
             unverified.append(f"{r.id}: {r.reason} [U] ({', '.join(r.sources)}); not used in the call")
-    callers = sorted((r for r in verified if r.effect is not None), key=lambda r: -r.match.specificity)
+    callers = sorted((r for r in verified if gk.effect_of(r) is not None), key=lambda r: -r.match.specificity)
     effect = Effect.UNKNOWN
     used: list[VariantRule] = []
     if callers:
         best = callers[0]
-        effect = best.effect or Effect.UNKNOWN
+        effect = gk.effect_of(best) or Effect.UNKNOWN
         used.append(best)
         reasons.append(f"{best.label}: {best.reason}")
+    oncogenicity, mutation_effect = Oncogenicity.UNKNOWN, MutationEffect.UNKNOWN
+    level: ClassificationLevel | None = None
+    classification: list[str] = []
+    classifiers = sorted((r for r in verified if r.oncogenicity is not None), key=lambda r: -r.match.specificity)
+    if classifiers:
+        top = classifiers[0]
+        oncogenicity = top.oncogenicity or Oncogenicity.UNKNOWN
+        mutation_effect = top.mutation_effect or MutationEffect.UNKNOWN
+        level = top.level
+        classification = [f"{e.source} [{e.verification.value}]: {e.statement}" for e in top.evidence]
+        if top not in used:
+            used.append(top)
+            reasons.append(f"{top.label}: {top.reason}")
     lower = [r for r in verified if r.lower_benefit]
     for r in lower:
         if r not in used:
@@ -132,6 +156,8 @@ def interpret_parts(
     if not callers:
         if change is not None and change.type is ProteinChangeType.SYNONYMOUS:
             effect = Effect.LIKELY_NEUTRAL
+            if not classifiers:
+                oncogenicity, mutation_effect = Oncogenicity.LIKELY_NEUTRAL, MutationEffect.LIKELY_NEUTRAL
             reasons.insert(0, _SYNONYMOUS_TEXT)
         elif gene not in gk.known_genes():
             reasons.insert(0, _NOTHING_TEXT)
@@ -158,16 +184,24 @@ def interpret_parts(
         rules=[r.id for r in matched],
         reason=" ".join(reasons),
         unverified=unverified,
+        oncogenicity=oncogenicity,
+        mutation_effect=mutation_effect,
+        classification_level=level,
+        classification_evidence=classification,
     )
 
 
 
-
-ANNOTATION_COLUMNS = ("domain", "exon", "hotspot", "effect", "lower_benefit", "evidence", "reason", "unverified")
+ANNOTATION_COLUMNS = ("domain", "exon", "hotspot", "effect", "lower_benefit", "evidence", "reason", "unverified",
+                      "oncogenicity", "mutation_effect", "classification_level")
 _ANSWER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "gene": pl.String, "kind": pl.String, "protein_change": pl.String, "domain": pl.String,
     "exon": pl.Int64, "hotspot": pl.Boolean, "effect": pl.String, "lower_benefit": pl.Boolean,
     "evidence": pl.List(pl.String), "reason": pl.String, "unverified": pl.List(pl.String),
+    # enums: a gather moves a 1-byte category number per row, not a string view
+    "oncogenicity": pl.Enum([o.value for o in Oncogenicity]),
+    "mutation_effect": pl.Enum([m.value for m in MutationEffect]),
+    "classification_level": pl.Enum([c.value for c in ClassificationLevel]),
 }
 
 def _synonymous(column: str = "protein_change") -> pl.Expr:
@@ -241,6 +275,9 @@ def annotate_frame(
         rows["evidence"].append(vi.evidence)
         rows["reason"].append(vi.reason)
         rows["unverified"].append(vi.unverified)
+        rows["oncogenicity"].append(vi.oncogenicity.value)
+        rows["mutation_effect"].append(vi.mutation_effect.value)
+        rows["classification_level"].append(vi.classification_level.value if vi.classification_level else None)
 
     # block 0: unknown genes; block 1: known genes without a pathway entry; then one per pathway-only gene
     for block_gene, known_gene in [(None, False), (None, True), *((g, True) for g in templated)]:
@@ -310,11 +347,31 @@ def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hots
     if pathway is not None:
         reasons.append(f"{gene} ({pathway.pathway}): {pathway.role}.")
         evidence.extend(t.source for t in pathway.ties if not t.unverified)
+    neutral = Oncogenicity.LIKELY_NEUTRAL if synonymous else Oncogenicity.UNKNOWN
     return _answer(
         gene=gene or "-", protein_change=None, kind=AlterationKind.SNV, domain=None, exon=None, hotspot=hotspot,
         effect=Effect.LIKELY_NEUTRAL if synonymous else Effect.UNKNOWN, lower_benefit=False,
-        evidence=_dedupe(evidence), rules=[], reason=" ".join(reasons), unverified=[],
+        evidence=_dedupe(evidence), rules=[], reason=" ".join(reasons), unverified=[], oncogenicity=neutral,
+        mutation_effect=MutationEffect.LIKELY_NEUTRAL if synonymous else MutationEffect.UNKNOWN,
+        classification_level=None, classification_evidence=[],
     )
 
 
-__all__ = ["ANNOTATION_COLUMNS", "annotate_frame", "interpret", "interpret_parts"]
+def reference_mismatches(frame: pl.DataFrame, gk: GenomicsKnowledge,
+                         parse: Callable[[str], ProteinChange]) -> list[dict[str, object]]:
+    """Distinct (gene, protein change) of a table whose residues do not match the gene's reference protein
+    (another transcript's numbering, or a damaged row), each with its row count and what is there. Only the
+    genes with a shipped sequence are checked, once per distinct change."""
+    genes = sorted(gk.sequences)
+    rows = frame.filter(pl.col("gene").is_in(genes) & pl.col("protein_change").is_not_null())
+    if not rows.height:
+        return []
+    out: list[dict[str, object]] = []
+    for gene, change, n in rows.group_by("gene", "protein_change").len().sort("gene", "protein_change").iter_rows():
+        mismatch = reference_mismatch(parse(change), gk.sequences[gene])
+        if mismatch is not None:
+            out.append({"gene": gene, "protein_change": change, "rows": n, "why": mismatch.text})
+    return out
+
+
+__all__ = ["ANNOTATION_COLUMNS", "annotate_frame", "interpret", "interpret_parts", "reference_mismatches"]

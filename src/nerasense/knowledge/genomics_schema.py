@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from nerasense.domain.alterations import AlterationKind, Effect, ProteinChangeType
+from nerasense.domain.alterations import (
+    AlterationKind,
+    ClassificationLevel,
+    Effect,
+    MutationEffect,
+    Oncogenicity,
+    ProteinChangeType,
+)
 from nerasense.knowledge.cited import Cited, KBModel, Verification
 
 
@@ -53,10 +60,10 @@ class RuleMatch(KBModel):
     """What an alteration must look like for a rule to apply. Give exactly one way of matching."""
 
     protein_changes: list[str] | None = None  # exact normalised HGVS p. (1-letter)
-    codon: int | None = Field(default=None, ge=1)  # any non-synonymous change starting at this codon
+    codon: int | None = Field(default=None, ge=1)  # any non-synonymous change starting at this codon (or of change_types)
     start: int | None = Field(default=None, ge=1)  # a region ...
     end: int | None = Field(default=None, ge=1)
-    change_types: list[ProteinChangeType] | None = None  # ... restricted to these change types
+    change_types: list[ProteinChangeType] | None = None  # a region or codon restricted to these change types
     kinds: list[AlterationKind] | None = None  # copy-number / structural kinds
 
     @model_validator(mode="after")
@@ -84,8 +91,12 @@ class RuleMatch(KBModel):
 class VariantRule(KBModel):
     """A curated call about a set of alterations of one gene.
 
-    ``effect`` is None for rules that only qualify a call (``lower_benefit``). A rule whose
-    ``verification`` is U never sets the effect: its statement is reported as unverified.
+    ``oncogenicity`` and ``mutation_effect`` classify the alterations in the vocabulary users compare with;
+    the call on neratinib (``effect``) is given explicitly where the evidence is about the drug (resistance,
+    sensitivity) and otherwise follows from the two through ``oncogenicity_effects.yaml``. ``effect`` and
+    ``oncogenicity`` both None: the rule only qualifies a call (``lower_benefit``). A rule whose
+    ``verification`` is U never sets the effect nor the classification: its statement is reported as
+    unverified. A rule over a codon or a range is class-level; one naming its alleles is allele-level.
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -93,18 +104,88 @@ class VariantRule(KBModel):
     label: str
     match: RuleMatch
     effect: Effect | None = None
+    oncogenicity: Oncogenicity | None = None
+    mutation_effect: MutationEffect | None = None
     lower_benefit: bool = False
     verification: Verification
     evidence: list[EvidenceRef] = Field(min_length=1)
     reason: str
+
+    @model_validator(mode="after")
+    def _classified_whole(self) -> VariantRule:
+        if (self.oncogenicity is None) != (self.mutation_effect is None):
+            raise ValueError("give oncogenicity and mutation_effect together (or neither)")
+        return self
 
     @property
     def sources(self) -> list[str]:
         return [e.source for e in self.evidence]
 
     @property
+    def level(self) -> ClassificationLevel:
+        """Class-level for a codon or range rule, allele-level for named alleles and copy-number kinds."""
+        if self.match.codon is not None or self.match.start is not None:
+            return ClassificationLevel.CLASS
+        return ClassificationLevel.ALLELE
+
+    @property
     def unverified(self) -> bool:
         return self.verification is Verification.U
+
+
+class OncogenicityEffect(Cited):
+    """How a classification (oncogenicity with mutation effect) maps onto the call on neratinib, for rules
+    that give no explicit ``effect``: a convention of ours, with its rationale."""
+
+    oncogenicity: Oncogenicity
+    mutation_effects: list[MutationEffect] = Field(min_length=1)
+    effect: Effect
+    rationale: str
+
+
+class AlternativeNumbering(Cited):
+    """Another isoform whose residue n is residue n + first - 1 of the reference sequence (an N-terminally
+    shorter isoform), so a change written on its numbering can be recognised."""
+
+    name: str
+    refseq_protein: str
+    first: int = Field(ge=2, description="the reference residue where the isoform's residue 1 sits")
+    note: str | None = None
+
+    @property
+    def offset(self) -> int:
+        return self.first - 1
+
+
+class ProteinSequence(Cited):
+    """The reference protein of a gene: the numbering HGVS p. changes are checked against."""
+
+    gene: str
+    uniprot: str = Field(pattern=r"^[A-Z0-9]{6,10}(-\d+)?$")
+    sequence_version: int | None = Field(default=None, ge=1)
+    refseq_protein: str = Field(pattern=r"^NP_\d+\.\d+$")
+    refseq_transcript: str = Field(pattern=r"^NM_\d+\.\d+$")
+    ensembl_transcript: str | None = Field(default=None, pattern=r"^ENST\d{11}$")
+    length: int = Field(ge=1)
+    sequence: str = Field(pattern=r"^[ACDEFGHIKLMNPQRSTVWY]+$")
+    isoforms: list[AlternativeNumbering] = Field(default_factory=list)
+    note: str | None = None
+
+    @field_validator("sequence", mode="before")
+    @classmethod
+    def _joined(cls, value: object) -> object:
+        """The data file wraps a sequence over lines (YAML folds them with spaces): the spaces go."""
+        return "".join(value.split()) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _length_agrees(self) -> ProteinSequence:
+        if len(self.sequence) != self.length:
+            raise ValueError(f"the sequence has {len(self.sequence)} residues, length says {self.length}")
+        return self
+
+    def residue(self, position: int) -> str | None:
+        """The residue at a 1-based position, or None beyond the protein."""
+        return self.sequence[position - 1] if 1 <= position <= self.length else None
 
 
 class VariantAlias(Cited):
@@ -157,11 +238,14 @@ class HotspotTable(KBModel):
 
 
 __all__ = [
+    "AlternativeNumbering",
     "EvidenceRef",
     "GeneAlias",
     "HotspotTable",
+    "OncogenicityEffect",
     "PathwayGene",
     "ProteinRegion",
+    "ProteinSequence",
     "RuleMatch",
     "TrialTie",
     "VariantAlias",

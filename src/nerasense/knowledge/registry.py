@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import ctdna_schema, dosing_schema, genomics_schema, schema
+from nerasense.knowledge import calling_schema, ctdna_schema, dosing_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -17,6 +17,8 @@ KINDS: dict[str, type[BaseModel]] = {
     "her2_ish_single_probe": schema.SingleProbeRule,
     "her2_categories": schema.CategoryRule,
     "her2_thresholds": schema.Threshold,
+    "her2_tumour_schemes": schema.Her2TumourScheme,
+    "her2_tumour_rules": schema.Her2TumourRule,
     "ctdna_parameters": ctdna_schema.CtdnaParameter,
     "ctdna_response_definitions": ctdna_schema.MolecularResponseDefinition,
     "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
@@ -26,6 +28,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "evidence": schema.EvidenceItem,
     "evidence_levels": schema.LevelDefinition,
     "call_rules": schema.CallRule,
+    "scoring_factors": schema.ScoringFactor,
     "regimen_dosing": dosing_schema.RegimenDosing,
     "dose_schedules": dosing_schema.DoseSchedule,
     "dose_reductions": dosing_schema.ReductionLadder,
@@ -42,4 +45,13 @@ KINDS.update({
     "variant_aliases": genomics_schema.VariantAlias,
     "pathway_genes": genomics_schema.PathwayGene,
     "hotspot_tables": genomics_schema.HotspotTable,
+    # issue 16: classification vocabulary -> call on neratinib
+    "oncogenicity_effects": genomics_schema.OncogenicityEffect,
+    "protein_sequences": genomics_schema.ProteinSequence,
+})
+
+# Reads to calls (issue 22): models in nerasense.knowledge.calling_schema
+KINDS.update({
+    "calling_parameters": calling_schema.CallingParameter,
+    "grch38_shifts": calling_schema.BuildShift,
 })

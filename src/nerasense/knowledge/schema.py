@@ -270,6 +270,32 @@ class Threshold(Cited):
         return self
 
 
+class Her2TumourScheme(Cited):
+    """Which HER2 scoring scheme applies to which OncoTree subtrees (her2_tumour_schemes.yaml)."""
+
+    id: str
+    name: str
+    codes: list[str] = Field(min_length=1)
+    categories: bool = Field(description="whether the breast HER2-low/-ultralow/-0 categories apply")
+    ish_ratio_positive: Range | None = None
+    ish_cells_note: str | None = None
+    specimen_matters: bool = False
+    note: str | None = None
+
+
+class Her2TumourRule(Cited):
+    """One IHC row of a non-breast HER2 scheme (her2_tumour_rules.yaml)."""
+
+    id: str
+    scheme: str
+    specimen: Literal["surgical", "biopsy", "any"]
+    ihc: Literal["0", "1+", "2+", "3+"]
+    pct: Range | None = Field(default=None, description="percent of tumour cells at this intensity")
+    result: Her2Result | None
+    definition: str
+    workup: list[str] = Field(default_factory=list)
+
+
 # --------------------------------------------------------------------------- regimens
 
 
@@ -282,6 +308,8 @@ class Regimen(Cited):
     status: Literal["approved", "investigational"]
     label_note: str
     applies_when: Condition | Leaf
+    label_populations: dict[Literal["US", "EU"], str] = Field(
+        default_factory=dict, description="the labelled population in each region; a region absent here has none")
 
 
 # --------------------------------------------------------------------------- evidence and scoring
@@ -307,7 +335,9 @@ class EvidenceItem(Cited):
     statement: str
     trial: str | None = None
     result: str | None = Field(default=None, description="id of a trial result giving the effect size")
-    modifier: bool = Field(default=False, description="refines the expected outcome rather than the call alone")
+    modifier: bool = Field(default=False, description="a subgroup or biomarker split shown as context beside the "
+                           "expected outcome, never as the headline cohort")
+    population: str | None = Field(default=None, description="the cohort's population in words, for the report")
 
 
 class LevelDefinition(Cited):
@@ -319,8 +349,17 @@ class LevelDefinition(Cited):
     weight: float = Field(gt=0)
     strong: bool = Field(default=False, description="counts towards the strong score of call_rules.yaml")
     description: str
-    oncokb: str
+    oncokb: Literal["LEVEL_1", "LEVEL_2", "LEVEL_3A", "LEVEL_3B", "LEVEL_4", "LEVEL_R1", "LEVEL_R2"] | None = Field(
+        default=None, description="the OncoKB therapeutic level as OncoKB writes it; None where OncoKB has none")
     amp_asco_cap: str
+
+
+class ScoringFactor(Cited):
+    """A named factor of the scoring convention (scoring.yaml)."""
+
+    id: Literal["other-regimen", "cross-tumour", "diminishing"]
+    value: float = Field(gt=0, le=1)
+    description: str
 
 
 class CallRule(Cited):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nerasense.interpret.ctdna import CtdnaFindings
+from nerasense.safe_io import atomic_output, output_error
 
 _RESPONSE_COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027", "NE": "#999999"}
 
@@ -102,9 +103,14 @@ def plot_ctdna_timeline(findings: CtdnaFindings, path: Path, dpi: int = 120) -> 
     fig.text(0.01, 0.01, f"knowledge {findings.kb_version}", fontsize=6, color="#777777")
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as partial:
+            fig.savefig(partial, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".").lower() or "png")
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from nerasense.safe_io import atomic_output
+
 RESPONSE_COLOURS = {
     "CR": "#1b7837",
     "PR": "#5aae61",
@@ -50,7 +52,8 @@ def to_png(fig: Any) -> bytes:
 def save(fig: Any, path: str | Path) -> Path:
     """Write a figure; the format follows the suffix (.png, .svg, .pdf)."""
     p = Path(path)
-    fig.savefig(p, bbox_inches="tight")
+    with atomic_output(p) as partial:
+        fig.savefig(partial, bbox_inches="tight", format=p.suffix.lstrip(".").lower() or "png")
     return p
 
 

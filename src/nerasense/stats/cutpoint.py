@@ -91,11 +91,14 @@ def _split_stats(x_sorted_scores: np.ndarray, m: np.ndarray, n: int) -> np.ndarr
 
 
 def p_lau92(b: float, minprop: float, maxprop: float) -> float:
-    """Lausen & Schumacher (1992) approximation (``maxstat:::pLausen92``)."""
+    """Lausen & Schumacher (1992) approximation (``maxstat:::pLausen92``: 1 when b < 1, never below 0)."""
     from scipy.stats import norm
 
+    if b < 1:
+        return 1.0
     db = norm.pdf(b)
-    return float(4 * db / b + db * (b - 1 / b) * math.log((maxprop * (1 - minprop)) / ((1 - maxprop) * minprop)))
+    p = 4 * db / b + db * (b - 1 / b) * math.log((maxprop * (1 - minprop)) / ((1 - maxprop) * minprop))
+    return float(max(p, 0.0))
 
 
 def p_lau94(b: float, n: int, m: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """Subgroup hazard ratios (for forest plots) and the treatment-by-subgroup interaction test.
 
-Per level of each subgroup variable: a Cox model (Efron ties, lifelines) of the treatment (or binary
+Per level of each subgroup variable: a Cox model (Efron ties, our R-equivalent fit) of the treatment (or binary
 biomarker) column alone, as R ``coxph(Surv(t, e) ~ treat, subset = level)``. Interaction: likelihood-ratio
 test of ``treat * subgroup`` against ``treat + subgroup`` (R ``anova(fit0, fit1)``; df = levels − 1),
 the test a forest plot's "p for interaction" column should carry (Wang et al., NEJM 2007;357:2189–2194,
@@ -41,13 +41,13 @@ class InteractionTest:
 
 
 def _fit(data: Any, cols: list[str]) -> Any:
-    from lifelines import CoxPHFitter
+    """Our Efron fit (R ``coxph``'s iteration); a fit that ran out of iterations counts as not converged."""
+    from nerasense.stats.cox import cox_fit
 
-    cph = CoxPHFitter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence trouble surfaces as a note / AnalysisError instead
-        cph.fit(data[["time", "event", *cols]], "time", "event", fit_options={"precision": 1e-12, "r_precision": 1e-14})
-    return cph
+    fit = cox_fit(data[cols].to_numpy(float), data["time"].to_numpy(float), data["event"].to_numpy(float), names=cols)
+    if any(m.startswith("Ran out of iterations") for m in fit.warnings):
+        raise AnalysisError("Cox model did not converge")
+    return fit
 
 
 def _dummies(values: np.ndarray, prefix: str) -> tuple[Any, list[str]]:
@@ -66,7 +66,6 @@ def subgroup_analysis(
     ``df`` has ``time`` and ``event`` (as from :func:`nerasense.stats.tables.survival_columns`).
     """
     import pandas as pd
-    from lifelines.exceptions import ConvergenceError
     from scipy.stats import chi2, norm
 
     missing = [c for c in (treatment, *subgroups) if c not in df.columns]
@@ -91,11 +90,11 @@ def subgroup_analysis(
                 rows.append(SubgroupRow(var, lv, n, ev, None, None, None, None, "not estimable (no events or one arm only)"))
                 continue
             try:
-                s = _fit(sub, ["treat"]).summary.loc["treat"]
-            except ConvergenceError:
+                fit = _fit(sub, ["treat"])
+            except AnalysisError:
                 rows.append(SubgroupRow(var, lv, n, ev, None, None, None, None, "Cox model did not converge"))
                 continue
-            b, se = float(s["coef"]), float(s["se(coef)"])
+            b, se = float(fit.coef[0]), float(fit.se[0])
             rows.append(
                 SubgroupRow(
                     var,
@@ -114,9 +113,9 @@ def subgroup_analysis(
         inter = pd.DataFrame({f"treat:{c}": base["treat"].to_numpy() * dummies[c].to_numpy() for c in dcols})
         full = pd.concat([base.reset_index(drop=True), dummies, inter], axis=1)
         try:
-            ll0 = _fit(full, ["treat", *dcols]).log_likelihood_
-            ll1 = _fit(full, ["treat", *dcols, *inter.columns]).log_likelihood_
-        except ConvergenceError as exc:
+            ll0 = _fit(full, ["treat", *dcols]).loglik
+            ll1 = _fit(full, ["treat", *dcols, *inter.columns]).loglik
+        except AnalysisError as exc:
             warnings.warn(
                 f"interaction test for {var} not computed: the Cox model did not converge", NerasenseWarning, stacklevel=2
             )

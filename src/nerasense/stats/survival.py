@@ -11,11 +11,11 @@ Conventions (and the alternatives offered):
   where the lower and upper pointwise bands cross 0.5 (Therneau, R survival issue #175). Written here
   because lifelines offers only log-log and statsmodels inverts a test instead (statistics.md §1.1).
 * Numbers at risk: R convention, at risk *just before* t (time ≥ t). Returned as data.
-* Log-rank: statsmodels ``survdiff`` (equal to R ``survdiff(rho=0)``), with ``strata`` for the
-  stratified test that lifelines lacks.
-* Cox: lifelines ``CoxPHFitter`` at its default tolerance (Efron ties, as R ``coxph``), then one or two
-  Newton steps on our vectorised Efron score/information to reach R's precision; Wald CIs and p-values.
-  Breslow is not offered through this function (R's and lifelines' default is Efron).
+* Log-rank: R ``survdiff(rho=0)``, with ``strata`` for the stratified test that lifelines lacks (ours;
+  statsmodels' ``survdiff`` agrees but fails where a group has no expected deaths).
+* Cox: our numpy fit (:mod:`nerasense.stats.cox`), R ``coxph``'s Efron likelihood and Newton iteration,
+  strata and robust/cluster sandwich SEs; Wald CIs and p-values. Breslow is not offered (R's and
+  lifelines' default is Efron).
 * RMST: area under the KM curve to τ with R's standard error (``print(survfit, rmean=τ)``; Klein &
   Moeschberger 2003, eq. 4.5.1–4.5.2), not lifelines' Var[min(T, τ)] (lifelines issue #1682).
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -249,20 +248,63 @@ class LogRank:
         return {"logrank_chi2": self.chi2, "logrank_df": self.df, "logrank_p": self.p, "stratified_by": self.stratified_by}
 
 
+def _logrank_parts(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and hypergeometric covariance of deaths per group in one stratum (R ``survdiff``,
+    rho = 0; Mantel 1966): at each death time j, E_g += d_j n_gj / n_j and
+    V_gh += d_j (n_j − d_j)/(n_j − 1) · n_gj/n_j · (δ_gh − n_hj/n_j). Vectorised over the distinct times."""
+    order = np.argsort(t, kind="stable")
+    t, e, g = t[order], e[order], g[order]
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    onehot = np.zeros((len(t), k))
+    onehot[np.arange(len(t)), g] = 1.0
+    at_block = np.add.reduceat(onehot, starts, axis=0)
+    dead_block = np.add.reduceat(onehot * e[:, None], starts, axis=0)
+    n_g = np.cumsum(at_block[::-1], axis=0)[::-1]  # at risk just before each time, per group
+    n = n_g.sum(axis=1)
+    d = dead_block.sum(axis=1)
+    keep = d > 0
+    n_g, n, d = n_g[keep], n[keep], d[keep]
+    frac = n_g / n[:, None]
+    observed = dead_block.sum(axis=0)
+    expected = (d[:, None] * frac).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    var = np.diag((c[:, None] * frac).sum(axis=0)) - (c[:, None] * frac).T @ frac
+    return observed, expected, var
+
+
 def logrank(time: Any, event: Any, group: Any, strata: Any = None, strata_name: str | None = None) -> LogRank:
-    """k-group log-rank test (R ``survdiff(Surv(t, e) ~ g [+ strata(s)])``) via statsmodels ``survdiff``."""
+    """k-group log-rank test, R ``survdiff(Surv(t, e) ~ g [+ strata(s)])`` (rho = 0).
+
+    Observed, expected and variance are summed over strata; as R, groups with no expected deaths are
+    dropped, the statistic is (O − E)' V⁻ (O − E) over the remaining groups but the first, with df = their
+    number − 1 (0 with fewer than two groups). Written here because statsmodels' ``survdiff`` fails on a
+    singular variance where R drops the empty group.
+    """
     from scipy.stats import chi2
-    from statsmodels.duration.survfunc import survdiff
 
     t, e = _as_arrays(time, event)
-    g = np.asarray(group)
-    k = len(np.unique(g))
+    labels, g = np.unique(np.asarray(group).astype(str), return_inverse=True)
+    k = len(labels)
     if k < 2:
         raise AnalysisError(f"log-rank needs at least two groups; group has {k} level(s)")
-    kwargs = {} if strata is None else {"strata": np.asarray(strata)}
-    stat, _ = survdiff(t, e, g, **kwargs)
-    stat = float(stat)
-    return LogRank(stat, k - 1, float(chi2.sf(stat, k - 1)), strata_name if strata is not None else None)
+    s = np.zeros(len(t), np.int64) if strata is None else np.unique(np.asarray(strata).astype(str), return_inverse=True)[1]
+    observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    for level in np.unique(s):
+        sel = s == level
+        o, ex, v = _logrank_parts(t[sel], e[sel], g[sel], k)
+        observed, expected, var = observed + o, expected + ex, var + v
+    used = expected > 0
+    df = int(used.sum()) - 1
+    if df < 1:
+        return LogRank(0.0, max(df, 0), 1.0, strata_name if strata is not None else None)
+    diff = (observed - expected)[used][1:]
+    vv = var[np.ix_(used, used)][1:, 1:]
+    try:
+        stat = float(diff @ np.linalg.solve(vv, diff))
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError("log-rank: the variance matrix is singular (every subject at risk died at once?)") from exc
+    return LogRank(stat, df, float(chi2.sf(stat, df)), strata_name if strata is not None else None)
 
 
 def km_by_group(df: Any, group: str | None = None, ci: str = "log", level: float = 0.95) -> dict[str, KaplanMeier]:
@@ -286,100 +328,24 @@ class CoxResult:
     loglik: float
     concordance: float
     warnings: list[str] = field(default_factory=list)
+    robust: bool = False
+    cluster: str | None = None
+    tests: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "coefficients": self.coefficients,
             "ties": self.ties,
             "strata": self.strata,
+            "robust": self.robust,
+            "cluster": self.cluster,
             "n": self.n,
             "events": self.events,
             "loglik": self.loglik,
             "concordance": self.concordance,
+            **self.tests,
+            "warnings": self.warnings,
         }
-
-
-def _efron_derivatives(
-    x: np.ndarray, time: np.ndarray, event: np.ndarray, beta: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Efron partial log-likelihood, score and information of one stratum at ``beta``.
-
-    Efron (JASA 1977;72:557–565), as R ``survival`` computes it (Therneau & Grambsch 2000, §3.3,
-    eq. 3.7 and the derivatives below it; ``coxfit6.c``): at an event time with d tied deaths, the
-    l-th death (l = 0..d−1) sees the risk-set sums minus l/d of the deaths' own sums,
-    ``S_k − (l/d)·D_k`` for k = 0, 1, 2. ``x`` must be sorted by ascending ``time``. Vectorised over
-    the distinct times (reverse cumulative sums), so one evaluation is O(n·p²).
-    """
-    n, p = x.shape
-    eta = x @ beta
-    eta -= eta.max()  # a common shift cancels in the partial likelihood
-    w = np.exp(eta)
-    starts = np.flatnonzero(np.r_[True, time[1:] != time[:-1]])
-    deaths = np.add.reduceat(event, starts)
-    has = deaths > 0
-    if not has.any():
-        return 0.0, np.zeros(p), np.zeros((p, p))
-    wx = w[:, None] * x
-    wxx = (wx[:, :, None] * x[:, None, :]).reshape(n, p * p)
-    ew = event * w
-
-    def risk(v: np.ndarray) -> np.ndarray:  # Σ over {T ≥ t_k}, per distinct time
-        return np.cumsum(np.add.reduceat(v, starts, axis=0)[::-1], axis=0)[::-1][has]
-
-    def dead(v: np.ndarray) -> np.ndarray:  # Σ over the deaths at t_k
-        return np.add.reduceat(v, starts, axis=0)[has]
-
-    s0, s1, s2 = risk(w), risk(wx), risk(wxx)
-    d0, d1, d2 = dead(ew), dead(event[:, None] * wx), dead(event[:, None] * wxx)
-    d = deaths[has].astype(np.int64)
-    k = np.repeat(np.arange(len(d)), d)
-    f = (np.arange(len(k)) - np.repeat(np.cumsum(d) - d, d)) / d[k]
-    den = s0[k] - f * d0[k]
-    a = (s1[k] - f[:, None] * d1[k]) / den[:, None]
-    b = (s2[k] - f[:, None] * d2[k]) / den[:, None]
-    loglik = float(event @ eta - np.log(den).sum())
-    score = event @ x - a.sum(axis=0)
-    info = b.sum(axis=0).reshape(p, p) - a.T @ a
-    return loglik, score, info
-
-
-def _cox_polish(
-    x: np.ndarray, time: np.ndarray, event: np.ndarray, groups: np.ndarray, beta: np.ndarray, max_steps: int = 4
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Newton–Raphson steps on the Efron likelihood from a converged ``beta`` (lifelines' default
-    tolerance) until the step is below 1e-10·(1 + |β|); returns β, log-likelihood and information at β.
-
-    The same iteration R ``coxph`` runs (Therneau & Grambsch 2000, §3.2; ``coxph.control(eps=1e-9)``),
-    started next to the solution so one or two steps suffice (Newton converges quadratically).
-    Strata: the likelihood is the sum over strata (§3.5).
-    """
-    order = np.lexsort((time, groups))
-    x, time, event, groups = x[order], time[order], event[order], groups[order]
-    cuts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
-    x = x - x.mean(axis=0)  # centring, as R does, for exp() range; the likelihood is unchanged
-
-    def total(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        ll, u, i = 0.0, np.zeros(len(b)), np.zeros((len(b), len(b)))
-        for lo, hi in pairwise(cuts):
-            a, g, h = _efron_derivatives(x[lo:hi], time[lo:hi], event[lo:hi], b)
-            ll, u, i = ll + a, u + g, i + h
-        return ll, u, i
-
-    ll, u, info = total(beta)
-    for _ in range(max_steps):
-        try:
-            step = np.linalg.solve(info, u)
-        except np.linalg.LinAlgError as exc:
-            raise AnalysisError("Cox model: the information matrix is singular (collinear covariates?)") from exc
-        if np.all(np.abs(step) <= 1e-10 * (1.0 + np.abs(beta))):
-            # converged: the last step is taken; log-likelihood and information change by O(step²)
-            return beta + step, ll, info
-        new = beta + step
-        ll_new, u_new, info_new = total(new)
-        if not ll_new >= ll - 1e-9 * abs(ll):  # never accept a step that lowers the likelihood
-            break
-        beta, ll, u, info = new, ll_new, u_new, info_new
-    return beta, ll, info
 
 
 def _concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[int, int, int]:
@@ -421,75 +387,83 @@ def _concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple
     return correct, tied, pairs
 
 
-def cox(df: Any, covariates: Sequence[str], strata: str | None = None, level: float = 0.95) -> CoxResult:
+def cox(
+    df: Any,
+    covariates: Sequence[str],
+    strata: str | None = None,
+    level: float = 0.95,
+    robust: bool = False,
+    cluster: str | None = None,
+) -> CoxResult:
     """Cox proportional hazards (Efron ties); frame with ``time``, ``event`` and covariates.
 
-    Matches R ``coxph(Surv(time, event) ~ a + b [+ strata(s)], ties="efron")`` to 1e-6 and better.
-    lifelines ``CoxPHFitter`` fits with its default tolerance (its step-halving, convergence checks and
-    warnings); :func:`_cox_polish` then takes Newton steps on the Efron likelihood to R's precision
-    (near-zero coefficients need it), at a fraction of the cost of refitting with a tighter tolerance.
-    Everything reported is computed at the polished β: SE = √diag(I⁻¹), Wald z, p = 2(1 − Φ(|z|)),
-    CI ``exp(coef ± z_{1−α/2}·se)`` (R ``summary.coxph``); concordance as lifelines' (Harrell's C,
-    within strata).
+    R ``coxph(Surv(time, event) ~ a + b [+ strata(s)], ties="efron" [, robust=TRUE] [, cluster=c])``,
+    fitted by :func:`nerasense.stats.cox.cox_fit` (R's Newton iteration, so R's numbers).
+    As R ``summary.coxph``: ``se`` is se(coef) from the information; with ``robust`` or ``cluster`` also
+    ``robust_se`` (sandwich), and then z, p and the CI use the robust SE. Wald CI
+    ``exp(coef ± z_{1−α/2}·se)``, p = 2(1 − Φ(|z|)); likelihood-ratio and score tests as R prints them.
+    Concordance as lifelines' (Harrell's C, within strata).
     """
     import warnings
 
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-    from scipy.stats import norm
+    from scipy.stats import chi2, norm
 
     from nerasense.errors import NerasenseWarning
+    from nerasense.stats.cox import cox_fit
 
     if not covariates:
         raise InputError(Problem("covariates", "", "at least one covariate column"))
     covs = list(covariates)
-    cols = ["time", "event", *covs] + ([strata] if strata else [])
-    data = df[cols]
-    cph = CoxPHFitter(alpha=1.0 - level)
-    caught: list[str] = []
-    with warnings.catch_warnings(record=True) as ws:
-        warnings.simplefilter("always")
-        try:
-            cph.fit(data, duration_col="time", event_col="event", strata=[strata] if strata else None)
-        except ConvergenceError as exc:
-            raise AnalysisError(f"Cox model did not converge: {exc}".splitlines()[0]) from exc
-    for w in ws:
-        if issubclass(w.category, ConvergenceWarning | RuntimeWarning | UserWarning):
-            caught.append(str(w.message).splitlines()[0])
-    for msg in caught:
-        warnings.warn(f"lifelines: {msg}", NerasenseWarning, stacklevel=2)
-    x = data[covs].to_numpy(dtype=float)
-    t = data["time"].to_numpy(dtype=float)
-    e = data["event"].to_numpy(dtype=float)
-    groups = np.zeros(len(t), np.int64) if strata is None else np.unique(data[strata].to_numpy(), return_inverse=True)[1]
-    start = cph.params_.reindex(covs).to_numpy(dtype=float)
-    beta, loglik, info = _cox_polish(x, t, e, groups, start)
-    try:
-        se = np.sqrt(np.diag(np.linalg.inv(info)))
-    except np.linalg.LinAlgError as exc:
-        raise AnalysisError("Cox model: the information matrix is singular (collinear covariates?)") from exc
+    x = df[covs].to_numpy(dtype=float)
+    t = df["time"].to_numpy(dtype=float)
+    e = df["event"].to_numpy(dtype=float)
+    groups = np.zeros(len(t), np.int64) if strata is None else np.unique(df[strata].to_numpy(), return_inverse=True)[1]
+    fit = cox_fit(x, t, e, groups if strata else None, robust, None if cluster is None else df[cluster].to_numpy(), covs)
+    for msg in fit.warnings:
+        warnings.warn(f"Cox model: {msg}", NerasenseWarning, stacklevel=2)
+    naive_se = np.sqrt(np.diag(fit.naive_var))
+    se = fit.se
     zc = norm.ppf(1.0 - (1.0 - level) / 2.0)
-    z = beta / se
-    coefs = {
-        name: {
-            "coef": float(b),
-            "se": float(s),
+    z = fit.coef / se
+    coefs: dict[str, dict[str, float]] = {}
+    for i, name in enumerate(covs):
+        b, s = float(fit.coef[i]), float(se[i])
+        coefs[name] = {
+            "coef": b,
+            "se": float(naive_se[i]),
             "hr": float(np.exp(b)),
             "hr_ci_low": float(np.exp(b - zc * s)),
             "hr_ci_high": float(np.exp(b + zc * s)),
-            "z": float(zz),
-            "p": float(2.0 * norm.sf(abs(zz))),
+            "z": float(z[i]),
+            "p": float(2.0 * norm.sf(abs(z[i]))),
         }
-        for name, b, s, zz in zip(covs, beta, se, z, strict=True)
-    }
-    risk = x @ beta
+        if fit.robust:
+            coefs[name]["robust_se"] = s
     counts = np.zeros(3, np.int64)
-    for g in np.unique(groups):
-        sel = groups == g
-        counts += _concordance(t[sel], e[sel], risk[sel])
+    risk = fit.linear_predictor
+    if strata is None:
+        counts += _concordance(t, e, risk)
+    else:
+        for g in np.unique(groups):
+            sel = groups == g
+            counts += _concordance(t[sel], e[sel], risk[sel])
     correct, tied, pairs = (int(c) for c in counts)
     concordance = (correct + tied / 2) / pairs if pairs else float("nan")
-    return CoxResult(coefs, "efron", strata, len(data), int(e.sum()), loglik, float(concordance), caught)
+    lr = 2.0 * (fit.loglik - fit.loglik_null)
+    p = len(covs)
+    tests = {
+        "loglik_null": fit.loglik_null,
+        "lr_chi2": lr,
+        "lr_df": p,
+        "lr_p": float(chi2.sf(lr, p)),
+        "score_chi2": fit.score_test,
+        "score_p": float(chi2.sf(fit.score_test, p)),
+        "iterations": fit.iterations,
+    }
+    return CoxResult(
+        coefs, "efron", strata, len(t), fit.events, fit.loglik, float(concordance), list(fit.warnings),
+        fit.robust, cluster, tests,
+    )
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from nerasense.errors import InputError, Problem, ProblemCollector
+from nerasense.safe_io import check_input, read_delimited, read_parquet_checked
 
 _MAX_ROWS_LISTED = 20
 
@@ -20,24 +21,30 @@ _MAX_ROWS_LISTED = 20
 def read_table(path: str | Path, comment: str | None = None) -> Any:
     """A pandas DataFrame from ``.csv``, ``.tsv``/``.txt``/``.tab`` (tab) or ``.parquet``/``.pq``.
 
-    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#').
+    ``comment``: lines starting with this character are skipped (cBioPortal files start with '#'). The file
+    is checked first (:mod:`nerasense.safe_io`): a regular file, UTF-8, each column named once.
     """
-    import pandas as pd
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError(Problem("file", str(p), "an existing CSV, TSV or Parquet file"))
     suffix = p.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if suffix in (".tsv", ".txt", ".tab"):
-            return pd.read_csv(p, sep="\t", comment=comment)
-        if suffix == ".csv":
-            return pd.read_csv(p, comment=comment)
-    except (ValueError, OSError) as exc:  # pandas/pyarrow parse errors
-        raise InputError(Problem("file", str(p), "a readable table", f"the reader said: {exc}")) from exc
+    if suffix in (".parquet", ".pq"):
+        return _finite(read_parquet_checked(p, "table"), p.name)
+    if suffix in (".tsv", ".txt", ".tab", ".csv"):
+        return _finite(read_delimited(p, "table", sep="," if suffix == ".csv" else "\t", comment=comment), p.name)
+    check_input(p, "CSV, TSV or Parquet")
     raise InputError(Problem("file", str(p), "a file ending .csv, .tsv, .txt, .tab, .parquet or .pq"))
+
+
+def _finite(df: Any, name: str) -> Any:
+    """Refuse infinite values (``inf``, or a number too large for a float) in any numeric column."""
+    problems = ProblemCollector()
+    for col in df.columns:
+        values = df[col].to_numpy()
+        if values.dtype.kind == "f":
+            bad = np.isinf(values)
+            if bad.any():
+                problems.add(str(col), _first_bad(values, bad), "a finite number", f"{name}: {_rows(bad)}")
+    problems.raise_if_any()
+    return df
 
 
 def _rows(mask: np.ndarray) -> str:
@@ -60,11 +67,12 @@ def survival_columns(
     covariates: Sequence[str] = (),
     strata: str | None = None,
     marker: str | None = None,
+    cluster: str | None = None,
 ) -> Any:
     """Check and return the used columns as a new DataFrame with float ``time``, int ``event``.
 
     Problems collected (all at once): missing columns; non-numeric, missing or negative times; events
-    other than 0/1; missing groups/strata; non-numeric or missing covariates and markers.
+    other than 0/1; missing groups/strata/clusters; non-numeric or missing covariates and markers.
     """
     import pandas as pd
 
@@ -72,6 +80,7 @@ def survival_columns(
     wanted = [("time", time), ("event", event)]
     wanted += [("group", group)] if group else []
     wanted += [("strata", strata)] if strata else []
+    wanted += [("cluster", cluster)] if cluster else []
     wanted += [("marker", marker)] if marker else []
     wanted += [("covariates", c) for c in covariates]
     available = ", ".join(map(str, df.columns))
@@ -110,7 +119,7 @@ def survival_columns(
         )
     out["event"] = np.where(bad_e, 0, e).astype(np.int64)
 
-    for role, label in (("group", group), ("strata", strata)):
+    for role, label in (("group", group), ("strata", strata), ("cluster", cluster)):
         if label:
             col = label
             miss = pd.isna(df[col]).to_numpy()

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.safe_io import atomic_write, output_error
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +29,11 @@ def _report(args: argparse.Namespace) -> CommandResult:
 
     page, payload = build_report(args.spec)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(page, encoding="utf-8")
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(args.output, exc) from None
+        atomic_write(args.output, page)
         payload["report"] = str(args.output)
     lines = [f"{payload['title']}: {payload['n_patients']} patients"]
     r = payload["sections"].get("response")

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
-from nerasense.errors import NerasenseWarning
+from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.knowledge import default_knowledge
+from nerasense.safe_io import check_id, check_input
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="molecular-response definition id (repeatable; default: all in ctdna_response.yaml)")
     p.add_argument("-o", "--output", type=Path, metavar="PNG",
                    help="timeline figure; with several patients, one file per patient (<stem>_<patient>.png)")
+    p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
+                   help="a folder (besides the series table's own) that variants_file entries may lie in")
     add_json_flag(p)
     p.set_defaults(handler=handle)
 
@@ -39,11 +42,17 @@ def handle(args: argparse.Namespace) -> CommandResult:
     from nerasense.interpret.ctdna import interpret_ctdna
     from nerasense.report.ctdna_figure import plot_ctdna_timeline
 
-    for path in (args.series, args.tissue, args.assessments):
-        if path is not None and not path.is_file():
-            raise UsageError(f"nerasense ctdna: file {str(path)!r} does not exist; give a CSV, TSV or Parquet table")
+    problems: list[Problem] = []
+    for field, path in (("SERIES_FILE", args.series), ("--tissue", args.tissue), ("--assessments", args.assessments)):
+        try:
+            if path is not None:
+                check_input(path, "CSV, TSV or Parquet table", field=field)
+        except InputError as err:
+            problems += err.problems
+    if problems:
+        raise InputError(problems)
     kb = default_knowledge()
-    series = read_ctdna_series(args.series, tissue=args.tissue, assessments=args.assessments)
+    series = read_ctdna_series(args.series, tissue=args.tissue, assessments=args.assessments, allowed=args.allow_dir)
     if args.patient is not None:
         if args.patient not in series:
             raise UsageError(f"nerasense ctdna: --patient={args.patient!r} is not in the table; "
@@ -64,7 +73,8 @@ def handle(args: argparse.Namespace) -> CommandResult:
         d = findings.to_dict()
         if args.output is not None:
             suffix = args.output.suffix or ".png"
-            target = args.output if len(series) == 1 else args.output.with_name(f"{args.output.stem}_{pid}{suffix}")
+            target = (args.output if len(series) == 1 else
+                      args.output.with_name(f"{args.output.stem}_{check_id(pid, 'patient_id')}{suffix}"))
             plot_ctdna_timeline(findings, target)
             d["figure"] = str(target)
         patients.append(stamp(d, kb.kb_version))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nerasense.cli._common import CommandResult, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, add_json_flag, nonnegative_int, seed, stamp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--event", required=True, help="column with 1 = event, 0 = censored")
     p.add_argument("--marker", required=True, help="numeric biomarker column")
     p.add_argument("--minprop", type=float, default=0.1, help="smallest group fraction (default 0.1; maxprop = 1 − minprop)")
-    p.add_argument("--permutations", type=int, default=0, help="add a permutation p with this many permutations")
-    p.add_argument("--seed", type=int, default=0, help="seed for the permutations (default 0)")
+    p.add_argument("--permutations", type=nonnegative_int, default=0, help="add a permutation p with this many permutations")
+    p.add_argument("--seed", type=seed, default=0, help="seed for the permutations (default 0)")
     p.add_argument("--profile", action="store_true", help="include every candidate cut and its statistic")
     add_json_flag(p)
     p.set_defaults(handler=_cutpoint)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, UsageError, add_json_flag, nonnegative_int, stamp
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_single)
     p = de_sub.add_parser("simon", help="Simon (1989) optimal and minimax two-stage designs (one-sided alpha)")
     _common(p)
-    p.add_argument("--nmax", type=int, default=100, help="largest total n searched (default 100)")
+    p.add_argument("--nmax", type=nonnegative_int, default=100, help="largest total n searched (default 100)")
     p.set_defaults(handler=_simon)
     de.set_defaults(handler=_no_action)
 

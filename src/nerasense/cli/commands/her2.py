@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from nerasense.cli._common import CommandResult, add_json_flag, stamp
-from nerasense.interpret.her2_testing import interpret_her2, parse_her2_tests
-from nerasense.knowledge import default_knowledge
+from nerasense.errors import InputError, Problem
+from nerasense.interpret.her2_testing import her2_scheme, interpret_her2, parse_her2_tests
+from nerasense.knowledge import KnowledgeBase, default_knowledge
+from nerasense.knowledge.oncotree import oncotree
 
 _FIELDS = {
     "ihc": "ihc",
@@ -22,16 +24,21 @@ _FIELDS = {
     "hermark": "hermark_h2t",
     "p95": "p95",
     "pct_amplified_cells": "pct_amplified_cells",
+    "specimen": "specimen",
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "her2",
-        help="interpret HER2 testing (breast, ASCO/CAP 2018, affirmed 2023)",
-        description="Interpret HER2 IHC, dual- or single-probe ISH, H-score, HERmark and p95HER2. "
-        "Numbers are read as given; every problem with them is reported at once.",
+        help="interpret HER2 testing by tumour type (breast ASCO/CAP 2018; gastroesophageal; colorectal HERACLES)",
+        description="Interpret HER2 IHC, dual- or single-probe ISH, H-score, HERmark and p95HER2 by the scheme of "
+        "the tumour type (--tumour-type, an OncoTree code; breast when omitted). Numbers are read as given; every "
+        "problem with them is reported at once.",
     )
+    p.add_argument("--tumour-type", metavar="CODE", help="OncoTree code (e.g. BRCA, STAD, EGC, COADREAD, GBC); "
+                   "breast rules when omitted; a tumour type with no scheme gets its raw results only")
+    p.add_argument("--specimen", choices=["surgical", "biopsy"], help="specimen type (gastroesophageal scoring differs)")
     p.add_argument("--ihc", metavar="SCORE", help="0, null, ultralow, 1+, 2+ or 3+ (0+ is read as ultralow)")
     p.add_argument("--ish-ratio", metavar="R", help="HER2/CEP17 ratio (dual-probe ISH)")
     p.add_argument("--her2-signals", metavar="C", help="average HER2 signals per cell")
@@ -57,14 +64,28 @@ def handle(args: argparse.Namespace) -> CommandResult:
     }
     raw["single_probe"] = args.single_probe
     kb = default_knowledge()
-    tests = parse_her2_tests(raw, where="her2")
-    reading = interpret_her2(tests, kb)
+    path = _tumour_path(args.tumour_type, kb)
+    scheme = her2_scheme(kb, path)
+    tests = parse_her2_tests(raw, where="her2", breast=scheme is None or scheme.id == "breast")
+    reading = interpret_her2(tests, kb, path)
     payload = stamp(reading.to_dict(), kb.kb_version)
     return CommandResult(payload, _text(payload), warnings=[])
 
 
+def _tumour_path(code: str | None, kb: KnowledgeBase) -> tuple[str, ...] | None:
+    if code is None:
+        return None
+    tree = oncotree(kb)
+    key = code.strip().upper()
+    if key not in tree:
+        raise InputError(Problem("--tumour-type", code, "an OncoTree code (release 2025-10-03)",
+                                 "e.g. BRCA, STAD, EGC, COADREAD, GBC"))
+    return (key, *tree.ancestors(key))
+
+
 def _text(d: dict[str, object]) -> str:
-    lines = [
+    scheme = d.get("scheme") or {}
+    lines = [f"scheme: {scheme.get('name') if isinstance(scheme, dict) else '—'}",
         f"HER2 result: {d['result'] or 'no result'}"
         + (f"   (ISH group {d['ish_group']})" if d["ish_group"] else "")
         + f"   category: {d['category'] or '—'}",

@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nerasense.cli._common import CommandResult, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, add_json_flag, nonnegative_int, positive_float, stamp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recist", help="RECIST 1.1 best overall response per patient from a lesion table")
     p.add_argument("file", type=Path, help="lesion table (CSV, TSV or Parquet); columns in the README")
     p.add_argument("--no-confirm", action="store_true", help="do not require CR/PR confirmation (randomised trials)")
-    p.add_argument("--min-sd-days", type=int, default=42, help="minimum SD duration from baseline (default 42)")
-    p.add_argument("--confirm-days", type=int, default=28, help="minimum interval confirming CR/PR (default 28)")
+    p.add_argument("--min-sd-days", type=nonnegative_int, default=42, help="minimum SD duration from baseline (default 42)")
+    p.add_argument("--confirm-days", type=nonnegative_int, default=28, help="minimum interval confirming CR/PR (default 28)")
     p.add_argument("--timepoints", action="store_true", help="include every assessment and the rules applied")
     p.add_argument("--irecist", action="store_true", help="add iRECIST time points and iBOR (Seymour 2017) per patient")
     p.add_argument(
-        "--cbr-weeks", type=float, default=24.0, help="SD duration (weeks from baseline) counted as clinical benefit (default 24)"
+        "--cbr-weeks", type=positive_float, default=24.0,
+        help="SD duration (weeks from baseline) counted as clinical benefit (default 24)"
     )
     add_json_flag(p)
     p.set_defaults(handler=_recist)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, UsageError, add_json_flag, nonnegative_int, stamp
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     st = sub.add_parser("stats", help="response rates with exact confidence intervals")
     st_sub = st.add_subparsers(dest="stats_command", metavar="ACTION", parser_class=type(st))
     p = st_sub.add_parser("orr", help="objective response rate with a binomial confidence interval")
-    p.add_argument("--responders", type=int, required=True, help="number of responders (CR+PR)")
-    p.add_argument("--evaluable", type=int, required=True, help="number of response-evaluable patients")
+    p.add_argument("--responders", type=nonnegative_int, required=True, help="number of responders (CR+PR)")
+    p.add_argument("--evaluable", type=nonnegative_int, required=True, help="number of response-evaluable patients")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument(
         "--method",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nerasense.cli._common import CommandResult, UsageError, add_json_flag, stamp
+from nerasense.cli._common import CommandResult, UsageError, add_json_flag, positive_float, stamp
 
 
 def _floats(text: str) -> list[float]:
@@ -33,12 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strata", default=None, help="column to stratify the log-rank test by")
     p.add_argument("--ci", default="log", choices=["log", "log-log", "plain"], help="pointwise CI (default log, as R)")
     p.add_argument("--times", type=_floats, default=None, help="landmark times, e.g. 365,730 (survival + CI + at risk)")
-    p.add_argument("--tau", type=float, default=None, help="restriction time for RMST (R's SE)")
+    p.add_argument("--tau", type=positive_float, default=None, help="restriction time for RMST (R's SE)")
     p.set_defaults(handler=_km)
     p = sv_sub.add_parser("cox", help="Cox proportional hazards model (Efron ties, as R coxph)")
     _file_args(p)
     p.add_argument("--covariates", required=True, help="comma-separated numeric columns, e.g. age,treated")
     p.add_argument("--strata", default=None, help="column to stratify the baseline hazard by")
+    p.add_argument("--robust", action="store_true", help="robust (sandwich) SEs, as R coxph(robust=TRUE)")
+    p.add_argument("--cluster", default=None, help="column of cluster ids: robust SEs summed by cluster (R cluster())")
     p.set_defaults(handler=_cox)
     sv.set_defaults(handler=_no_action)
 
@@ -57,6 +59,9 @@ def _km(args: argparse.Namespace) -> CommandResult:
 
     if args.strata and not args.group:
         raise UsageError("nerasense survival km: --strata stratifies the log-rank test between --group levels; give --group too")
+    if args.strata and args.strata == args.group:
+        raise UsageError(f"nerasense survival km: --strata {args.strata!r} is also --group; allowed: a stratum column other "
+                         "than the group column (within one stratum the groups cannot be compared)")
     df = survival_columns(read_table(args.file), args.time, args.event, group=args.group, strata=args.strata)
     fits = km_by_group(df, "group" if args.group else None, args.ci, args.level)
     groups: dict[str, Any] = {}
@@ -93,13 +98,18 @@ def _cox(args: argparse.Namespace) -> CommandResult:
     from nerasense.stats.tables import read_table, survival_columns
 
     covs = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    df = survival_columns(read_table(args.file), args.time, args.event, covariates=covs, strata=args.strata)
-    res = cox(df, covs, "strata" if args.strata else None, args.level)
+    df = survival_columns(
+        read_table(args.file), args.time, args.event, covariates=covs, strata=args.strata, cluster=args.cluster
+    )
+    res = cox(df, covs, "strata" if args.strata else None, args.level, args.robust, "cluster" if args.cluster else None)
     payload = res.as_dict()
     payload["strata"] = args.strata
+    payload["cluster"] = args.cluster
     lines = [
         f"Cox PH (ties {res.ties}; n={res.n}, events={res.events}"
         + (f"; stratified by {args.strata}" if args.strata else "")
+        + ("; robust SEs" if res.robust else "")
+        + (f" by {args.cluster}" if args.cluster else "")
         + ")"
     ]
     for name, c in res.coefficients.items():

@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _variant(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
     gk = GenomicsKnowledge(kb)
-    alteration, legacy = alteration_from_text(args.gene, args.change, gk)
+    # argparse (3.11) can hand a positional over as a list when '--' appears twice (`variant -- ERBB2 --`)
+    gene, change = (" ".join(x) if isinstance(x, list) else str(x) for x in (args.gene, args.change))
+    alteration, legacy = alteration_from_text(gene, change, gk)
     vi = interpret(alteration, gk)
     sources = kb.sources
     payload: dict[str, Any] = {
@@ -44,20 +46,27 @@ def _variant(args: argparse.Namespace) -> CommandResult:
         "evidence_details": [
             {"id": s, "citation": sources[s].citation, "locator": sources[s].locator} for s in vi.evidence
         ],
+        "oncogenicity": vi.oncogenicity.value,
+        "mutation_effect": vi.mutation_effect.value,
+        "classification_level": vi.classification_level.value if vi.classification_level else None,
+        "classification_evidence": vi.classification_evidence,
         "rules": vi.rules,
         "reason": vi.reason,
         "unverified": vi.unverified,
-        "input": {"gene": args.gene, "change": args.change, "legacy_name": legacy},
+        "input": {"gene": gene, "change": change, "legacy_name": legacy},
     }
     name = vi.protein_change or vi.kind.value
     lines = [
         f"{vi.gene} {name}" + (f"  (written {legacy})" if legacy else ""),
         f"  effect        {vi.effect.value}" + ("  — lower benefit" if vi.lower_benefit else ""),
+        f"  oncogenicity  {vi.oncogenicity.value}; {vi.mutation_effect.value}"
+        + (f" ({vi.classification_level.value}-level)" if vi.classification_level else ""),
         f"  domain        {vi.domain or '-'}" + (f"; exon {vi.exon}" if vi.exon else ""),
         f"  hotspot       {'yes' if vi.hotspot else 'no'}",
         f"  evidence      {', '.join(vi.evidence) or '-'}",
         f"  reason        {vi.reason}",
     ]
+    lines += [f"  classified by {c}" for c in vi.classification_evidence]
     lines += [f"  unverified    {u}" for u in vi.unverified]
     lines.append(f"  knowledge {kb.kb_version}; research use only")
     return CommandResult(stamp(payload, kb.kb_version), "\n".join(lines))
