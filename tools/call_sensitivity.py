@@ -31,6 +31,7 @@ from pathlib import Path
 
 PANEL = Path(__file__).resolve().parents[2] / "shared" / "data" / "ngs-panel"
 SEED = 22
+GERMLINE_VAF = 0.2  # calls at or above this fraction in the unspiked normal are its germline variants
 # (gene, protein change, chromosome, GRCh37 position, ref, alt) in VCF style, as the caller reports them
 SPIKES = [
     ("PIK3CA", "p.H1047R", "3", 178952085, "A", "G"),
@@ -47,7 +48,7 @@ def read_windows(path: Path) -> dict[str, tuple[str, int, str]]:
     """contig name -> (chromosome, first position, sequence)."""
     out: dict[str, tuple[str, int, str]] = {}
     name, seq = None, []
-    for line in path.read_text().splitlines() + [">"]:
+    for line in [*path.read_text().splitlines(), ">"]:
         if line.startswith(">"):
             if name:
                 chrom, span = name.removeprefix("chr").split(":")
@@ -77,7 +78,7 @@ def simulate(windows: dict[str, tuple[str, int, str]], depth: int, vaf: float, r
     """Write simulated pairs over the spiked windows; returns the number of pairs."""
     pairs = 0
     with r1.open("w") as f1, r2.open("w") as f2:
-        for contig, (chrom, start, seq) in windows.items():
+        for chrom, start, seq in windows.values():
             spikes = [s for s in SPIKES if s[2] == chrom and start <= s[3] < start + len(seq)]
             if not spikes:
                 continue
@@ -95,7 +96,7 @@ def simulate(windows: dict[str, tuple[str, int, str]], depth: int, vaf: float, r
                 # variants from the right so earlier offsets stay valid
                 for _gene, _change, _c, pos, ref, alt in sorted(spikes, key=lambda s: -s[3]):
                     off = pos - start + pad - s0
-                    if 0 <= off and off + len(ref) <= frag and rng.random() < vaf:
+                    if off >= 0 and off + len(ref) <= frag and rng.random() < vaf:
                         fragment = fragment[:off] + alt + fragment[off + len(ref):]
                 rl = min(151, len(fragment))
                 q1, q2 = rng.choice(quals)[:rl], rng.choice(quals)[:rl]
@@ -140,6 +141,7 @@ def main() -> None:
     hits: dict[tuple[int, float], list[int]] = {}
     measured: dict[int, list[int]] = {}
     fp: dict[int, tuple[int, float, list[str]]] = {}
+    fp_low: dict[int, int] = {}
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         work = Path(tmp)
@@ -162,6 +164,8 @@ def main() -> None:
                                 if t["mean_depth"] > 0) / 1000
                 where += [f"{c['chrom']}:{c['pos']} {c['ref']}>{c['alt']} ({100 * c['vaf']:.0f} %)" for c in passing]
             fp[depth] = (calls, kb_total, sorted(set(where)))
+            somatic_like = [w for w in set(where) if float(w.rsplit("(", 1)[1].split(" ")[0]) < 100 * GERMLINE_VAF]
+            fp_low[depth] = len(somatic_like)
             for vaf in vafs:
                 for rep in range(args.replicates):
                     d = one(depth, vaf, rep)
@@ -180,7 +184,9 @@ def main() -> None:
     print("\nunspiked samples (simulated reads + GIAB): passing calls per kb of covered target")
     for d in depths:
         calls, kbs, where = fp[d]
-        print(f"  {d}x: {calls} call(s) in {kbs:.1f} kb = {calls / kbs:.2f}/kb" + (f"  [{'; '.join(where)}]" if where else ""))
+        print(f"  {d}x: {calls} call(s) in {kbs:.1f} kb = {calls / kbs:.2f}/kb; below {100 * GERMLINE_VAF:g} % VAF "
+              f"(not germline): {fp_low[d]} distinct = {fp_low[d] / (kbs / args.replicates):.2f}/kb"
+              + (f"  [{'; '.join(where)}]" if where else ""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with tempfile.TemporaryDirectory() as tmp:
