@@ -21,6 +21,7 @@ ALLOWED = {
     "interpret": {"interpret", "domain", "knowledge", "errors"},
     "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
     "stats": {"stats", "domain", "errors"},
+    "screen": {"screen", "ingest", "interpret", "engine", "stats", "domain", "knowledge", "errors"},
 }
 # modules below every layer: the version and small polars helpers (they import nothing of ours), and safe_io
 # (checked input and atomic output; it imports only errors)

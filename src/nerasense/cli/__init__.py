@@ -59,6 +59,7 @@ VERBS = {
     "interactions": "check concomitant medications against neratinib's interaction classes",
     "kb": "validate, show or re-checksum the knowledge base",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
+    "screen": "screen cohort mutation tables (GENIE/cBioPortal studies, MAFs, Parquet) for neratinib-relevant alterations",
     "stats": "response rates with exact confidence intervals",
     "survival": "Kaplan–Meier, log-rank and Cox models that match R survival",
     "variant": "classify one alteration (domain, exon, hotspot, effect on neratinib, evidence)",
