@@ -262,14 +262,19 @@ def read_maf(
 
 @input_boundary("MAF text (tab-separated, UTF-8)")
 def read_maf_text(data: bytes, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
-                  on_shift: OnShift = "repair", origin_by_sample: dict[str, str] | None = None) -> AlterationTable:
+                  on_shift: OnShift = "repair", origin_by_sample: dict[str, str] | None = None,
+                  seen: Callable[[pl.DataFrame], None] | None = None) -> AlterationTable:
     """Read MAF text held in memory (comment lines, a header line, data lines) with the checks of
     :func:`read_maf`: a part of a larger file that ``nerasense screen`` cut at line ends and gave the file's
-    header. Lines are numbered from the first line of ``data``; ``name`` names the rows' file."""
+    header. Lines are numbered from the first line of ``data``; ``name`` names the rows' file. ``seen``, when
+    given, is called with the rows as read (every header column as text), before any check: a caller can so
+    take a column the reader does not keep (a tumour type) without parsing the text twice."""
     path = Path(name)
     header, offset, comments, flavour = _split_header(data, path)
     _check_header(header, name)
     frame = _rows(data, offset, header, comments)
+    if seen is not None:
+        seen(frame)
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
 
 

@@ -73,15 +73,19 @@ def oncoprint_figure(oncoprint: pl.DataFrame) -> Any:
     shown = samples[:ONCOPRINT_SAMPLES]
     fig = _figure(min(16, 2.5 + 0.07 * len(shown)), 0.3 * len(genes) + 1.6)
     ax = fig.add_subplot(1, 1, 1)
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
-    for x, s in enumerate(shown):
-        for y, g in enumerate(genes):
-            a = cell.get((s, g))
-            ax.add_patch(Rectangle((x + 0.05, y + 0.08), 0.9, 0.84, color=CELL_COLOURS[a] if a else "#eeeeee", lw=0))
-    ax.set_xlim(0, max(1, len(shown)))
-    ax.set_ylim(len(genes), 0)
-    ax.set_yticks([y + 0.5 for y in range(len(genes))])
+    # one image, not a patch per cell: a cell is its class number (0 = none) in a colour table
+    code = {k: i + 1 for i, k in enumerate(CELL_ORDER)}
+    grid = [[code.get(cell.get((s, g), ""), 0) for s in shown] for g in genes]
+    colours = ListedColormap(["#eeeeee", *(CELL_COLOURS[k] for k in CELL_ORDER)])
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=len(CELL_ORDER), aspect="auto", interpolation="nearest")
+    ax.set_xticks([x + 0.5 for x in range(len(shown))], minor=True)
+    ax.set_yticks([y + 0.5 for y in range(len(genes))], minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.2)
+    ax.tick_params(which="minor", length=0)
+    ax.set_yticks(range(len(genes)))
     total = len(samples)
     ax.set_yticklabels([f"{g} {100 * sum(1 for s in samples if (s, g) in cell) / max(1, total):.0f}%" for g in genes],
                        fontsize=8)

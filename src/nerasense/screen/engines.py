@@ -17,12 +17,12 @@ from typing import Any
 from nerasense.errors import InputError, Problem
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.screen.inputs import Part
-from nerasense.screen.partition import Options, PartResult, screen_part
+from nerasense.screen.partition import Knowledge, Options, PartResult, screen_part
 
 Progress = Callable[[int], None]  # called with the bytes of input a finished part covered
 
 
-def run_local(parts: Sequence[Part], gk: GenomicsKnowledge, options: Options, *, workers: int = 2,
+def run_local(parts: Sequence[Part], gk: Knowledge, options: Options, *, workers: int = 2,
               progress: Progress | None = None) -> list[PartResult]:
     results: list[PartResult] = []
     pending: set[Future[PartResult]] = set()
@@ -54,7 +54,7 @@ def run_dask(parts: Sequence[Part], gk: GenomicsKnowledge, options: Options, *, 
     try:
         with Client(scheduler or cluster, set_as_default=False) as client:
             knowledge = client.scatter(gk, broadcast=True)
-            futures = client.map(screen_part, list(parts), gk=knowledge, options=options, pure=False)
+            futures = client.map(screen_part, list(parts), knowledge=knowledge, options=options, pure=False)
             sizes = {f.key: p.size for f, p in zip(futures, parts, strict=True)}
             for future in as_completed(futures, loop=client.loop):
                 if future.status == "error":

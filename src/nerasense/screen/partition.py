@@ -11,6 +11,7 @@ for row.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ RELEVANT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "lower_benefit": pl.Boolean, "vaf": pl.Float64}
 RELEVANT_COLUMNS = tuple(RELEVANT_SCHEMA)
 SAMPLE_COLUMN = "Tumor_Sample_Barcode"
+Knowledge = GenomicsKnowledge | Callable[[], GenomicsKnowledge]
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def relevant_genes(gk: GenomicsKnowledge) -> list[str]:
     return sorted({"ERBB2", "ERBB3"} | set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
 
 
-def _read(part: Part, gk: GenomicsKnowledge, options: Options) -> tuple[AlterationTable, int, pl.DataFrame]:
+def _read(part: Part, gk: Knowledge, options: Options) -> tuple[AlterationTable, int, pl.DataFrame]:
     """The part's table, its line ends (maf-text) and its (sample, tumour) pairs."""
     name = Path(part.path).name
     empty = pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
@@ -79,12 +81,10 @@ def _read(part: Part, gk: GenomicsKnowledge, options: Options) -> tuple[Alterati
             fh.seek(part.start)
             body = fh.read(part.stop - part.start)
         data = part.header + body if part.header else body
-        table = read_maf_text(data, name, gk, on_shift=options.on_shift)
-        tumours = empty
-        if column is not None:
-            tumours = _tumours(pl.read_csv(data, separator="\t", quote_char=None, infer_schema=False,
-                                           comment_prefix="#"), column)
-        return table, body.count(b"\n"), tumours
+        taken: list[pl.DataFrame] = []
+        table = read_maf_text(data, name, gk, on_shift=options.on_shift,
+                              seen=(lambda rows: taken.append(_tumours(rows, column))) if column else None)
+        return table, body.count(b"\n"), taken[0] if taken else empty
     if part.kind == "parquet":
         frame = pl.scan_parquet(part.path).slice(part.start, part.stop - part.start).collect()
         tumours = _tumours(frame, column) if column is not None else empty
@@ -94,8 +94,9 @@ def _read(part: Part, gk: GenomicsKnowledge, options: Options) -> tuple[Alterati
         table = read_maf(part.path, gk, on_shift=options.on_shift)
         return table, 0, empty
     table = read_cna(part.path)
+    loaded = gk() if callable(gk) else gk
     if table.frame.height:  # the MAF reader resolves gene aliases (HER2) itself; annotate does this for CNA
-        table.frame = table.frame.with_columns(resolve_gene_column(table.frame, "gene", gk))
+        table.frame = table.frame.with_columns(resolve_gene_column(table.frame, "gene", loaded))
     return table, 0, empty
 
 
@@ -120,11 +121,14 @@ def _cna_samples(part: Part, table: AlterationTable) -> pl.Series:
     return seen.unique().sort().alias("sample")
 
 
-def screen_part(part: Part, gk: GenomicsKnowledge, options: Options) -> PartResult:
-    """Read, classify and reduce one part (see the module docstring)."""
+def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResult:
+    """Read, classify and reduce one part (see the module docstring). ``knowledge`` is the genomics knowledge
+    or a function that returns it (called once the part's text is read, as ``read_maf`` does: the first parts
+    are read while the knowledge loads)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table, newlines, tumours = _read(part, gk, options)
+        table, newlines, tumours = _read(part, knowledge, options)
+    gk = knowledge() if callable(knowledge) else knowledge
     annotated = annotate_frame(table.frame, gk, parse_protein_change) if table.frame.height else None
     c = pl.col
     mutation = ~c("kind").is_in(COPY_NUMBER_KINDS)

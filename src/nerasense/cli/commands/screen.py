@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,14 +96,19 @@ def _screen(args: argparse.Namespace) -> CommandResult:
                     chunk_rows=args.chunk_rows)
     clinical = read_clinical(the_plan.clinical) if the_plan.clinical else None
     hotspot_path = args.hotspots or _default_hotspots()
-    gk = _genomics(hotspot_path)
     options = Options(on_shift=args.on_shift, tumour_column=args.tumour_column)
-    with _progress(sys.stderr.isatty(), the_plan.total) as advance:
+    with _progress(sys.stderr.isatty(), the_plan.total) as advance, ThreadPoolExecutor(2) as pool:
+        # the knowledge and the hotspot table load while the first parts are read (as in annotate), and the
+        # figure stack imports (about a second) while the parts run
+        later = pool.submit(_genomics, hotspot_path)
+        if not args.no_html:
+            pool.submit(importlib.import_module, "nerasense.report.screen_report")
         if args.engine == "dask":
-            results = run_dask(the_plan.parts, gk, options, scheduler=args.scheduler, workers=args.workers,
-                               progress=advance)
+            results = run_dask(the_plan.parts, later.result(), options, scheduler=args.scheduler,
+                               workers=args.workers, progress=advance)
         else:
-            results = run_local(the_plan.parts, gk, options, workers=args.workers, progress=advance)
+            results = run_local(the_plan.parts, later.result, options, workers=args.workers, progress=advance)
+        gk = later.result()
     screen = combine(results, gk, clinical=clinical, vocabulary=args.tumour_vocabulary, files=the_plan.files)
     screen.notes[:0] = list(the_plan.notes)
     seconds = time.perf_counter() - started
