@@ -56,7 +56,7 @@ def prevalence_figure(tumour_types: pl.DataFrame) -> Any:
     ax.set_xlabel("samples (%), exact 95% CI")
     ax.set_xlim(left=0)
     ax.grid(axis="x", color="#e0e0e0", lw=0.6)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_title("ERBB2 alterations by tumour type", fontsize=10)
     return fig
 

@@ -126,7 +126,7 @@ def _screen(args: argparse.Namespace) -> CommandResult:
         "seconds": round(seconds, 3),
         "research_use_only": True,
     }
-    return CommandResult(stamp(payload, gk.kb.kb_version), _text(payload))
+    return CommandResult(stamp(payload, gk.kb.kb_version), _text(payload), warnings=list(screen.warnings))
 
 
 def _wide(tumour_types: pl.DataFrame) -> pl.DataFrame:
