@@ -390,3 +390,40 @@ def test_verbs_list_matches_the_command_modules() -> None:
     actions = [a for a in parser._subparsers._group_actions]  # type: ignore[union-attr]
     helps = {c.dest: c.help for a in actions for c in a._choices_actions}  # type: ignore[attr-defined]
     assert helps == VERBS
+
+
+# ------------------------------------------------------------------------------------------ bounded memory
+
+
+def test_streamed_annotate_equals_the_one_pass_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A large MAF written with -o is read in chunks (memory set by the chunk): the output table, the line
+    numbers, the rejected records and the summary must equal the one-pass reading of the same file."""
+    import polars as pl
+
+    from nerasense.cli.commands import annotate
+
+    seed = (REPO / "fuzz" / "seeds" / "mutations.maf").read_text().splitlines()
+    header, rows = seed[0], seed[1:]
+    body = [r.split("\t") for _ in range(9) for r in rows]
+    for i, cells in enumerate(body):
+        cells[9] = f"S{i % 5}"
+    body[5][11] = "lots"  # a rejected row (t_depth not an integer) in the first chunk
+    body[30][3] = "-"  # and one (Start_Position) in a later chunk
+    body = ["\t".join(cells) for cells in body]
+    maf = tmp_path / "big.maf"
+    maf.write_text("\n".join([header, *body]) + "\n")
+    results = {}
+    for mode, (limit, lines) in {"one-pass": (10**12, 10**9), "chunked": (0, 7)}.items():
+        monkeypatch.setattr(annotate, "STREAM_BYTES", limit)
+        monkeypatch.setattr(annotate, "CHUNK_LINES", lines)
+        out = tmp_path / f"{mode}.tsv"
+        code, text, _ = _run(["annotate", str(maf), "-o", str(out), "--json"], capsys)
+        assert code == 0
+        results[mode] = (json.loads(text), pl.read_csv(out, separator="\t", infer_schema=False))
+    (one, one_rows), (chunked, chunked_rows) = results["one-pass"], results["chunked"]
+    assert any("6 chunks" in n for n in chunked["notes"])
+    assert chunked_rows.equals(one_rows)
+    assert chunked["rejected"] == one["rejected"] and len(one["rejected"]) == 2
+    assert {k: v for k, v in chunked["summary"].items() if k != "seconds"} == \
+        {k: v for k, v in one["summary"].items() if k != "seconds"}

@@ -4,12 +4,13 @@ place for the CLI, the benchmarks and the tests. Sits beside ``cli`` and may imp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nerasense._version import software_version
 from nerasense.domain.alterations import Alteration
-from nerasense.domain.patient import Patient
+from nerasense.domain.patient import Patient, SequencingFile
 from nerasense.engine.assess import Assessment, assess_patient
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.patient import (
@@ -30,6 +31,7 @@ class PreparedPatient:
     patient: Patient
     alterations: list[Alteration] | None
     ctdna: CtdnaFindings | None
+    read_calls: list[dict[str, Any]] = field(default_factory=list)  # hotspot summaries of reads called here
 
 
 def check_patient_file(path: Path, kb: KnowledgeBase, allowed: Sequence[Path] = ()) -> Patient:
@@ -59,14 +61,45 @@ def prepare(path: Path, kb: KnowledgeBase, gk: GenomicsKnowledge | None = None,
     gk = gk or GenomicsKnowledge(kb)
     patient = check_patient_file(path, kb, allowed)
     base = path.resolve().parent
-    alterations = patient_alterations(patient, gk, base, allowed)
+    patient, read_calls, call_dirs = call_patient_reads(patient, kb, base, allowed)
+    alterations = patient_alterations(patient, gk, base, [*allowed, *call_dirs])
     series = patient_ctdna_series(patient, kb, base, allowed)
     findings = interpret_ctdna(series, kb) if series is not None else None
     if findings is not None:
         emergent = emergent_alterations(findings.emergent, patient.patient_id, gk)
         if emergent:
             alterations = (alterations or []) + emergent
-    return PreparedPatient(patient, alterations, findings)
+    return PreparedPatient(patient, alterations, findings, read_calls)
+
+
+def call_patient_reads(patient: Patient, kb: KnowledgeBase, base: Path, allowed: Sequence[Path] = ()
+                       ) -> tuple[Patient, list[dict[str, Any]], list[Path]]:
+    """Sequencing entries of ``format: reads`` (FASTQ or BAM) called with ``nerasense call`` (cached) and
+    replaced by the VCF it writes; returns the patient, each call's hotspot summary and the folders written."""
+    if not any(f.format == "reads" for f in patient.sequencing):
+        return patient, [], []
+    from nerasense.calling.run import call_reads_cached, hotspot_summary
+    from nerasense.safe_io import confine
+
+    entries: list[SequencingFile] = []
+    summaries: list[dict[str, Any]] = []
+    folders: list[Path] = []
+    for i, f in enumerate(patient.sequencing):
+        if f.format != "reads":
+            entries.append(f)
+            continue
+
+        def place(name: str, key: str, i: int = i) -> Path:
+            return confine(name, base, field=f"sequencing[{i}].{key}", allowed=allowed, where=patient.patient_id)
+
+        reads = [place(f.path, "path")] + ([place(f.mate, "mate")] if f.mate else [])
+        assert f.reference is not None  # the model requires it for reads
+        vcf, payload = call_reads_cached(reads, place(f.reference, "reference"), kb,
+                                         targets=place(f.targets, "targets") if f.targets else None, sample=f.sample)
+        summaries.append({**hotspot_summary(payload), "origin": f.origin, "entry": f"sequencing[{i}]"})
+        folders.append(vcf.parent)
+        entries.append(SequencingFile(path=str(vcf), format="vcf", sample=None, origin=f.origin))
+    return patient.model_copy(update={"sequencing": entries}), summaries, folders
 
 
 def assess_file(path: Path, kb: KnowledgeBase | None = None, gk: GenomicsKnowledge | None = None,

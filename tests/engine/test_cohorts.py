@@ -115,3 +115,12 @@ def test_biliary_her2_result_carries_no_breast_category() -> None:
         a = assess_patient(patient, KB, alterations=patient_alterations(patient, GenomicsKnowledge(KB), Path(".")))
     assert a.her2["category"] is None and a.her2["result"] is None
     assert a.her2["inputs"] == {"ihc": "1+"} and a.her2["scheme"]["id"] is None
+
+
+def test_tumour_type_without_a_cohort_result_says_so() -> None:
+    """Salivary gland cancer: SUMMIT saw responses but published no separate count in 2018 — the call is
+    made and the output says there is no outcome estimate, never borrowing the breast figure."""
+    mono = _her2_mutant("SACA", "V777L")["neratinib-monotherapy"]
+    assert mono.call == "possible benefit"
+    assert mono.expected is None and mono.cohort_note and "SACA" in mono.cohort_note
+    assert all((m.result or {}).get("id") != "summit-breast-orr" for m in mono.evidence)

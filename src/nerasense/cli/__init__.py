@@ -50,6 +50,7 @@ VERBS = {
     "annotate": "classify every alteration in a MAF, VCF or copy-number table",
     "assess": "assess a patient file: a call, evidence and expected outcome per regimen",
     "batch": "assess many patient files; JSON per patient and a summary TSV",
+    "call": "align reads (bwa mem, samtools) and call low-fraction variants with the LOD at every hotspot",
     "cohort": "cohort analyses (response, survival, RECIST, AEs, subgroups) as a report",
     "ctdna": "read serial plasma ctDNA: tumour fraction, molecular response, emergent resistance",
     "cutpoint": "optimal biomarker cut-point for survival with selection-adjusted p-values",

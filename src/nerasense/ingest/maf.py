@@ -648,6 +648,8 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     if answers.errors:  # a change that does not parse refuses its row
         code = _refused(code, slow_at.filter(slow.is_in(list(answers.errors))), Reject.BAD_CHANGE)
 
+    change = _hotspot_changes(frame, gene, change, code, gk, cols, path.name, notes)
+
     rejected_at = (code > 0).arg_true()
     rejected_rows = frame.gather(rejected_at).with_columns(
         gene.gather(rejected_at).alias("gene"), code.gather(rejected_at).alias("_code"),
@@ -676,6 +678,50 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
         notes.append(f"{path.name}: {n_legacy} legacy protein names rewritten to HGVS (see legacy_name)")
     return AlterationTable(path=str(path), format="maf", frame=out, rejected=rejected, input_records=frame.height,
                            flavour=flavour, notes=notes)
+
+
+# how MAFs write the genome build in NCBI_Build, and the build each stands for
+BUILDS = {"GRCh37": "GRCh37", "37": "GRCh37", "hg19": "GRCh37", "GRCh37-lite": "GRCh37",
+          "GRCh38": "GRCh38", "38": "GRCh38", "hg38": "GRCh38"}
+
+
+def _hotspot_changes(frame: pl.DataFrame, gene: pl.Series, change: pl.Series, code: pl.Series, gk: GenomicsKnowledge,
+                     cols: _Columns, name: str, notes: list[str]) -> pl.Series:
+    """Rows without a protein change whose locus is a cancerhotspots allele of the same gene get that allele
+    (``NCBI_Build`` says GRCh37 or GRCh38; without it both are tried, GRCh37 first). A file with no protein-change
+    column at all is read this way and warned about: nothing else could tell its protein changes."""
+    missing_column = not cols.change_columns
+    need = change.is_null() & (code == 0) & frame["pos"].is_not_null() & frame["ref"].is_not_null() \
+        & frame["alt"].is_not_null()
+    if not need.any():
+        return change
+    at = need.arg_true()
+    rows = frame.select("chrom", "pos", "ref", "alt", "genome_build").gather(at).with_columns(
+        gene.gather(at).alias("gene"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
+    loci = pl.DataFrame([(b, c, p, r, a, g, ch) for (b, c, p, r, a), (g, ch) in gk.hotspot_loci.items()],
+                        schema={"_build": pl.String, "chrom": pl.String, "pos": pl.Int64, "ref": pl.String,
+                                "alt": pl.String, "gene": pl.String, "_change": pl.String}, orient="row")
+    build = pl.col("genome_build").replace_strict(BUILDS, default=None, return_dtype=pl.String)
+    found = pl.Series("_change", [None] * rows.height, dtype=pl.String)
+    for candidate in ("GRCh37", "GRCh38"):
+        tried = rows.with_columns(pl.coalesce(build, pl.lit(candidate)).alias("_build")).filter(
+            pl.col("_build") == candidate)
+        hits = tried.join(loci, on=["_build", "chrom", "pos", "ref", "alt", "gene"], how="inner")
+        if hits.height:
+            found = found.scatter(hits["_i"], hits["_change"].fill_null(found.gather(hits["_i"])))
+    filled = found.is_not_null()
+    n_filled, n_left = int(filled.sum()), int((~filled).sum())
+    if n_filled:
+        change = change.clone().scatter(at.filter(filled), found.filter(filled))
+    builds = sorted({v for v in rows["genome_build"].unique().to_list() if v}) or ["not given: GRCh37, then GRCh38"]
+    text = (f"{n_filled} rows at a cancerhotspots allele's locus were given that allele from their genomic coordinates "
+            f"(build {', '.join(builds)}); {n_left} rows without a protein change stay so (effect unknown)")
+    if missing_column:
+        warnings.warn(f"{name}: no protein-change column ({' / '.join(CHANGE_COLUMNS)}): {text}. Annotate the file "
+                      "(VEP, vcf2maf) to classify every allele.", NerasenseWarning, stacklevel=4)
+    elif n_filled:
+        notes.append(f"{name}: {text}")
+    return change
 
 
 def _failing(values: pl.Series, pattern: str) -> pl.Series:

@@ -69,8 +69,9 @@ def case_file_paths(raw: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     sequencing = raw.get("sequencing")
     for i, f in enumerate(sequencing if isinstance(sequencing, list) else []):
-        if isinstance(f, dict) and isinstance(f.get("path"), str) and f["path"]:
-            out.append((f"sequencing[{i}].path", f["path"]))
+        for key in ("path", "mate", "reference", "targets"):  # the last three: reads (issue 22)
+            if isinstance(f, dict) and isinstance(f.get(key), str) and f[key]:
+                out.append((f"sequencing[{i}].{key}", f[key]))
     ctdna = raw.get("ctdna")
     if isinstance(ctdna, dict):
         out += [(f"ctdna.{name}", value) for name in ("series_file", "tissue_file", "assessments_file")

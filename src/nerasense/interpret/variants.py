@@ -198,7 +198,10 @@ _ANSWER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "gene": pl.String, "kind": pl.String, "protein_change": pl.String, "domain": pl.String,
     "exon": pl.Int64, "hotspot": pl.Boolean, "effect": pl.String, "lower_benefit": pl.Boolean,
     "evidence": pl.List(pl.String), "reason": pl.String, "unverified": pl.List(pl.String),
-    "oncogenicity": pl.String, "mutation_effect": pl.String, "classification_level": pl.String,
+    # enums: a gather moves a 1-byte category number per row, not a string view
+    "oncogenicity": pl.Enum([o.value for o in Oncogenicity]),
+    "mutation_effect": pl.Enum([m.value for m in MutationEffect]),
+    "classification_level": pl.Enum([c.value for c in ClassificationLevel]),
 }
 
 def _synonymous(column: str = "protein_change") -> pl.Expr:
