@@ -27,11 +27,17 @@ TUMOUR = {
     "kcsg-orr-nsclc": "lung",
     "summit-bladder-orr": "bladder",
     "summit-crc-orr": "colorectal",
+    "summit-biliary-orr": "biliary",
+    "summit-cervical-orr": "cervical",
 }
 SKIP = {
     "summit-breast-er-pos-orr": "part of summit-breast-orr (ER-positive subset)",
     "summit-breast-er-neg-orr": "part of summit-breast-orr (ER-negative subset)",
     "summit-her3-orr": "HER3-mutant cohort of several tumour types, not one tumour type",
+    "summit-biliary-gallbladder-orr": "part of summit-biliary-orr (gallbladder subset)",
+    "summit-biliary-cholangio-orr": "part of summit-biliary-orr (cholangiocarcinoma subset)",
+    "summit-biliary-ampullary-orr": "part of summit-biliary-orr (ampullary subset)",
+    "summit-cervical-orr-interim": "interim report of the cohort whose final analysis is summit-cervical-orr",
     "kcsg-orr": "all tumour types of KCSG AL20-17 together; its NSCLC cohort is a row",
 }
 

@@ -191,13 +191,10 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
             step(f"writing {args.output.name}")
             _write(annotated, args.output)
     elapsed = time.perf_counter() - started
-    summary = _summary(table, annotated, elapsed)
-    summary["reference_mismatch"] = mismatched = reference_mismatches(annotated, gk, parse_protein_change)
-    if mismatched:
-        rows = sum(int(m["rows"]) for m in mismatched)  # type: ignore[call-overload]
-        table.notes.append(
-            f"{rows} rows ({len(mismatched)} distinct changes) name a residue that is not on the gene's reference "
-            "protein (another transcript's numbering, or a damaged row); kept, and listed in summary.reference_mismatch")
+    counts = _Counts.of(annotated)
+    summary = _summary_of(counts, table.input_records, table.rejected.height, table.not_alterations, table.accounted,
+                          elapsed)
+    _reference_mismatch(summary, counts, gk, table.notes)
     payload: dict[str, Any] = {
         "file": str(path),
         "format": fmt,
@@ -315,6 +312,7 @@ def _streamed_maf(args: argparse.Namespace, path: Path, knowledge: Callable[[], 
     alterations = int(counts.alleles["len"].sum())
     accounted = alterations + rej.height + no_call == records
     summary = _summary_of(counts, records, rej.height, no_call, accounted, time.perf_counter() - started)
+    _reference_mismatch(summary, counts, knowledge(), notes)
     kb = knowledge().kb
     notes.append(f"{path.name}: read in {len(parts)} chunks of up to {CHUNK_LINES:,} data lines (memory bounded by the chunk)")
     payload: dict[str, Any] = {
@@ -343,9 +341,15 @@ def _write(frame: pl.DataFrame, out: Path) -> None:
                 partial, separator="\t")
 
 
-def _summary(table: AlterationTable, annotated: pl.DataFrame, elapsed: float) -> dict[str, Any]:
-    return _summary_of(_Counts.of(annotated), table.input_records, table.rejected.height, table.not_alterations,
-                       table.accounted, elapsed)
+def _reference_mismatch(summary: dict[str, Any], counts: _Counts, gk: GenomicsKnowledge, notes: list[str]) -> None:
+    """Changes whose residue is not on the gene's reference protein, into the summary and a note."""
+    summary["reference_mismatch"] = mismatched = reference_mismatches(counts.alleles, gk, parse_protein_change,
+                                                                      count="len")
+    if mismatched:
+        rows = sum(int(m["rows"]) for m in mismatched)  # type: ignore[call-overload]
+        notes.append(
+            f"{rows} rows ({len(mismatched)} distinct changes) name a residue that is not on the gene's reference "
+            "protein (another transcript's numbering, or a damaged row); kept, and listed in summary.reference_mismatch")
 
 
 _COUNT_KEYS = ["gene", "protein_change", "change", "kind", "effect", "oncogenicity"]
