@@ -129,7 +129,12 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
         warnings.simplefilter("always")
         table, newlines, tumours = _read(part, knowledge, options)
     gk = knowledge() if callable(knowledge) else knowledge
-    annotated = annotate_frame(table.frame, gk, parse_protein_change) if table.frame.height else None
+    genes = relevant_genes(gk)
+    frame = table.frame
+    # only the rows of genes the knowledge base says something about are classified: the rows of every other
+    # gene can only be of unknown or likely-neutral effect, which no figure of the screen counts
+    annotated = annotate_frame(frame.filter(pl.col("gene").is_in(genes)), gk, parse_protein_change) \
+        if frame.height else None
     c = pl.col
     mutation = ~c("kind").is_in(COPY_NUMBER_KINDS)
     erbb2, erbb3 = c("gene") == "ERBB2", c("gene") == "ERBB3"
@@ -147,25 +152,25 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
         "erbb3_activating": erbb3 & mutation & (effect == "activating"),
         "resistance": effect == "resistance",
     }
-    genes = relevant_genes(gk)
     if annotated is not None:
-        relevant = annotated.filter((c("gene").is_in(genes) & called) | (effect == "resistance")).select(RELEVANT_COLUMNS)
+        relevant = annotated.filter(called | (effect == "resistance")).select(RELEVANT_COLUMNS)
         flags = (relevant.group_by("sample").agg(**{k: v.fill_null(False).any() for k, v in flag_exprs.items()})
                  .filter(pl.any_horizontal(FLAG_COLUMNS)))
-        keys = annotated.select(pl.struct("sample", "gene", "kind", "chrom", "pos", "ref", "alt").hash(seed=0)).to_series()
-        samples = annotated["sample"]
+        keys = frame.select(pl.struct("sample", "gene", "kind", "chrom", "pos", "ref", "alt").hash(seed=0)).to_series()
+        samples = frame["sample"]
     else:
         relevant = pl.DataFrame(schema=RELEVANT_SCHEMA)
         flags = pl.DataFrame(schema={"sample": pl.String, **dict.fromkeys(FLAG_COLUMNS, pl.Boolean)})
         keys = pl.Series("keys", [], dtype=pl.UInt64)
         samples = pl.Series("sample", [], dtype=pl.String)
     relevant = relevant.cast(RELEVANT_SCHEMA)  # type: ignore[arg-type]
-    seen = pl.concat([samples, table.rejected["sample"]]).drop_nulls().unique().sort().alias("sample")
+    profiled = _cna_samples(part, table) if part.kind == "cna" else pl.Series("sample", [], dtype=pl.String)
+    seen = pl.concat([samples, table.rejected["sample"], profiled]).drop_nulls().unique().sort().alias("sample")
     return PartResult(
         index=part.index, path=part.path, kind=part.kind, input_records=table.input_records,
         accepted=table.frame.height, no_call=table.not_alterations, newlines=newlines, samples=seen,
         flags=flags.sort("sample"), relevant=relevant, keys=keys, rejected=table.rejected, tumours=tumours,
-        cna_samples=_cna_samples(part, table) if part.kind == "cna" else pl.Series("sample", [], dtype=pl.String),
+        cna_samples=profiled,
         notes=list(table.notes), warnings=[str(w.message) for w in caught],
     )
 
