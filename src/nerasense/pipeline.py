@@ -3,7 +3,7 @@ place for the CLI, the benchmarks and the tests. Sits beside ``cli`` and may imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,32 @@ def prepare(path: Path, kb: KnowledgeBase, gk: GenomicsKnowledge | None = None,
     base = path.resolve().parent
     patient, read_calls, call_dirs = call_patient_reads(patient, kb, base, allowed)
     alterations = patient_alterations(patient, gk, base, [*allowed, *call_dirs])
-    series = patient_ctdna_series(patient, kb, base, allowed)
+    series = patient_ctdna_series(patient, kb, base, allowed, call_reads=_series_reads_caller(patient, kb, base, allowed))
     findings = interpret_ctdna(series, kb) if series is not None else None
     if findings is not None:
         emergent = emergent_alterations(findings.emergent, patient.patient_id, gk)
         if emergent:
             alterations = (alterations or []) + emergent
     return PreparedPatient(patient, alterations, findings, read_calls)
+
+
+def _series_reads_caller(patient: Patient, kb: KnowledgeBase, base: Path, allowed: Sequence[Path]
+                         ) -> Callable[[list[Path]], Path] | None:
+    """When the patient file names a reference for its ctDNA series, reads in the series become VCFs this way."""
+    c = patient.ctdna
+    if c is None or not c.reference:
+        return None
+    from nerasense.calling.run import call_reads_cached
+    from nerasense.safe_io import confine
+
+    where = patient.patient_id
+    reference = confine(c.reference, base, field="ctdna.reference", allowed=allowed, where=where)
+    targets = confine(c.targets, base, field="ctdna.targets", allowed=allowed, where=where) if c.targets else None
+
+    def call(paths: list[Path]) -> Path:
+        return call_reads_cached(paths, reference, kb, targets=targets)[0]
+
+    return call
 
 
 def call_patient_reads(patient: Patient, kb: KnowledgeBase, base: Path, allowed: Sequence[Path] = ()

@@ -63,6 +63,7 @@ VERBS = {
     "kb": "validate, show or re-checksum the knowledge base",
     "meta": "pool response rates or hazard ratios across studies (DL, REML, PM; HKSJ)",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
+    "screen": "screen cohort mutation tables (GENIE/cBioPortal studies, MAFs, Parquet) for neratinib-relevant alterations",
     "stats": "response rates with exact confidence intervals",
     "survival": "Kaplan–Meier, log-rank and Cox models that match R survival",
     "validate": "apply a locked model or rule to a second table; discrimination, calibration, drop",

@@ -188,7 +188,7 @@ class _Tuned:
         if folds < 2:
             raise AnalysisError("binary response: too few events or non-events for inner cross-validation")
         m = LogisticRegressionCV(
-            Cs=self.s.n_alphas, l1_ratios=list(self.s.l1_ratios), solver="saga", max_iter=2000,
+            Cs=self.s.n_alphas, l1_ratios=list(self.s.l1_ratios), solver="saga", max_iter=2000, tol=1e-3,
             cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed), scoring="neg_log_loss",
             random_state=self.seed, use_legacy_attributes=False,
         )
@@ -249,7 +249,7 @@ class _Tuned:
             elif self.kind == "binary":
                 from sklearn.linear_model import LogisticRegression
 
-                lr = LogisticRegression(C=tuning["C"], l1_ratio=tuning["l1_ratio"], solver="saga", max_iter=2000,
+                lr = LogisticRegression(C=tuning["C"], l1_ratio=tuning["l1_ratio"], solver="saga", max_iter=2000, tol=1e-3,
                                         random_state=self.seed).fit(z, y.astype(int))
                 self.coef_std_, self.intercept_std_ = np.asarray(lr.coef_, dtype=float).ravel(), float(lr.intercept_[0])
             else:

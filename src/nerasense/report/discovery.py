@@ -221,7 +221,8 @@ def _rules_table(rules: Sequence[Any]) -> str:
             r.rule.label, r.n_positive, f"{_g(r.effect.effect)} ({_ci(r.effect.ci_low, r.effect.ci_high)})",
             _g(r.effect.p), _g(r.q), "–" if a is None else f"{_g(a.effect)} (p {_g(a.p)})",
             "–" if b is None else f"{_g(b.effect)} (p {_g(b.p)})",
-            "–" if i.get("estimate") is None else f"{_g(i['estimate'])} ({_ci(i['ci_low'], i['ci_high'])}), p {_g(i['p'])}",
+            (i.get("note") or "–") if i.get("estimate") is None
+            else f"{_g(i['estimate'])} ({_ci(i['ci_low'], i['ci_high'])}), p {_g(i['p'])}",
         ])
     return _table(["rule", "positive", "rule effect (95% CI)", "p", "q", "first term alone", "second term alone",
                    "interaction (95% CI), p"], rows)
@@ -294,7 +295,8 @@ def validation_report(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -
         rule_rows.append([
             r.get("name") or "–", r["label"], r["direction"], f"{r['n_positive']} / {r['n']}",
             f"{_g(e['effect'])} ({_ci(e['ci_low'], e['ci_high'])})", _g(e["p"]),
-            "yes" if r["direction_holds"] else "no", _g(r["discrimination"]["value"]),
+            ("yes, p < 0.05" if r["significant"] else "yes, not significant") if r["direction_holds"] else "no",
+            _g(r["discrimination"]["value"]),
             _g(r.get("drop_from_discovery")),
         ])
     if rule_rows:

@@ -88,7 +88,7 @@ def _full_hotspots(path: Path) -> tuple[frozenset[tuple[str, str]], dict[Hotspot
 
 
 def _hotspot_frame(path: Path) -> pl.DataFrame:
-    check_input(path, "cancerhotspots v2 table", field="--hotspots")
+    check_input(path, "cancerhotspots table", field="--hotspots")
     try:
         frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
     except pl.exceptions.PolarsError as exc:
