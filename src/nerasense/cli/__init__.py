@@ -64,6 +64,8 @@ VERBS = {
     "meta": "pool response rates or hazard ratios across studies (DL, REML, PM; HKSJ)",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
     "screen": "screen cohort mutation tables (GENIE/cBioPortal studies, MAFs, Parquet) for neratinib-relevant alterations",
+    "plan": "simulated power by sample size against a reconstructed control arm",
+    "reconstruct": "rebuild patient-level survival data from a digitised Kaplan–Meier curve",
     "stats": "response rates with exact confidence intervals",
     "survival": "Kaplan–Meier, log-rank and Cox models that match R survival",
     "validate": "apply a locked model or rule to a second table; discrimination, calibration, drop",
