@@ -17,6 +17,10 @@ $NS celllines --data "$DATA" --split tissue --seed "$SEED" -o "$OUT/tables"
 $NS discover "$OUT/tables/celllines.tsv" --response auc_neratinib --id cell_line --ignore "$IGNORE" \
     --seed "$SEED" --title "Neratinib sensitivity in 559 cancer cell lines (CTRP v2 × GDSC v17)" -o "$OUT/neratinib"
 
+# 2b. the same screen adjusted for tissue of origin (CTRP cancer type), which dominates cell-line AUC
+$NS discover "$OUT/tables/celllines.tsv" --response auc_neratinib --id cell_line --ignore "$IGNORE" --adjust cancer_type \
+    --no-model --seed "$SEED" --title "Neratinib sensitivity adjusted for tissue" -o "$OUT/neratinib-adjusted"
+
 # 3. the discovered rule held against the two other HER-family TKIs on the same lines
 for drug in lapatinib afatinib; do
     $NS validate "$OUT/neratinib/rule.json" "$OUT/tables/celllines.tsv" --response "auc_$drug" \
