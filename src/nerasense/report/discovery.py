@@ -152,7 +152,8 @@ def discovery_report(result: Any, meta: dict[str, Any]) -> str:
                  + f"<li>Seed {result.settings.seed}: the same command on the same table gives the same page.</li></ul>")
 
     parts.append(_h("Univariate screen", "14"))
-    x_label = {"continuous": "difference in mean response (carriers − others) or correlation",
+    x_label = {"continuous": "difference in mean response (carriers − others) or correlation"
+               if d.adjust is None else f"difference in mean response, adjusted for {d.adjust}",
                "binary": "log2 odds ratio (binary features) or mean difference",
                "survival": "log2 hazard ratio"}[kind]
     parts.append(_img(volcano_figure(screen, x_label), "volcano plot"))
