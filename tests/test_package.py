@@ -21,6 +21,7 @@ ALLOWED = {
     "interpret": {"interpret", "domain", "knowledge", "errors"},
     "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
     "stats": {"stats", "domain", "errors"},
+    "screen": {"screen", "ingest", "interpret", "engine", "stats", "domain", "knowledge", "errors"},
     "discovery": {"discovery", "stats", "knowledge", "interpret", "domain", "errors"},
     "calling": {"calling", "domain", "knowledge", "stats", "errors"},
 }
