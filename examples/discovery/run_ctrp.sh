@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The discovery → validation workflow of seed 000 on real cell-line data (CTRP v2 neratinib AUC × GDSC v17
 # genomic features). Reads ../shared/data/ctrp-neratinib where it lies; writes everything under OUT (default
-# out/discovery). About 10 minutes on two cores (the bootstrap and the permutation test dominate).
+# out/discovery). About 20 minutes on a busy two-core machine (the permutation test dominates).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NS=${NS:-.venv/bin/nerasense}
