@@ -49,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 VERBS = {
     "annotate": "classify every alteration in a MAF, VCF or copy-number table",
     "assess": "assess a patient file: a call, evidence and expected outcome per regimen",
+    "audit": "verify or export the service's hash-chained audit trail",
     "batch": "assess many patient files; JSON per patient and a summary TSV",
     "cohort": "cohort analyses (response, survival, RECIST, AEs, subgroups) as a report",
     "ctdna": "read serial plasma ctDNA: tumour fraction, molecular response, emergent resistance",
@@ -59,8 +60,10 @@ VERBS = {
     "interactions": "check concomitant medications against neratinib's interaction classes",
     "kb": "validate, show or re-checksum the knowledge base",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
+    "serve": "run the API and the web page for the tumour board",
     "stats": "response rates with exact confidence intervals",
     "survival": "Kaplan–Meier, log-rank and Cox models that match R survival",
+    "users": "add users, issue and revoke API tokens for the service",
     "variant": "classify one alteration (domain, exon, hotspot, effect on neratinib, evidence)",
 }
 
