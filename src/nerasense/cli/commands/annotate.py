@@ -218,7 +218,7 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
 # is set by the chunk, not by the file (issue 17: a 5M-line MAF under 1.5 GB); smaller files take the one-pass
 # path of the benchmark
 STREAM_BYTES = 192 * 1024 * 1024  # a 1,000,000-row MC3 MAF is 116 MB and peaks at about 620 MB in one pass
-CHUNK_LINES = 500_000
+CHUNK_LINES = 250_000
 
 
 def _maf_chunks(path: Path, folder: Path, lines: int) -> Iterator[tuple[Path, int]]:
