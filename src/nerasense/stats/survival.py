@@ -252,13 +252,11 @@ def _logrank_parts(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple
     """Observed, expected and hypergeometric covariance of deaths per group in one stratum (R ``survdiff``,
     rho = 0; Mantel 1966): at each death time j, E_g += d_j n_gj / n_j and
     V_gh += d_j (n_j − d_j)/(n_j − 1) · n_gj/n_j · (δ_gh − n_hj/n_j). Vectorised over the distinct times."""
-    order = np.argsort(t, kind="stable")
-    t, e, g = t[order], e[order], g[order]
-    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
-    onehot = np.zeros((len(t), k))
-    onehot[np.arange(len(t)), g] = 1.0
-    at_block = np.add.reduceat(onehot, starts, axis=0)
-    dead_block = np.add.reduceat(onehot * e[:, None], starts, axis=0)
+    ut, inv = np.unique(t, return_inverse=True)
+    m = len(ut)
+    idx = inv.ravel() * k + g
+    at_block = np.bincount(idx, minlength=m * k).reshape(m, k).astype(float)
+    dead_block = np.bincount(idx, weights=e, minlength=m * k).reshape(m, k)
     n_g = np.cumsum(at_block[::-1], axis=0)[::-1]  # at risk just before each time, per group
     n = n_g.sum(axis=1)
     d = dead_block.sum(axis=1)
@@ -273,6 +271,12 @@ def _logrank_parts(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple
     return observed, expected, var
 
 
+def _labels(values: Any) -> np.ndarray:
+    """Group labels as an array np.unique can sort: numbers as they are, anything else as text."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "biuf" else arr.astype(str)
+
+
 def logrank(time: Any, event: Any, group: Any, strata: Any = None, strata_name: str | None = None) -> LogRank:
     """k-group log-rank test, R ``survdiff(Surv(t, e) ~ g [+ strata(s)])`` (rho = 0).
 
@@ -284,11 +288,11 @@ def logrank(time: Any, event: Any, group: Any, strata: Any = None, strata_name: 
     from scipy.stats import chi2
 
     t, e = _as_arrays(time, event)
-    labels, g = np.unique(np.asarray(group).astype(str), return_inverse=True)
+    labels, g = np.unique(_labels(group), return_inverse=True)
     k = len(labels)
     if k < 2:
         raise AnalysisError(f"log-rank needs at least two groups; group has {k} level(s)")
-    s = np.zeros(len(t), np.int64) if strata is None else np.unique(np.asarray(strata).astype(str), return_inverse=True)[1]
+    s = np.zeros(len(t), np.int64) if strata is None else np.unique(_labels(strata), return_inverse=True)[1]
     observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
     for level in np.unique(s):
         sel = s == level
