@@ -204,7 +204,7 @@ th {{ background: #f4f4f4; }} img {{ max-width: 100%; display: block; margin: .8
 {a['duplicate_rows']:,} rows repeat another row's sample, gene and allele (counted once: every figure here counts samples).
 {screen.samples.height:,} samples.</p>
 <ul>{notes}</ul>
-<h2>Prevalence by tumour type (OncoTree main type; count, %, exact 95% CI)</h2>
+<h2>Prevalence by tumour type (OncoTree main type, or the labels given; count, %, exact 95% CI)</h2>
 {prevalence}
 {figures[0]}
 <h2>ERBB2-altered samples</h2>
