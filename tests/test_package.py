@@ -21,6 +21,7 @@ ALLOWED = {
     "interpret": {"interpret", "domain", "knowledge", "errors"},
     "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
     "stats": {"stats", "domain", "errors"},
+    "screen": {"screen", "ingest", "interpret", "engine", "stats", "domain", "knowledge", "errors"},
     "discovery": {"discovery", "stats", "knowledge", "interpret", "domain", "errors"},
     "calling": {"calling", "domain", "knowledge", "stats", "errors"},
 }
@@ -70,4 +71,33 @@ def test_import_reads_no_knowledge() -> None:
         "import nerasense, nerasense.cli, nerasense.knowledge.loader as l; "
         "assert l.default_knowledge.cache_info().currsize == 0"
     )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _imports(path: Path, top_level_only: bool) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    out = []
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.append(node.module)
+        elif isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+    return out
+
+
+def test_service_and_cli_keep_apart() -> None:
+    """design.md: service/ never imports cli/; cli/ reaches service/ only inside the handlers of the commands
+    that run it (serve, users, audit), never at import."""
+    for path in (SRC / "service").rglob("*.py"):
+        assert not [m for m in _imports(path, False) if m.startswith("nerasense.cli")], path
+    for path in (SRC / "cli").rglob("*.py"):
+        assert not [m for m in _imports(path, True) if m.startswith("nerasense.service")], path
+        if path.stem not in ("serve", "users", "audit"):
+            assert not [m for m in _imports(path, False) if m.startswith("nerasense.service")], path
+
+
+def test_service_import_is_cheap() -> None:
+    code = ("import sys, nerasense.service; "
+            "assert not [m for m in ('fastapi', 'sqlalchemy', 'nerasense.service.app') if m in sys.modules]")
     subprocess.run([sys.executable, "-c", code], check=True)

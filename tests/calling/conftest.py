@@ -52,6 +52,7 @@ def giab(panel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[st
 
 @pytest.fixture(scope="session")
 def tumour_normal(panel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("tumour_normal")
-    return run_call([str(panel / "seracare_ctdna_5pct_duplex.bam"), "--reference", str(panel / "grch37_panel_windows.fa"),
+    out = tmp_path_factory.mktemp("tumour_normal")  # --realign: the BAM's reads aligned again, to the windows
+    return run_call([str(panel / "seracare_ctdna_5pct_duplex.bam"), "--realign",
+                     "--reference", str(panel / "grch37_panel_windows.fa"),
                      "--normal", str(panel / "giab_normal_R1.fastq.gz"), str(panel / "giab_normal_R2.fastq.gz")], out), out

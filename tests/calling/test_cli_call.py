@@ -48,6 +48,7 @@ def test_normal_filters_germline_and_says_so(tumour_normal: tuple[dict[str, Any]
     passing = {(c["chrom"], c["pos"]) for c in d["calls"] if c["status"] == "detected"}
     assert {("3", 178952085), ("17", 37880981)} <= passing
     assert "normal" in d["qc"] and d["normal"] == "giab_normal"
+    assert any("re-aligned" in n for n in d["notes"])
 
 
 def test_qc_page_has_every_section(tumour_normal: tuple[dict[str, Any], Path]) -> None:

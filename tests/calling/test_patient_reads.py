@@ -66,3 +66,19 @@ def test_reads_entry_needs_a_reference(tmp_path: Path, capsys: pytest.CaptureFix
     patient.write_text("patient_id: READS-02\nsequencing:\n  - {path: r.fastq, format: reads}\n")
     assert main(["assess", str(patient), "--json"]) == 2
     assert "reference" in capsys.readouterr().err
+
+
+def test_ctdna_series_names_reads_as_variants_file(panel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("NERASENSE_CACHE_DIR", str(tmp_path / "cache"))
+    series = tmp_path / "series.csv"
+    series.write_text("patient_id,sample_id,date,qc,treatment_start,variants_file,gene,alteration,vaf\n"
+                      f"P1,S1,2026-01-05,pass,2026-01-06,{panel / 'seracare_ctdna_5pct_duplex.bam'},,,\n")
+    args = ["ctdna", str(series), "--allow-dir", str(panel), "--json"]
+    assert main(args) == 2  # reads without a reference: refused, and the message says what to give
+    assert "--reference" in capsys.readouterr().err
+    assert main([*args, "--reference", str(panel / "grch37_panel_windows.fa")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    found = {(a["gene"], a["alteration"]): a for a in d["baseline"]["alterations"]}
+    assert found[("ERBB2", "p.Y772_A775dup")]["level"]["value"] == pytest.approx(0.0281, abs=0.004)
+    assert ("PIK3CA", "p.H1047R") in found

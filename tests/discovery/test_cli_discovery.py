@@ -125,5 +125,8 @@ def test_real_cell_lines_end_to_end(shared_data: Path, tmp_path: Path, capsys) -
     code, payload, _ = _run(capsys, ["validate", str(REPO / "examples/discovery/engine_rules.yaml"),
                                      str(tables / "celllines.tsv"), "--response", "auc_neratinib", "--json"])
     assert code == 0
-    her2 = next(r for r in payload["results"] if r["name"] == "HER2 amplification")
-    assert her2["direction_holds"] and her2["significant"]
+    by_name = {r["name"]: r for r in payload["results"]}
+    her2 = by_name["HER2 amplification"]
+    assert her2["direction_holds"] and her2["significant"] and her2["n_positive"] == 37
+    # `within`: PIK3CA compared among the ERBB2-amplified lines only
+    assert by_name["PIK3CA mutation in HER2-amplified lines"]["n"] == her2["n_positive"]

@@ -19,7 +19,8 @@ PARAMETERS = ("min-base-quality", "min-mapping-quality", "min-alt-reads", "famil
               "vaf-interval-level", "read-end-distance", "read-end-p", "strand-bias-p", "strand-min-fraction",
               "error-fit-max-vaf", "error-fit-min-depth", "error-rate-floor", "normal-min-alt-reads",
               "germline-min-vaf", "verdict-vaf", "max-read-events", "error-fit-min-sites",
-              "paralogue-min-fraction", "paralogue-fold")
+              "paralogue-min-fraction", "paralogue-fold",
+              "remap-min-reference-match")
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,8 @@ def _mask(cp: ContigPileup, targets: list[Target]) -> np.ndarray:
 
 
 def call(pile: Pileup, targets: list[Target], hotspots: list[HotspotSite], s: Settings, *,
-         normal: Pileup | None = None, bam: Path | None = None) -> CallSet:
+         normal: Pileup | None = None, bam: Path | None = None,
+         remap: dict[str, tuple[str, int]] | None = None) -> CallSet:
     """Test every allele in the targets and every hotspot allele; see :mod:`nerasense.calling.model`."""
     errors = fit_error_model(pile, targets, s)
     floor_reads = s.int("min-alt-reads")
@@ -241,7 +243,7 @@ def call(pile: Pileup, targets: list[Target], hotspots: list[HotspotSite], s: Se
             ev = _indel_evidence(cp, key, c, ncp, near)
             hs = hot_keys.get((ev.contig, ev.pos, ev.ref, ev.alt))
             verdicts.append(judge(ev, errors, s, hotspot_threshold if hs else threshold, hs))
-    lines = [hotspot_line(h, pile, errors, s, hotspot_threshold, normal, bam, near) for h in hotspots]
+    lines = [hotspot_line(h, pile, errors, s, hotspot_threshold, normal, bam, near, remap) for h in hotspots]
     return CallSet(verdicts, lines, errors, tests, threshold, hotspot_threshold, s)
 
 
@@ -282,7 +284,8 @@ def judge(ev: AlleleEvidence, errors: dict[str, model.ErrorClass], s: Settings, 
 
 
 def hotspot_line(h: HotspotSite, pile: Pileup, errors: dict[str, model.ErrorClass], s: Settings, threshold: float,
-                 normal: Pileup | None, bam: Path | None, near: float = 0.0) -> Verdict:
+                 normal: Pileup | None, bam: Path | None, near: float = 0.0,
+                 remap: dict[str, tuple[str, int]] | None = None) -> Verdict:
     cp = pile.contigs[h.contig]
     ncp = normal.contigs.get(h.contig) if normal is not None else None
     i = h.pos - 1 - cp.offset
@@ -291,7 +294,7 @@ def hotspot_line(h: HotspotSite, pile: Pileup, errors: dict[str, model.ErrorClas
         ev = _snv_evidence(cp, i, b, "ACGT".find(h.ref), ncp, near)
     elif len(h.ref) == len(h.alt):
         alt_n, depth = mnv_counts(bam, h.contig, h.pos, h.ref, h.alt, min_bq=s.int("min-base-quality"),
-                                  min_mq=s.int("min-mapping-quality")) if bam is not None else (0, 0)
+                                  min_mq=s.int("min-mapping-quality"), remap=remap) if bam is not None else (0, 0)
         ev = AlleleEvidence(h.contig, h.pos, h.ref, h.alt, depth, alt_n, alt_n, 0, 0, 0, depth - alt_n, 0, 0.0, "mnv")
         ev.forward = alt_n  # strands are not split for multi-base alleles
     else:

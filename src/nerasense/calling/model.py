@@ -82,8 +82,8 @@ def fit_beta_binomial(k: np.ndarray, n: np.ndarray, name: str, floor: float, min
         return float(-(weights * ll).sum())
 
     start = np.array([special.logit(pooled), np.log(1e4)])
-    res = optimize.minimize(nll, start, method="Nelder-Mead",
-                            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
+    res = optimize.minimize(nll, start, method="L-BFGS-B",
+                            bounds=[(special.logit(1e-9), special.logit(0.5)), (0.0, np.log(BINOMIAL_CONCENTRATION))])
     mu = float(special.expit(res.x[0]))
     s = float(min(np.exp(res.x[1]), BINOMIAL_CONCENTRATION))
     if mu < floor:  # too few error reads to estimate below the floor: keep the floor, same concentration

@@ -3,8 +3,9 @@
 What is counted, and why:
 
 * reads: primary alignments only; unmapped, secondary, supplementary, QC-failed and duplicate-flagged reads
-  are skipped, and so are reads below the mapping-quality floor and reads with more mismatch and indel
-  events than ``max-read-events`` (reads of a paralogue that found no better home in a windows reference);
+  are skipped, and so are reads below the mapping-quality floor and reads with more events than
+  ``max-read-events`` — mismatches at or above the base-quality floor, plus indels counted once — (reads of a
+  paralogue that found no better home in a windows reference);
 * bases: only those at or above the base-quality floor; each counted once per molecule — where the two
   mates of a pair overlap, the bases of the mate that starts later are not counted again;
 * per allele: forward and reverse strand counts, how many were near a read end (``read-end-distance``),
@@ -118,21 +119,13 @@ def _mate_end(read: Any) -> int | None:
     return int(read.next_reference_start) + length
 
 
-def read_events(read: Any) -> int | None:
-    """Mismatches plus indel events of a read (NM counts every indel base; here an indel counts once)."""
-    if not read.has_tag("NM"):
-        return None
-    indel_bases = indels = 0
-    for op, n in read.cigartuples or ():
-        if op in (1, 2):
-            indel_bases += n
-            indels += 1
-    return int(read.get_tag("NM")) - indel_bases + indels
-
-
 def pileup(bam: Path, targets: list[Target], sequences: dict[str, str], *, min_bq: int, min_mq: int,
-           end_distance: int, max_events: int) -> Pileup:
-    """Count alleles over ``targets`` (see the module docstring)."""
+           end_distance: int, max_events: int, remap: dict[str, tuple[str, int]] | None = None) -> Pileup:
+    """Count alleles over ``targets`` (see the module docstring).
+
+    ``remap`` reads a BAM aligned to whole chromosomes against window contigs: contig -> (the BAM's contig,
+    the BAM position of the window's base 0, i.e. window start - 1).
+    """
     import pysam
 
     spans: dict[str, tuple[int, int]] = {}
@@ -149,12 +142,15 @@ def pileup(bam: Path, targets: list[Target], sequences: dict[str, str], *, min_b
         result.reads_mapped = sum(s.mapped for s in stats)
         result.reads_total = result.reads_mapped + sum(s.unmapped for s in stats) + fh.unmapped
         for contig, cp in result.contigs.items():
-            _count_contig(fh, cp, target_mask[contig], result, min_bq, min_mq, end_distance, max_events)
+            name, shift = (remap or {}).get(contig, (contig, 0))
+            _count_contig(fh, cp, target_mask[contig], result, min_bq, min_mq, end_distance, max_events, name, shift)
     return result
 
 
 def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, min_bq: int, min_mq: int,
-                  end_distance: int, max_events: int) -> None:
+                  end_distance: int, max_events: int, name: str, shift: int) -> None:
+    base = cp.offset + shift  # BAM position of the span's first base
+    ref_codes = cp.ref_index()
     idx_parts: list[np.ndarray] = []
     near_parts: list[np.ndarray] = []
     duplex_parts: list[np.ndarray] = []
@@ -162,7 +158,7 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
     span_ends: list[int] = []
     dropped_parts: list[np.ndarray] = []
     seen: set[str] = set()
-    for read in fh.fetch(cp.contig, cp.offset, cp.offset + cp.length):
+    for read in fh.fetch(name, base, base + cp.length):
         flag = read.flag
         if flag & _SKIP_FLAGS:
             result.skipped["duplicate" if flag & 0x400 else "secondary/supplementary/QC-fail/unmapped"] += 1
@@ -170,7 +166,7 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
         if read.mapping_quality < min_mq:
             result.skipped["mapping quality"] += 1
             continue
-        r0, r1 = read.reference_start - cp.offset, read.reference_end - cp.offset
+        r0, r1 = read.reference_start - base, read.reference_end - base
         if r1 <= 0 or r0 >= cp.length:
             continue
         if not mask[max(r0, 0): min(r1, cp.length)].any():
@@ -180,10 +176,13 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
             continue
         seen.add(key)
         result.reads_on_target += 1
-        events = read_events(read)
-        if events is not None and events > max_events:
+        seq = read.query_sequence or ""
+        codes = _LOOKUP[np.frombuffer(seq.encode(), dtype=np.uint8)]
+        quals = np.asarray(read.query_qualities if read.query_qualities is not None else [0] * len(seq))
+        events = _events(read, codes, quals, ref_codes, base, min_bq)
+        if events > max_events:
             result.skipped["mismatch events"] += 1
-            dropped_parts.append(_aligned_bases(read, cp, min_bq))
+            dropped_parts.append(_aligned_bases(read, cp, min_bq, base))
             continue
         result.reads_counted += 1
         kind = read_type(read)
@@ -199,15 +198,12 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
             if read.reference_start > mate_start or (read.reference_start == mate_start and read.is_read2):
                 end = _mate_end(read)
                 if end is not None:
-                    skip_before = end - cp.offset
+                    skip_before = end - base
         span_starts.append(max(r0, skip_before, 0))
         span_ends.append(min(r1, cp.length))
-        seq = read.query_sequence or ""
-        codes = _LOOKUP[np.frombuffer(seq.encode(), dtype=np.uint8)]
-        quals = np.asarray(read.query_qualities if read.query_qualities is not None else [0] * len(seq))
         q_first, q_last = read.query_alignment_start, read.query_alignment_end - 1
         duplex = kind == "duplex"
-        qpos, rpos = 0, read.reference_start - cp.offset
+        qpos, rpos = 0, read.reference_start - base
         for op, n in read.cigartuples or ():
             if op in (0, 7, 8):  # M, =, X
                 q = np.arange(qpos, qpos + n)
@@ -259,14 +255,28 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
         cp.span += np.cumsum(delta)[:size]
 
 
-def _aligned_bases(read: Any, cp: ContigPileup, min_bq: int) -> np.ndarray:
+def _events(read: Any, codes: np.ndarray, quals: np.ndarray, ref_codes: np.ndarray, base: int, min_bq: int) -> int:
+    """Mismatches at or above the base-quality floor (within the span; sequencing errors at low quality do not
+    count) plus indel events (each once, whatever its length)."""
+    events = 0
+    for q0, q1, r0, r1 in _blocks(read):
+        q, r = np.arange(q0, q1), np.arange(r0, r1) - base
+        ok = (r >= 0) & (r < ref_codes.size)
+        q, r = q[ok], r[ok]
+        ref = ref_codes[r]
+        events += int(((codes[q] != ref) & (ref < 4) & (codes[q] < 4) & (quals[q] >= min_bq)).sum())
+    events += sum(1 for op, _n in read.cigartuples or () if op in (1, 2))
+    return events
+
+
+def _aligned_bases(read: Any, cp: ContigPileup, min_bq: int, base: int) -> np.ndarray:
     """Flat [base, i] indices of a read's aligned bases at or above the quality floor."""
     seq = read.query_sequence or ""
     codes = _LOOKUP[np.frombuffer(seq.encode(), dtype=np.uint8)]
     quals = np.asarray(read.query_qualities if read.query_qualities is not None else [0] * len(seq))
     out = []
     for q0, q1, r0, r1 in _blocks(read):
-        q, r = np.arange(q0, q1), np.arange(r0, r1) - cp.offset
+        q, r = np.arange(q0, q1), np.arange(r0, r1) - base
         ok = (r >= 0) & (r < cp.length) & (quals[q] >= min_bq)
         out.append(codes[q[ok]].astype(np.int64) * cp.length + r[ok])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
@@ -300,18 +310,22 @@ def _add_indel(cp: ContigPileup, local_pos: int, ref: str, alt: str, strand: int
     c.duplex += int(duplex)
 
 
-def mnv_counts(bam: Path, contig: str, pos: int, ref: str, alt: str, *, min_bq: int, min_mq: int) -> tuple[int, int]:
+def mnv_counts(bam: Path, contig: str, pos: int, ref: str, alt: str, *, min_bq: int, min_mq: int,
+               remap: dict[str, tuple[str, int]] | None = None) -> tuple[int, int]:
     """(reads carrying the whole ``alt``, reads covering every base of the site) for a multi-base substitution."""
     import pysam
 
     alt_n = depth = 0
-    first = pos - 1
+    contig, shift = (remap or {}).get(contig, (contig, 0))
+    first = pos - 1 + shift
     with pysam.AlignmentFile(str(bam), "rb") as fh:
         for read in fh.fetch(contig, first, first + len(ref)):
             if read.flag & _SKIP_FLAGS or read.mapping_quality < min_mq:
                 continue
-            pairs = {r: q for q, r in read.get_aligned_pairs(matches_only=True)}
-            qs = [pairs.get(first + i) for i in range(len(ref))]
+            qs: list[int | None] = []
+            for i in range(len(ref)):
+                hit = [q0 + first + i - r0 for q0, _q1, r0, r1 in _blocks(read) if r0 <= first + i < r1]
+                qs.append(hit[0] if hit else None)
             if any(q is None for q in qs):
                 continue
             seq, quals = read.query_sequence or "", read.query_qualities
@@ -322,4 +336,4 @@ def mnv_counts(bam: Path, contig: str, pos: int, ref: str, alt: str, *, min_bq: 
     return alt_n, depth
 
 
-__all__ = ["BASES", "ContigPileup", "IndelCounts", "Pileup", "mnv_counts", "pileup", "read_events", "read_type"]
+__all__ = ["BASES", "ContigPileup", "IndelCounts", "Pileup", "mnv_counts", "pileup", "read_type"]

@@ -19,6 +19,7 @@ from nerasense.calling.reference import (
     HotspotSite,
     Target,
     hotspots_on,
+    place_contig,
     read_bed,
     read_fai,
     targets_on,
@@ -42,6 +43,7 @@ class CallInputs:
     build: str = "GRCh37"
     threads: int = 2
     sample: str | None = None
+    realign: bool = False
 
 
 def check_inputs(inp: CallInputs) -> None:
@@ -120,11 +122,17 @@ class Sample:
     notes: list[str]
     consensus: bool
     pile: Pileup | None = None
+    remap: dict[str, tuple[str, int]] | None = None  # window contig -> (BAM contig, shift): BAM used as aligned
 
 
 def prepare(role: str, reads: list[Path], ref: Path, contigs: list[Contig], out: Path, tools: Tools, log: StepLog,
-            threads: int, name: str) -> Sample:
-    """A coordinate-sorted, indexed BAM against ``ref``: the input itself when it already is one, else aligned."""
+            threads: int, name: str, realign: bool = False) -> Sample:
+    """A coordinate-sorted, indexed BAM against ``ref``: the input itself when it already is one, else aligned.
+
+    A BAM aligned to whole chromosomes of the same build, called against window contigs, is used as aligned
+    (its coordinates mapped onto the windows) unless ``realign``: re-aligning to windows loses reads whose
+    alignment runs past a window's end (an insertion 35 bases inside a window is then often soft-clipped).
+    """
     consensus = looks_consensus(reads[0])
     target = out / f"{role}.bam"
     if reads[0].suffix.lower() in (".bam", ".cram"):
@@ -135,6 +143,19 @@ def prepare(role: str, reads: list[Path], ref: Path, contigs: list[Contig], out:
             log.run(f"{role}-index", [tools.samtools, "index", str(target)])
             return Sample(role, name, target, [f"{reads[0].name}: already aligned to this reference; sorted and indexed"],
                           consensus)
+        by_chrom = {place_contig(k, v).chrom: k for k, v in header.items() if place_contig(k, v).chrom}
+        windows = [c for c in contigs if c.is_window and c.chrom in by_chrom]
+        if not realign and windows:
+            index = [Path(str(reads[0]) + ".bai"), reads[0].with_suffix(".bai"), Path(str(reads[0]) + ".crai")]
+            if any(i.is_file() for i in index):
+                target = reads[0]
+            else:
+                log.run(f"{role}-sort", [tools.samtools, "sort", "-o", str(target), str(reads[0])])
+                log.run(f"{role}-index", [tools.samtools, "index", str(target)])
+            remap = {c.name: (by_chrom[str(c.chrom)], c.start - 1) for c in windows}
+            return Sample(role, name, target, [f"{reads[0].name}: aligned to whole chromosomes; used as aligned, "
+                                               "positions mapped onto the reference windows (--realign aligns again)"],
+                          consensus, remap=remap)
     notes = align(reads, ref, name, target, tools, log, threads=threads, mark_duplicates=not consensus)
     return Sample(role, name, target, notes, consensus)
 
@@ -222,15 +243,19 @@ def run_call(inp: CallInputs, kb: KnowledgeBase, hotspot_rows: list[HotspotAllel
         hotspot_rows = read_hotspot_tsv(Path(str(kb.data_dir)) / "hotspots_cancerhotspots_v2.tsv")
     hotspots = hotspots_on(contigs, targets, hotspot_rows, sequences, inp.build)
     name = inp.sample or sample_name(inp.reads)
-    tumour = prepare("tumour", inp.reads, ref, contigs, inp.out, tools, log, inp.threads, name)
+    tumour = prepare("tumour", inp.reads, ref, contigs, inp.out, tools, log, inp.threads, name, inp.realign)
     normal = prepare("normal", inp.normal, ref, contigs, inp.out, tools, log, inp.threads,
-                     sample_name(inp.normal)) if inp.normal else None
+                     sample_name(inp.normal), inp.realign) if inp.normal else None
     opts = {"min_bq": s.int("min-base-quality"), "min_mq": s.int("min-mapping-quality"),
             "end_distance": s.int("read-end-distance"), "max_events": s.int("max-read-events")}
-    tumour.pile = pileup(tumour.bam, targets, sequences, **opts)
-    if normal is not None:
-        normal.pile = pileup(normal.bam, targets, sequences, **opts)
-    callset = caller.call(tumour.pile, targets, hotspots, s, normal=normal.pile if normal else None, bam=tumour.bam)
+    for sample in (tumour, normal):
+        if sample is not None:
+            sample.pile = pileup(sample.bam, targets, sequences, remap=sample.remap, **opts)
+            if sample.remap is not None:
+                _check_same_build(sample, s["remap-min-reference-match"], inp.build)
+    assert tumour.pile is not None
+    callset = caller.call(tumour.pile, targets, hotspots, s, normal=normal.pile if normal else None, bam=tumour.bam,
+                          remap=tumour.remap)
     result = CallResult(inp, tools, kb.kb_version, {c.name: c for c in contigs}, targets, hotspots, tumour, normal,
                         callset, shifts, log.steps)
     if tumour.pile.reads_on_target == 0:
@@ -239,6 +264,23 @@ def run_call(inp: CallInputs, kb: KnowledgeBase, hotspot_rows: list[HotspotAllel
         warnings.warn(msg, NerasenseWarning, stacklevel=2)
     write_outputs(result)
     return result
+
+
+def _check_same_build(sample: Sample, minimum: float, build: str) -> None:
+    """A BAM used as aligned must match the windows base for base, nearly everywhere."""
+    from nerasense.errors import AnalysisError
+
+    assert sample.pile is not None
+    match = total = 0
+    for cp in sample.pile.contigs.values():
+        ref = cp.ref_index()
+        counts = cp.counts.sum(axis=0)[:4]
+        ok = ref < 4
+        match += int(counts[ref[ok], np.nonzero(ok)[0]].sum())
+        total += int(counts.sum())
+    if total and match / total < minimum:
+        raise AnalysisError(f"{sample.bam.name}: only {100 * match / total:.1f} % of its bases match the reference "
+                            f"windows; it is not aligned to {build} (give --build, or --realign to align it again)")
 
 
 def _sequences(fasta: Path, names: set[str]) -> dict[str, str]:

@@ -49,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 VERBS = {
     "annotate": "classify every alteration in a MAF, VCF or copy-number table",
     "assess": "assess a patient file: a call, evidence and expected outcome per regimen",
+    "audit": "verify or export the service's hash-chained audit trail",
     "batch": "assess many patient files; JSON per patient and a summary TSV",
     "call": "align reads (bwa mem, samtools) and call low-fraction variants with the LOD at every hotspot",
     "celllines": "build the CTRP drug-response × GDSC genomic-feature tables for discover/validate",
@@ -65,8 +66,11 @@ VERBS = {
     "plan": "simulated power by sample size against a reconstructed control arm",
     "recist": "RECIST 1.1 best overall response per patient from a lesion table",
     "reconstruct": "rebuild patient-level survival data from a digitised Kaplan–Meier curve",
+    "screen": "screen cohort mutation tables (GENIE/cBioPortal studies, MAFs, Parquet) for neratinib-relevant alterations",
+    "serve": "run the API and the web page for the tumour board",
     "stats": "response rates with exact confidence intervals",
     "survival": "Kaplan–Meier, log-rank and Cox models that match R survival",
+    "users": "add users, issue and revoke API tokens for the service",
     "validate": "apply a locked model or rule to a second table; discrimination, calibration, drop",
     "variant": "classify one alteration (domain, exon, hotspot, effect on neratinib, evidence)",
 }

@@ -188,7 +188,7 @@ class _Tuned:
         if folds < 2:
             raise AnalysisError("binary response: too few events or non-events for inner cross-validation")
         m = LogisticRegressionCV(
-            Cs=self.s.n_alphas, l1_ratios=list(self.s.l1_ratios), solver="saga", max_iter=2000,
+            Cs=self.s.n_alphas, l1_ratios=list(self.s.l1_ratios), solver="saga", max_iter=2000, tol=1e-3,
             cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed), scoring="neg_log_loss",
             random_state=self.seed, use_legacy_attributes=False,
         )
@@ -249,7 +249,7 @@ class _Tuned:
             elif self.kind == "binary":
                 from sklearn.linear_model import LogisticRegression
 
-                lr = LogisticRegression(C=tuning["C"], l1_ratio=tuning["l1_ratio"], solver="saga", max_iter=2000,
+                lr = LogisticRegression(C=tuning["C"], l1_ratio=tuning["l1_ratio"], solver="saga", max_iter=2000, tol=1e-3,
                                         random_state=self.seed).fit(z, y.astype(int))
                 self.coef_std_, self.intercept_std_ = np.asarray(lr.coef_, dtype=float).ravel(), float(lr.intercept_[0])
             else:
@@ -285,6 +285,7 @@ def _outer_splits(kind: str, y: np.ndarray, event: np.ndarray | None, k: int, se
 
 def nested_cv(
     kind: str, x: np.ndarray, y: np.ndarray, event: np.ndarray | None, settings: ModelSettings, seed: int,
+    progress: Progress | None = None,
 ) -> tuple[list[float], np.ndarray]:
     """Per-fold performance and the out-of-fold predictions (response scale) of the tuned procedure."""
     folds = _outer_splits(kind, y, event, settings.outer_folds, seed)
@@ -294,6 +295,8 @@ def nested_cv(
         m = _Tuned(kind, settings, seed + i).fit(x[tr], y[tr], None if event is None else event[tr])
         oof[te] = m.predict(x[te])
         scores.append(performance(kind, y[te], oof[te], None if event is None else event[te]))
+        if progress is not None:
+            progress("nested cross-validation", i + 1, len(folds))
     return scores, oof
 
 
@@ -448,8 +451,7 @@ def fit_penalised(
     full = _Tuned(kind, s, s.seed).fit(x, y, e)
     apparent = performance(kind, y, full.predict(x), e)
     cv_seed = int(rng.integers(2**31 - 1))
-    folds, oof = nested_cv(kind, x, y, e, s, cv_seed)
-    tick("nested cross-validation", 1, 1)
+    folds, oof = nested_cv(kind, x, y, e, s, cv_seed, progress)
     cv_pooled = performance(kind, y, oof, e)
 
     optimism_values, inclusion = [], np.zeros(len(names))

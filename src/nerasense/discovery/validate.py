@@ -48,6 +48,7 @@ class LockedRule:
     statement: str | None = None
     source: dict[str, Any] = field(default_factory=dict)  # e.g. knowledge-base evidence ids
     discovery: dict[str, Any] = field(default_factory=dict)  # mean_positive, mean_negative, effect, n, c
+    within: str | None = None  # a rule restricting the rows compared (e.g. the ERBB2-amplified lines)
 
     @property
     def rule(self) -> Rule:
@@ -55,6 +56,7 @@ class LockedRule:
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "rule", "expression": self.expression, "label": self.rule.label, "direction": self.direction,
+                "within": self.within,
                 "kind": self.kind, "response": self.response, "event": self.event, "name": self.name,
                 "statement": self.statement, "source": self.source, "discovery": self.discovery}
 
@@ -66,14 +68,14 @@ class LockedRule:
         if d.get("direction") not in DIRECTIONS:
             problems.append(Problem("rule.direction", d.get("direction"), " / ".join(DIRECTIONS)))
         unknown = sorted(set(d) - {"type", "expression", "label", "direction", "kind", "response", "event", "name",
-                                   "statement", "source", "discovery", "software_version", "kb_version"})
+                                   "statement", "source", "discovery", "software_version", "kb_version", "within"})
         if unknown:
             problems.append(Problem("rule", ", ".join(unknown), "known keys only"))
         if problems:
             raise InputError(problems)
         return cls(expression=d["expression"], direction=d["direction"], kind=d.get("kind"), response=d.get("response"),
                    event=d.get("event"), name=d.get("name"), statement=d.get("statement"), source=d.get("source") or {},
-                   discovery=d.get("discovery") or {})
+                   discovery=d.get("discovery") or {}, within=d.get("within"))
 
 
 def load_locked(spec: str) -> LockedModel | LockedRule | list[LockedRule]:
@@ -195,6 +197,12 @@ def validate_rule(
         raise InputError(Problem("response", None, "the response column of the validation table (--response)"))
     r = rule.rule
     check_rule_columns(r, df)
+    within_label = None
+    if rule.within:
+        population = parse_rule(rule.within)
+        inside = population.evaluate(df) == 1
+        within_label = population.label
+        df = df[inside].reset_index(drop=True)
     rule_values = r.evaluate(df)
     if np.nansum(rule_values) == 0 or np.nansum(1 - rule_values) == 0:
         raise AnalysisError(f"rule {rule.expression!r} is {'positive' if np.nansum(rule_values) else 'negative'} in every "
@@ -220,7 +228,8 @@ def validate_rule(
     out: dict[str, Any] = {
         "type": "rule",
         "expression": rule.expression,
-        "label": r.label,
+        "label": r.label if within_label is None else f"{r.label} (within {within_label})",
+        "within": rule.within,
         "name": rule.name,
         "statement": rule.statement,
         "source": rule.source,

@@ -107,6 +107,8 @@ class Ctdna(_Strict):
     series_file: str | None = Field(default=None, description="serial plasma table (columns as `nerasense ctdna`)")
     tissue_file: str | None = Field(default=None, description="tissue results table for plasma-tissue concordance")
     assessments_file: str | None = Field(default=None, description="response assessments for the timeline")
+    reference: str | None = Field(default=None, description="FASTA for series variants files that are reads (BAM, FASTQ)")
+    targets: str | None = Field(default=None, description="target BED for those reads")
 
 
 class Liver(_Strict):

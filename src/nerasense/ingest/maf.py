@@ -260,6 +260,43 @@ def read_maf(
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
 
 
+@input_boundary("MAF text (tab-separated, UTF-8)")
+def read_maf_text(data: bytes, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
+                  on_shift: OnShift = "repair", origin_by_sample: dict[str, str] | None = None,
+                  seen: Callable[[pl.DataFrame], None] | None = None) -> AlterationTable:
+    """Read MAF text held in memory (comment lines, a header line, data lines) with the checks of
+    :func:`read_maf`: a part of a larger file that ``nerasense screen`` cut at line ends and gave the file's
+    header. Lines are numbered from the first line of ``data``; ``name`` names the rows' file. ``seen``, when
+    given, is called with the rows as read (every header column as text), before any check: a caller can so
+    take a column the reader does not keep (a tumour type) without parsing the text twice."""
+    path = Path(name)
+    header, offset, comments, flavour = _split_header(data, path)
+    _check_header(header, name)
+    frame = _rows(data, offset, header, comments)
+    if seen is not None:
+        seen(frame)
+    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
+
+
+@input_boundary("MAF rows (a table with MAF columns)")
+def read_maf_rows(frame: pl.DataFrame, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
+                  first_line: int = 1, on_shift: OnShift = "repair",
+                  origin_by_sample: dict[str, str] | None = None) -> AlterationTable:
+    """Read rows already split into MAF columns (a Parquet row group) with the checks of :func:`read_maf`.
+
+    Integer columns stay integers; every other column is read as text, with an empty value missing (as in a
+    MAF file). Rows are numbered from ``first_line`` (the 1-based row of the table)."""
+    header = list(frame.columns)
+    _check_header(header, name)
+    integer = {h for h in INTEGER_COLUMNS if h in header and frame.schema[h].is_integer()}
+    frame = frame.with_columns(
+        *(pl.col(h).cast(pl.Int64) for h in integer),
+        *(pl.col(h).cast(pl.String).replace("", None) for h in header if h not in integer),
+        pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias("line_no"),
+    )
+    return _checked(frame, header, Path(name), "", on_shift, origin_by_sample or {}, _knowledge(gk))
+
+
 def _knowledge(gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge]) -> GenomicsKnowledge:
     """The knowledge itself, or what the function that loads it returns (a knowledge object is not callable)."""
     return gk() if callable(gk) else gk
@@ -710,4 +747,4 @@ def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str
     return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
 
 
-__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]
+__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf", "read_maf_rows", "read_maf_text"]

@@ -157,6 +157,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
 
 def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, origin: str) -> AlterationTable:
     _check_vcf_header(path)
+    _check_vcf_records(path)
     try:
         vcf = VCF(str(path))
     except Exception as exc:  # cyvcf2 raises OSError, ValueError or bare Exception on a damaged header
@@ -230,7 +231,9 @@ def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, o
             raise
         raise InputError(Problem("file", str(path), "a well-formed VCF",
                                  f"reading stopped after {records} records: {exc}")) from None
-    frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64},
+    text_columns = ("gene", "raw_change", "consequence", "hgvs_c", "transcript")  # typed even when all empty
+    frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64,
+                                                 **dict.fromkeys(text_columns, pl.String)},
                          infer_schema_length=None) if rows else pl.DataFrame(
         schema={"gene": pl.String, "raw_change": pl.String, "line": pl.Int64, "sample": pl.String,
                 "value": pl.String})
@@ -311,6 +314,37 @@ def _check_vcf_header(path: Path) -> None:
         raise InputError(Problem("header", name, "a #CHROM header line before the first record",
                                  f"line {n} is a record but no #CHROM line came before it"))
     raise InputError(Problem("header", name, "a VCF with a #CHROM header line", "the file ends inside the header"))
+
+
+def _check_vcf_records(path: Path) -> None:
+    """Refuse a record with a byte outside ASCII in any column but INFO, naming line and column, before htslib
+    reads it: a non-ASCII byte in a sample's GT makes htslib (through cyvcf2) crash the whole process with a
+    segmentation fault, which no Python code can catch (found by fuzzing, issue 17). INFO must be UTF-8."""
+    name = str(path)
+    columns = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
+    for n, raw in enumerate(_all_lines(path), start=1):
+        if raw.isascii() or raw.startswith(b"#"):
+            continue
+        for i, cell in enumerate(raw.rstrip(b"\r\n").split(b"\t")):
+            if cell.isascii():
+                continue
+            if i == 7 and encoding_problem(cell, name) is None:
+                continue  # UTF-8 text in INFO (an annotation) is read as text
+            column = columns[i] if i < len(columns) else f"sample {i - len(columns) + 1}"
+            raise InputError(Problem("record", name, "ASCII in every column but INFO (UTF-8 there)",
+                                     f"line {n}, column {column} holds the byte(s) "
+                                     f"{', '.join(f'0x{b:02x}' for b in cell if b > 127)}"))
+
+
+def _all_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as fh:
+            yield from fh
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(Problem("file", str(path), "a complete gzip/BGZF file", f"the stream is damaged ({exc})")) from None
 
 
 def _header_lines(path: Path) -> Iterator[bytes]:

@@ -126,7 +126,9 @@ def group_figure(y: np.ndarray, groups: np.ndarray, labels: tuple[str, str], res
     ax.set_xticks([1, 2], [f"{labels[0]}\n(n={data[0].size})", f"{labels[1]}\n(n={data[1].size})"], fontsize=8)
     ax.set_ylabel(response)
     if title:
-        ax.set_title(title, fontsize=9)
+        import textwrap
+
+        ax.set_title(textwrap.fill(title, 45), fontsize=9)
     return fig
 
 

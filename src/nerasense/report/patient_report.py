@@ -175,7 +175,10 @@ def _changing_tests(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[
         for change in m["would_change_call_to"]:
             rid, _, call = change.partition(": ")
             reg = names.get(rid)
-            moves.append(f"{reg['name']}: {reg['call']} → {call}" if reg and call else change)
+            if reg and call == "decides whether the regimen applies":
+                moves.append(f"{reg['name']}: decides whether it applies")
+            else:
+                moves.append(f"{reg['name']}: {reg['call']} → {call}" if reg and call else change)
         waiting = []
         for ev_id in m["evidence"]:
             item = items.get(ev_id)

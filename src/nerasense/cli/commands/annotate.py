@@ -25,7 +25,7 @@ from nerasense.ingest.vcf import read_vcf
 from nerasense.interpret.variants import annotate_frame, reference_mismatches
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge, HotspotLocus
-from nerasense.safe_io import atomic_output, output_error
+from nerasense.safe_io import atomic_output, check_input, decode, output_error, read_input, split_lines
 
 OUTPUT_COLUMNS = (
     "sample", "gene", "protein_change", "kind", "domain", "exon", "hotspot", "effect", "lower_benefit",
@@ -88,10 +88,12 @@ def _full_hotspots(path: Path) -> tuple[frozenset[tuple[str, str]], dict[Hotspot
 
 
 def _hotspot_frame(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise InputError(Problem("--hotspots", str(path), "an existing cancerhotspots v2 table",
-                                 "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
-    frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
+    check_input(path, "cancerhotspots table", field="--hotspots")
+    try:
+        frame = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(Problem("--hotspots", str(path), "a tab-separated cancerhotspots v2 table (UTF-8)",
+                                 " ".join(str(exc).split())[:160])) from None
     if frame.width < 7:
         raise InputError(Problem("--hotspots", str(path), "a cancerhotspots v2 table with 8 columns",
                                  "pass ../shared/data/cancerhotspots/cancerhotspots_v2_GRCh37.tsv"))
@@ -115,7 +117,8 @@ def _default_hotspots() -> Path | None:
 
 
 def _origins(path: Path) -> dict[str, str]:
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+    text = decode(read_input(path, "cBioPortal sample", field="--clinical-sample"), str(path), field="--clinical-sample")
+    lines = [ln for ln in split_lines(text) if ln and not ln.startswith("#")]
     if not lines:
         return {}
     header = lines[0].split("\t")
@@ -214,7 +217,7 @@ def _annotate(args: argparse.Namespace) -> CommandResult:
 # a MAF larger than this, written with -o, is read and annotated in chunks of CHUNK_LINES data lines, so memory
 # is set by the chunk, not by the file (issue 17: a 5M-line MAF under 1.5 GB); smaller files take the one-pass
 # path of the benchmark
-STREAM_BYTES = 1024 * 1024 * 1024
+STREAM_BYTES = 192 * 1024 * 1024  # a 1,000,000-row MC3 MAF is 116 MB and peaks at about 620 MB in one pass
 CHUNK_LINES = 500_000
 
 

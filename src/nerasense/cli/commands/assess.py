@@ -6,13 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nerasense._version import software_version
 from nerasense.cli._common import CommandResult, add_json_flag
-from nerasense.engine.assess import assess_patient
-from nerasense.interpret.ctdna import CtdnaFindings
 from nerasense.knowledge import default_knowledge
 from nerasense.pipeline import prepare
-from nerasense.report.ctdna_section import ctdna_report_section
+from nerasense.report.answers import assessment_answer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,32 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> CommandResult:
     kb = default_knowledge()
     prepared = prepare(args.patient_file, kb, allowed=args.allow_dir)
-    patient, findings = prepared.patient, prepared.ctdna
-    assessment = assess_patient(patient, kb, prepared.alterations, software_version=software_version(),
-                                ctdna=findings, region=args.region)
-    payload = assessment.to_dict()
-    if prepared.read_calls:  # reads named in the patient file, called here (issue 22)
-        payload["read_calls"] = prepared.read_calls
-    if findings is not None:
-        payload["ctdna"] = ctdna_report_section(findings, _timeline_png(findings))
+    patient = prepared.patient
+    payload = assessment_answer(prepared, kb, args.region)
     if args.output is not None:
         from nerasense.report.patient_report import write_report
 
         written = write_report(payload, kb, patient.model_dump(mode="json"), args.output)
         payload["report"] = str(written)
     return CommandResult(payload, _text(payload))
-
-
-def _timeline_png(findings: CtdnaFindings) -> str | None:
-    """The ctDNA timeline as a data URI, so the HTML report stays one self-contained file."""
-    import base64
-    import tempfile
-
-    from nerasense.report.ctdna_figure import plot_ctdna_timeline
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = plot_ctdna_timeline(findings, Path(tmp) / "timeline.png")
-        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 def _text(a: dict[str, Any]) -> str:

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--normal", nargs="+", type=Path, metavar="READS", help="matched normal reads (FASTQ R1 [R2] or BAM)")
     p.add_argument("--build", default="GRCh37", help="build of the reference: GRCh37 (default) or GRCh38")
     p.add_argument("--sample", help="sample name (default: from the first reads file)")
+    p.add_argument("--realign", action="store_true",
+                   help="align a BAM/CRAM again even when its chromosomes can be mapped onto the reference windows")
     p.add_argument("--threads", type=int, default=2, help="threads for bwa mem and samtools sort (default 2)")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="output folder (created)")
     add_json_flag(p)
@@ -38,7 +40,8 @@ def handle(args: argparse.Namespace) -> CommandResult:
     from nerasense.report.calling_qc import qc_page
 
     inp = CallInputs(reads=args.reads, reference=args.reference, out=args.output, targets=args.targets,
-                     normal=args.normal, build=args.build, threads=max(1, args.threads), sample=args.sample)
+                     normal=args.normal, build=args.build, threads=max(1, args.threads), sample=args.sample,
+                     realign=args.realign)
     result = run_call(inp, default_knowledge())
     result.outputs["qc"] = str(args.output / "qc.html")
     result.outputs["json"] = str(args.output / "call.json")

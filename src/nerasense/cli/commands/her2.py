@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from nerasense.cli._common import CommandResult, add_json_flag, stamp
-from nerasense.errors import InputError, Problem
-from nerasense.interpret.her2_testing import her2_scheme, interpret_her2, parse_her2_tests
-from nerasense.knowledge import KnowledgeBase, default_knowledge
-from nerasense.knowledge.oncotree import oncotree
+from nerasense.cli._common import CommandResult, add_json_flag
+from nerasense.knowledge import default_knowledge
+from nerasense.report.answers import her2_answer
 
 _FIELDS = {
     "ihc": "ihc",
@@ -63,24 +61,8 @@ def handle(args: argparse.Namespace) -> CommandResult:
         model: getattr(args, cli) for cli, model in _FIELDS.items() if getattr(args, cli) is not None
     }
     raw["single_probe"] = args.single_probe
-    kb = default_knowledge()
-    path = _tumour_path(args.tumour_type, kb)
-    scheme = her2_scheme(kb, path)
-    tests = parse_her2_tests(raw, where="her2", breast=scheme is None or scheme.id == "breast")
-    reading = interpret_her2(tests, kb, path)
-    payload = stamp(reading.to_dict(), kb.kb_version)
+    payload = her2_answer(raw, args.tumour_type, default_knowledge())
     return CommandResult(payload, _text(payload), warnings=[])
-
-
-def _tumour_path(code: str | None, kb: KnowledgeBase) -> tuple[str, ...] | None:
-    if code is None:
-        return None
-    tree = oncotree(kb)
-    key = code.strip().upper()
-    if key not in tree:
-        raise InputError(Problem("--tumour-type", code, "an OncoTree code (release 2025-10-03)",
-                                 "e.g. BRCA, STAD, EGC, COADREAD, GBC"))
-    return (key, *tree.ancestors(key))
 
 
 def _text(d: dict[str, object]) -> str:

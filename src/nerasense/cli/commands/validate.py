@@ -88,12 +88,19 @@ def _rule_figures(items: list[Any], results: list[dict[str, Any]], df: Any) -> l
     for it, r in zip(items, results, strict=True):
         if not isinstance(it, LockedRule) or r["kind"] != "continuous":
             continue
-        g = it.rule.evaluate(df)
-        y = pd.to_numeric(df[r["response"]], errors="coerce").to_numpy(dtype=float)
+        sub = df if not it.within else df[_parse(it.within).evaluate(df) == 1]
+        g = it.rule.evaluate(sub)
+        y = pd.to_numeric(sub[r["response"]], errors="coerce").to_numpy(dtype=float)
         ok = ~np.isnan(g) & ~np.isnan(y)
         figs.append({"args": (y[ok], g[ok], ("rule negative", "rule positive"), r["response"]),
-                     "title": (it.name or "") + ": " + r["label"]})
+                     "title": it.name or r["label"]})
     return figs
+
+
+def _parse(text: str) -> Any:
+    from nerasense.discovery.rules import parse_rule
+
+    return parse_rule(text)
 
 
 def _text(results: list[dict[str, Any]]) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from types import SimpleNamespace
 
-from nerasense.cli._common import CommandResult, add_json_flag, stamp
-from nerasense.ingest.variant_text import alteration_from_text
-from nerasense.interpret.variants import interpret
+from nerasense.cli._common import CommandResult, add_json_flag
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.report.answers import variant_answer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,37 +29,15 @@ def _variant(args: argparse.Namespace) -> CommandResult:
     gk = GenomicsKnowledge(kb)
     # argparse (3.11) can hand a positional over as a list when '--' appears twice (`variant -- ERBB2 --`)
     gene, change = (" ".join(x) if isinstance(x, list) else str(x) for x in (args.gene, args.change))
-    alteration, legacy = alteration_from_text(gene, change, gk)
-    vi = interpret(alteration, gk)
-    sources = kb.sources
-    payload: dict[str, Any] = {
-        "gene": vi.gene,
-        "protein_change": vi.protein_change,
-        "kind": vi.kind.value,
-        "domain": vi.domain,
-        "exon": vi.exon,
-        "hotspot": vi.hotspot,
-        "effect": vi.effect.value,
-        "lower_benefit": vi.lower_benefit,
-        "evidence": vi.evidence,
-        "evidence_details": [
-            {"id": s, "citation": sources[s].citation, "locator": sources[s].locator} for s in vi.evidence
-        ],
-        "oncogenicity": vi.oncogenicity.value,
-        "mutation_effect": vi.mutation_effect.value,
-        "classification_level": vi.classification_level.value if vi.classification_level else None,
-        "classification_evidence": vi.classification_evidence,
-        "rules": vi.rules,
-        "reason": vi.reason,
-        "unverified": vi.unverified,
-        "input": {"gene": gene, "change": change, "legacy_name": legacy},
-    }
-    name = vi.protein_change or vi.kind.value
+    payload = variant_answer(gene, change, kb, gk)
+    vi = SimpleNamespace(**payload)
+    legacy = payload["input"]["legacy_name"]
+    name = vi.protein_change or vi.kind
     lines = [
         f"{vi.gene} {name}" + (f"  (written {legacy})" if legacy else ""),
-        f"  effect        {vi.effect.value}" + ("  — lower benefit" if vi.lower_benefit else ""),
-        f"  oncogenicity  {vi.oncogenicity.value}; {vi.mutation_effect.value}"
-        + (f" ({vi.classification_level.value}-level)" if vi.classification_level else ""),
+        f"  effect        {vi.effect}" + ("  — lower benefit" if vi.lower_benefit else ""),
+        f"  oncogenicity  {vi.oncogenicity}; {vi.mutation_effect}"
+        + (f" ({vi.classification_level}-level)" if vi.classification_level else ""),
         f"  domain        {vi.domain or '-'}" + (f"; exon {vi.exon}" if vi.exon else ""),
         f"  hotspot       {'yes' if vi.hotspot else 'no'}",
         f"  evidence      {', '.join(vi.evidence) or '-'}",
@@ -69,4 +46,4 @@ def _variant(args: argparse.Namespace) -> CommandResult:
     lines += [f"  classified by {c}" for c in vi.classification_evidence]
     lines += [f"  unverified    {u}" for u in vi.unverified]
     lines.append(f"  knowledge {kb.kb_version}; research use only")
-    return CommandResult(stamp(payload, kb.kb_version), "\n".join(lines))
+    return CommandResult(payload, "\n".join(lines))

@@ -1,0 +1,354 @@
+"""Patient cases: submit (validate, store, assess), read, list over time, re-run on today's knowledge with the
+differences listed. Routes call these; they hold no HTTP. Every read and write of patient data is audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nerasense.errors import InputError, NerasenseWarning, Problem
+from nerasense.ingest.patient import case_file_paths
+from nerasense.knowledge import KnowledgeBase
+from nerasense.knowledge.genomics import GenomicsKnowledge
+from nerasense.pipeline import prepare
+from nerasense.report.answers import assessment_answer
+from nerasense.safe_io import check_id, load_json, load_yaml
+from nerasense.service import audit
+from nerasense.service.accounts import Principal
+from nerasense.service.db import AssessmentRecord, Database, PatientRecord, StoredFile, Submission
+from nerasense.service.storage import Store, Upload
+
+log = logging.getLogger("nerasense.service")
+
+
+class NotFound(Exception):
+    """The record does not exist or is outside the caller's team (both answer 404)."""
+
+
+class Forbidden(Exception):
+    """The caller's role may not do this (403)."""
+
+
+class Conflict(Exception):
+    """An idempotency key reused with a different request (409)."""
+
+
+@dataclass
+class Context:
+    db: Database
+    store: Store
+    kb: KnowledgeBase
+    gk: GenomicsKnowledge
+
+
+def parse_document(text: str, name: str, kind: str, field: str = "patient") -> dict[str, Any]:
+    """The patient document from JSON or YAML text, read with the safe readers (alias and nesting budgets)."""
+    value = load_json(text, name, field=field) if kind == "json" else load_yaml(text, name, field=field)
+    if not isinstance(value, dict):
+        raise InputError(Problem(field, type(value).__name__, "a mapping of patient fields (docs/patient.schema.json)"))
+    return value
+
+
+def _names_only_uploads(doc: dict[str, Any], uploads: list[Upload]) -> list[Problem]:
+    """Files named in the document must be uploads of this request, by plain name."""
+    have = {u.name for u in uploads}
+    problems = []
+    for field, name in case_file_paths(doc):
+        if name not in have:
+            uploaded = ", ".join(sorted(have)) or "none uploaded"
+            problems.append(Problem(field, name, f"the name of a file uploaded with this request ({uploaded})",
+                                    "upload the file in the same request and name it here by its file name"))
+    names = [u.name for u in uploads]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    problems += [Problem("files", n, "each file name once") for n in dupes]
+    return problems
+
+
+def request_hash(doc: dict[str, Any], uploads: list[Upload], region: str | None) -> str:
+    body = json.dumps({"patient": doc, "files": sorted((u.name, u.sha256) for u in uploads), "region": region},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _team(who: Principal) -> int:
+    if who.team_id is None:
+        raise InputError(Problem("team", None, "a user who belongs to a team (patients belong to teams)",
+                                 "ask an admin to put you in a team"))
+    return who.team_id
+
+
+def _entry(who: Principal, action: str, target: str, patient_pk: int | None, address: str, kb_version: str) -> audit.Entry:
+    return audit.Entry(action, target, who.username, who.user_id, who.team_id, patient_pk, address, kb_version)
+
+
+_ANALYSIS = threading.Lock()
+T = TypeVar("T")
+
+
+def captured(fn: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
+    """Run an analysis and collect the NerasenseWarnings it emits (its caveats), as the command line does.
+
+    ``warnings.catch_warnings`` changes process-wide state, so analyses run one at a time; they hold the GIL
+    anyway. Other libraries' warnings are logged, never shown to the caller."""
+    with _ANALYSIS, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args)
+    messages: list[str] = []
+    for w in caught:
+        if issubclass(w.category, NerasenseWarning):
+            if str(w.message) not in messages:
+                messages.append(str(w.message))
+        else:
+            log.info("library warning: %s", w.category.__name__)
+    return result, messages
+
+
+def with_warnings(payload: dict[str, Any], messages: list[str]) -> dict[str, Any]:
+    existing = list(payload.get("warnings") or [])
+    payload["warnings"] = existing + [m for m in messages if m not in existing]
+    return payload
+
+
+def assess_case(ctx: Context, patient_file: Path, region: str | None) -> dict[str, Any]:
+    """Run the pipeline on a case folder: names resolve only inside it (no ``allowed`` folders)."""
+
+    def run() -> dict[str, Any]:
+        prepared = prepare(patient_file, ctx.kb, ctx.gk, allowed=())
+        return assessment_answer(prepared, ctx.kb, region)
+
+    return with_warnings(*captured(run))
+
+
+def submit(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Upload], region: str | None,
+           idem_key: str | None, address: str) -> tuple[dict[str, Any], bool]:
+    """Validate, assess and store one patient; (the stored assessment, whether it was a replay)."""
+    if not who.can_write():
+        raise Forbidden("researchers read; clinicians and admins submit")
+    team = _team(who)
+    if region is not None and region not in ("US", "EU"):
+        raise InputError(Problem("region", region, "US | EU"))
+    if idem_key is not None and (not idem_key or len(idem_key) > 128 or not idem_key.isprintable()):
+        raise InputError(Problem("Idempotency-Key", idem_key, "1-128 printable characters"))
+    digest = request_hash(doc, uploads, region)
+    if idem_key:
+        replay = _replay(ctx, who, team, idem_key, digest, address)
+        if replay is not None:
+            return replay, True
+    problems = _names_only_uploads(doc, uploads)
+    pid = doc.get("patient_id")
+    if isinstance(pid, str):
+        try:
+            check_id(pid, "patient_id")
+        except InputError as err:
+            problems += err.problems
+    if problems:
+        raise InputError(problems)
+    text = json.dumps(doc, sort_keys=True, default=str)
+    scratch = ctx.store.scratch()
+    try:
+        patient_file = ctx.store.write_case(scratch, text, uploads)
+        result = assess_case(ctx, patient_file, region)
+        case_dir = ctx.store.keep(scratch, uploads, digest)
+    except BaseException:
+        ctx.store.discard(scratch)
+        raise
+    del case_dir
+    try:
+        with ctx.db.session() as s:
+            patient = s.scalar(select(PatientRecord).where(PatientRecord.team_id == team,
+                                                           PatientRecord.patient_id == result["patient_id"]))
+            if patient is None:
+                patient = PatientRecord(team_id=team, patient_id=result["patient_id"])
+                s.add(patient)
+                s.flush()
+            sub = Submission(patient_pk=patient.id, team_id=team, user_id=who.user_id, idempotency_key=idem_key,
+                             request_hash=digest, patient_json=text, region=region)
+            s.add(sub)
+            s.flush()
+            for up in uploads:
+                s.add(StoredFile(submission_id=sub.id, name=up.name, sha256=up.sha256, size=len(up.data), kind=up.kind))
+            rec = AssessmentRecord(submission_id=sub.id, patient_pk=patient.id, team_id=team,
+                                   software_version=result["software_version"], kb_version=result["kb_version"],
+                                   result_json=json.dumps(result, default=str))
+            s.add(rec)
+            s.flush()
+            audit.append(s, _entry(who, "submit", f"assessment:{rec.id}", patient.id, address, ctx.kb.kb_version))
+            return _record(rec, result["patient_id"], result), False
+    except IntegrityError:  # the same key raced in from another request: answer with the stored one
+        if idem_key:
+            replay = _replay(ctx, who, team, idem_key, digest, address)
+            if replay is not None:
+                return replay, True
+        raise
+
+
+def _replay(ctx: Context, who: Principal, team: int, key: str, digest: str, address: str) -> dict[str, Any] | None:
+    with ctx.db.session() as s:
+        sub = s.scalar(select(Submission).where(Submission.team_id == team, Submission.idempotency_key == key))
+        if sub is None:
+            return None
+        if sub.request_hash != digest:
+            raise Conflict(f"Idempotency-Key {key!r} was used for a different request")
+        rec = s.scalar(select(AssessmentRecord).where(AssessmentRecord.submission_id == sub.id)
+                       .order_by(AssessmentRecord.id).limit(1))
+        assert rec is not None
+        pid = s.get(PatientRecord, sub.patient_pk).patient_id  # type: ignore[union-attr]
+        out = _record(rec, pid, json.loads(rec.result_json))
+        audit.append(s, _entry(who, "read", f"assessment:{rec.id}", sub.patient_pk, address, ctx.kb.kb_version))
+        return out
+
+
+def _record(rec: AssessmentRecord, patient_id: str, result: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"assessment_id": rec.id, "patient_id": patient_id, "created": rec.created.isoformat() + "Z",
+                           "software_version": rec.software_version, "kb_version": rec.kb_version,
+                           "rerun_of": rec.rerun_of}
+    if result is not None:
+        out["result"] = result
+    return out
+
+
+def _visible(s: Session, who: Principal, rec_team: int) -> bool:
+    return who.team_id is not None and rec_team == who.team_id
+
+
+def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read"
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the stored assessment with its result, the patient document) or NotFound."""
+    with ctx.db.session() as s:
+        rec = s.get(AssessmentRecord, assessment_id)
+        if rec is None or not _visible(s, who, rec.team_id):
+            raise NotFound()
+        sub = s.get(Submission, rec.submission_id)
+        patient = s.get(PatientRecord, rec.patient_pk)
+        assert sub is not None and patient is not None
+        out = _record(rec, patient.patient_id, json.loads(rec.result_json))
+        doc = json.loads(sub.patient_json)
+        audit.append(s, _entry(who, action, f"assessment:{rec.id}", rec.patient_pk, address, ctx.kb.kb_version))
+        return out, doc
+
+
+def history(ctx: Context, who: Principal, patient_id: str, address: str) -> dict[str, Any]:
+    """A patient's assessments over time, oldest first, each with its versions and calls, and what changed
+    from the one before it."""
+    with ctx.db.session() as s:
+        patient = _patient(s, who, patient_id)
+        recs = s.scalars(select(AssessmentRecord).where(AssessmentRecord.patient_pk == patient.id)
+                         .order_by(AssessmentRecord.id)).all()
+        items: list[dict[str, Any]] = []
+        previous: dict[str, Any] | None = None
+        for rec in recs:
+            result = json.loads(rec.result_json)
+            item = _record(rec, patient.patient_id, None)
+            item["calls"] = {r["regimen_id"]: r["call"] for r in result.get("regimens", [])}
+            item["her2"] = {k: (result.get("her2") or {}).get(k) for k in ("result", "category")}
+            item["changes"] = differences(previous, result) if previous is not None else []
+            ctdna = result.get("ctdna")
+            item["ctdna"] = ({k: ctdna.get(k) for k in ("summary", "figure") if k in ctdna}
+                             if isinstance(ctdna, dict) else None)
+            items.append(item)
+            previous = result
+        audit.append(s, _entry(who, "history", f"patient:{patient.id}", patient.id, address, ctx.kb.kb_version))
+        return {"patient_id": patient.patient_id, "assessments": items}
+
+
+def _patient(s: Session, who: Principal, patient_id: str) -> PatientRecord:
+    if who.team_id is None:
+        raise NotFound()
+    patient = s.scalar(select(PatientRecord).where(PatientRecord.team_id == who.team_id,
+                                                   PatientRecord.patient_id == patient_id))
+    if patient is None:
+        raise NotFound()
+    return patient
+
+
+def list_patients(ctx: Context, who: Principal, address: str) -> list[dict[str, Any]]:
+    with ctx.db.session() as s:
+        if who.team_id is None:
+            return []
+        rows = s.scalars(select(PatientRecord).where(PatientRecord.team_id == who.team_id)
+                         .order_by(PatientRecord.patient_id)).all()
+        out = []
+        for p in rows:
+            last = s.scalar(select(AssessmentRecord).where(AssessmentRecord.patient_pk == p.id)
+                            .order_by(AssessmentRecord.id.desc()).limit(1))
+            out.append({"patient_id": p.patient_id, "assessments_url": f"/v1/patients/{p.patient_id}/assessments",
+                        "latest_assessment_id": last.id if last else None})
+        audit.append(s, _entry(who, "list", "patients", None, address, ctx.kb.kb_version))
+        return out
+
+
+def rerun(ctx: Context, who: Principal, assessment_id: int, address: str) -> dict[str, Any]:
+    """Assess a stored submission again on today's knowledge; the new record lists what changed."""
+    if not who.can_write():
+        raise Forbidden("researchers read; clinicians and admins re-run")
+    with ctx.db.session() as s:
+        rec = s.get(AssessmentRecord, assessment_id)
+        if rec is None or not _visible(s, who, rec.team_id):
+            raise NotFound()
+        sub = s.get(Submission, rec.submission_id)
+        assert sub is not None
+        files = [(f.name, f.sha256) for f in s.scalars(select(StoredFile).where(StoredFile.submission_id == sub.id))]
+        old = json.loads(rec.result_json)
+        folder = ctx.store.case_folder(sub.request_hash, sub.patient_json, files)
+        region = sub.region
+        sub_id, patient_pk, team = sub.id, rec.patient_pk, rec.team_id
+    result = assess_case(ctx, folder / "patient.json", region)
+    with ctx.db.session() as s:
+        new = AssessmentRecord(submission_id=sub_id, patient_pk=patient_pk, team_id=team,
+                               software_version=result["software_version"], kb_version=result["kb_version"],
+                               result_json=json.dumps(result, default=str), rerun_of=assessment_id)
+        s.add(new)
+        s.flush()
+        out = _record(new, result["patient_id"], result)
+        out["changes"] = differences(old, result)
+        out["previous"] = {"assessment_id": assessment_id, "software_version": old.get("software_version"),
+                           "kb_version": old.get("kb_version")}
+        audit.append(s, _entry(who, "rerun", f"assessment:{new.id}", patient_pk, address, ctx.kb.kb_version))
+        return out
+
+
+_REGIMEN_FIELDS = ("call", "level", "score", "status")
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed between two assessments of one patient: versions, HER2, alterations, each regimen's call,
+    level, score, status and expected outcome, and the missing tests."""
+    out: list[dict[str, Any]] = []
+
+    def note(where: str, before: Any, after: Any) -> None:
+        if before != after:
+            out.append({"field": where, "before": before, "after": after})
+
+    note("software_version", old.get("software_version"), new.get("software_version"))
+    note("kb_version", old.get("kb_version"), new.get("kb_version"))
+    for key in ("result", "category"):
+        note(f"her2.{key}", (old.get("her2") or {}).get(key), (new.get("her2") or {}).get(key))
+    alt = lambda d: sorted(f"{a.get('gene')} {a.get('protein_change') or a.get('change') or a.get('kind')}"  # noqa: E731
+                           for a in d.get("alterations") or [])
+    note("alterations", alt(old), alt(new))
+    before = {r["regimen_id"]: r for r in old.get("regimens", [])}
+    after = {r["regimen_id"]: r for r in new.get("regimens", [])}
+    for rid in sorted(set(before) | set(after)):
+        b, a = before.get(rid), after.get(rid)
+        if b is None or a is None:
+            note(f"regimens.{rid}", None if b is None else "present", None if a is None else "present")
+            continue
+        for key in _REGIMEN_FIELDS:
+            note(f"regimens.{rid}.{key}", b.get(key), a.get(key))
+        eb, ea = b.get("expected") or {}, a.get("expected") or {}
+        note(f"regimens.{rid}.expected", {k: eb.get(k) for k in ("trial", "endpoint", "value")},
+             {k: ea.get(k) for k in ("trial", "endpoint", "value")})
+    tests = lambda d: sorted(m.get("test", "") for m in d.get("missing_tests") or [])  # noqa: E731
+    note("missing_tests", tests(old), tests(new))
+    return out
