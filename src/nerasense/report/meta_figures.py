@@ -21,6 +21,9 @@ _SCALE = {"HR": ("Hazard ratio", True), "PLO": ("Proportion", False), "PFT": ("P
           "GLMM": ("Proportion", False), "GEN": ("Effect", False)}
 
 
+_MAX_LABEL = 60  # longer study labels are cut with an ellipsis so the plot keeps its width (the JSON has them whole)
+
+
 def _fmt(measure: str, x: float) -> str:
     if measure in ("PLO", "PFT", "GLMM"):
         return f"{100 * x:.1f}%"
@@ -58,7 +61,8 @@ def meta_forest_figure(result: Mapping[str, Any], title: str = "") -> Any:
         if kind == "header":
             labels.append(str(obj))
         elif kind == "study":
-            labels.append(f"  {obj['study']}" + (f" ({obj['events']}/{obj['n']})" if "events" in obj else ""))
+            name = obj["study"] if len(obj["study"]) <= _MAX_LABEL else obj["study"][: _MAX_LABEL - 1] + "…"
+            labels.append(f"  {name}" + (f" ({obj['events']}/{obj['n']})" if "events" in obj else ""))
             ax.plot([obj["ci_low"], obj["ci_high"]], [y, y], color="black", lw=1)
             size = 3 + 9 * np.sqrt(obj["weight_pct"] / wmax)
             ax.plot([obj["estimate"]], [y], "s", color="#1f4e79", ms=size)
