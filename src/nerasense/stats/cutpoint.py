@@ -39,6 +39,9 @@ import numpy as np
 
 from nerasense.errors import AnalysisError, InputError, NerasenseWarning, Problem
 
+# relative tolerance under which two cut-points' statistics count as tied (floating-point rounding only)
+TIE_TOLERANCE = 1e-10
+
 
 def logrank_scores(time: Any, event: Any) -> np.ndarray:
     """Savage / log-rank scores with max-rank ties (``exactRankTests::cscores.Surv``)."""
@@ -157,7 +160,10 @@ def maxstat_logrank(
     stats = _split_stats(a_sorted, m, n)
     if np.all(np.isnan(stats)):
         raise AnalysisError("the log-rank scores have no variance (all times or events identical)")
-    best = int(np.nanargmax(stats))
+    # R's maxstat takes the first maximum in marker order; statistics equal in exact arithmetic can differ in
+    # the last bits with the order of the rows, so the first cut within rounding of the maximum is taken
+    top = float(np.nanmax(stats))
+    best = int(np.flatnonzero(stats >= top - TIE_TOLERANCE * max(abs(top), 1.0))[0])
     big_m = float(stats[best])
     from scipy.stats import norm
 
