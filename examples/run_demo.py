@@ -111,6 +111,19 @@ def stats_demo() -> int:
         ("stats/recist-demo", ["recist", str(st / "lesions.csv")]),
         ("stats/cohort-demo", ["cohort", "report", str(st / "demo_cohort.yaml"), "-o", str(OUT / "stats" / "demo_cohort.html")]),
     ]
+    jobs.append(("stats/meta-neratinib-orr", ["meta", str(HERE / "meta" / "neratinib_orr.csv"), "--measure", "PFT",
+                                              "--subgroup", "tumour", "--egger",
+                                              "--forest", str(OUT / "stats" / "meta_forest.png"),
+                                              "--funnel", str(OUT / "stats" / "meta_funnel.png")]))
+    km = HERE.parent.parent / "shared" / "data" / "kmdata"
+    if km.is_dir():
+        dig = km / "digitised"
+        jobs.append(("stats/reconstruct-checkmate067", ["reconstruct", str(dig / "Checkmate_067_S3A_Nivolumab.csv"),
+                                                        "--at-risk", str(dig / "Checkmate_067_At_Risk.csv"),
+                                                        "-o", str(OUT / "stats" / "checkmate067_nivolumab_ipd.csv")]))
+        jobs.append(("stats/plan-seed001-single-arm", ["plan", str(km / "ipd.parquet"), "--where", "dataset=TH3RESA_2A",
+                                                       "--where", "arm=physicians_choice", "--hr", "0.6",
+                                                       "--n", "31,35,60", "--design", "single-arm"]))
     if (HERE.parent.parent / "shared" / "data" / "summit-biliary").is_dir():
         jobs.append(("stats/cohort-summit-biliary", ["cohort", "report", str(st / "summit_biliary.yaml"),
                                                      "-o", str(OUT / "stats" / "summit_biliary.html")]))

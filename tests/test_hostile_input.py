@@ -19,6 +19,7 @@ from nerasense.ingest.cna import read_cna
 from nerasense.safe_io import atomic_write, check_id, load_json, load_yaml, split_lines
 
 REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "from nerasense.cli import run; run()"]  # the command line in a child process
 SECRET = "TOPSECRET-LINE-7f3a"  # the first line of a file outside the case folder: must never be echoed
 
 
@@ -343,14 +344,15 @@ def test_batch_resume_rebuilds_summary_after_a_killed_run(tmp_path: Path, monkey
 
 
 def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "nerasense.cli", "kb", "show", "--json"],
+    proc = subprocess.Popen([*CLI, "kb", "show", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head` leaving before the output comes
     err = proc.stderr.read().decode()
     proc.stderr.close()
-    proc.wait(timeout=120)
-    assert "Traceback" not in err and "BrokenPipe" not in err
+    code = proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err and err == ""
+    assert code == 1  # Python's convention for a broken pipe, said with no message
 
 
 def test_json_on_stdout_is_refused_above_the_limit(monkeypatch: pytest.MonkeyPatch,
@@ -366,12 +368,14 @@ def test_json_on_stdout_is_refused_above_the_limit(monkeypatch: pytest.MonkeyPat
 def test_seven_patient_file_mistakes_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "p.yaml").write_text(
         "patient_id: P1\necgo: 1\ntumour_type: BRAC\nsetting: metastatc\nher2: {ihc: 5+}\n"
-        "prior_therapies:\n  - {agents: [trastuzumab], setting: adjuvnt}\nsequencing:\n  - path: missing.maf\n")
+        "prior_therapies:\n  - {agents: [trastuzumab], setting: adjuvnt}\nsequencing:\n  - path: missing.maf\n"
+        "alterations:\n  - {gene: ERBB2, change: p.L755}\n")
     code, _, err = _run(["assess", str(tmp_path / "p.yaml"), "--json"], capsys)
     assert code == 2
     for expected in ("ecgo=1", "did you mean 'ecog'?", "tumour_type='BRAC'", "did you mean 'BRCA'?",
                      "setting='metastatc'", "did you mean 'metastatic'?", "her2.ihc='5+'",
-                     "prior_therapies.0.setting='adjuvnt'", "did you mean 'adjuvant'?", "sequencing[0].path='missing.maf'"):
+                     "prior_therapies.0.setting='adjuvnt'", "did you mean 'adjuvant'?", "sequencing[0].path='missing.maf'",
+                     "alterations[0].protein_change='p.L755'"):
         assert expected in err, expected
 
 
@@ -390,3 +394,63 @@ def test_verbs_list_matches_the_command_modules() -> None:
     actions = [a for a in parser._subparsers._group_actions]  # type: ignore[union-attr]
     helps = {c.dest: c.help for a in actions for c in a._choices_actions}  # type: ignore[attr-defined]
     assert helps == VERBS
+
+
+# ------------------------------------------------------------------------------------------ bounded memory
+
+
+def test_streamed_annotate_equals_the_one_pass_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A large MAF written with -o is read in chunks (memory set by the chunk): the output table, the line
+    numbers, the rejected records and the summary must equal the one-pass reading of the same file."""
+    import polars as pl
+
+    from nerasense.cli.commands import annotate
+
+    seed = (REPO / "fuzz" / "seeds" / "mutations.maf").read_text().splitlines()
+    header, rows = seed[0], seed[1:]
+    body = [r.split("\t") for _ in range(9) for r in rows]
+    for i, cells in enumerate(body):
+        cells[9] = f"S{i % 5}"
+    body[5][11] = "lots"  # a rejected row (t_depth not an integer) in the first chunk
+    body[30][3] = "-"  # and one (Start_Position) in a later chunk
+    body = ["\t".join(cells) for cells in body]
+    maf = tmp_path / "big.maf"
+    maf.write_text("\n".join([header, *body]) + "\n")
+    results = {}
+    for mode, (limit, lines) in {"one-pass": (10**12, 10**9), "chunked": (0, 7)}.items():
+        monkeypatch.setattr(annotate, "STREAM_BYTES", limit)
+        monkeypatch.setattr(annotate, "CHUNK_LINES", lines)
+        out = tmp_path / f"{mode}.tsv"
+        code, text, _ = _run(["annotate", str(maf), "-o", str(out), "--json"], capsys)
+        assert code == 0
+        results[mode] = (json.loads(text), pl.read_csv(out, separator="\t", infer_schema=False))
+    (one, one_rows), (chunked, chunked_rows) = results["one-pass"], results["chunked"]
+    assert any("6 chunks" in n for n in chunked["notes"])
+    assert chunked_rows.equals(one_rows)
+    assert chunked["rejected"] == one["rejected"] and len(one["rejected"]) == 2
+    assert {k: v for k, v in chunked["summary"].items() if k != "seconds"} == \
+        {k: v for k, v in one["summary"].items() if k != "seconds"}
+
+
+def test_vcf_whose_alleles_have_no_protein_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzz harness: every HGVSp empty made an all-null column that polars refused to treat as text."""
+    vcf = tmp_path / "nochange.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n##INFO=<ID=CSQ,Number=.,Type=String,Description=\"Consequence annotations from "
+                   "Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|HGVSc|"
+                   "HGVSp\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n17\t1\t.\tC\tT\t.\tPASS\t"
+                   "CSQ=T|missense_variant|MODERATE|ERBB2|x|Transcript|ENST1|protein_coding|1/2||\n")
+    code, out, _ = _run(["annotate", str(vcf), "--json"], capsys)
+    assert code == 0 and json.loads(out)["summary"]["alterations"] == 1
+
+
+def test_non_ascii_genotype_cannot_crash_htslib(tmp_path: Path) -> None:
+    """Found by atheris: a byte 0xb1 in a sample's GT made htslib end the process with a segmentation fault.
+    Run in a child process, so a regression fails this test instead of killing the test run."""
+    vcf = tmp_path / "gt.vcf"
+    vcf.write_bytes(b"##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n"
+                    b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n17\t5\t.\tC\tT\t.\tPASS\t.\tGT\t0/\xb1\n")
+    res = subprocess.run([*CLI, "annotate", str(vcf), "--json"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "line 4, column sample 1 holds the byte(s) 0xb1" in res.stderr and res.stderr.count("\n") == 1

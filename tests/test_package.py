@@ -21,6 +21,9 @@ ALLOWED = {
     "interpret": {"interpret", "domain", "knowledge", "errors"},
     "engine": {"engine", "domain", "knowledge", "interpret", "errors"},
     "stats": {"stats", "domain", "errors"},
+    "screen": {"screen", "ingest", "interpret", "engine", "stats", "domain", "knowledge", "errors"},
+    "discovery": {"discovery", "stats", "knowledge", "interpret", "domain", "errors"},
+    "calling": {"calling", "domain", "knowledge", "stats", "errors"},
 }
 # modules below every layer: the version and small polars helpers (they import nothing of ours), and safe_io
 # (checked input and atomic output; it imports only errors)

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import json
 import os
 import re
 import stat
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,11 +219,19 @@ def read_delimited(path: str | Path, what: str, *, sep: str, field: str = "file"
 
     name = str(path)
     text = decode(read_input(path, what, field=field, kind="table"), name, field=field)
+    if "\r" in text and "\n" not in text:
+        raise InputError(Problem(field, name, "lines ended by \\n or \\r\\n", "the file ends its lines with \\r alone "
+                                 "(old Mac style); convert it, e.g. with `tr '\\r' '\\n'`"))
     lines = split_lines(text)
     header = next((ln for ln in lines if not (comment and ln.startswith(comment))), None)
     if header is None or not header.strip():
         raise InputError(Problem(field, name, f"a {what} with a header line", "the file is empty"))
-    check_columns([c.strip() for c in next(csv.reader([header], delimiter=sep))], Path(name).name)
+    try:
+        columns = next(csv.reader([header], delimiter=sep))
+    except csv.Error as exc:
+        raise InputError(Problem(field, name, f"a {what} whose header line is {sep!r}-separated text",
+                                 f"line 1: {exc}")) from None
+    check_columns([c.strip() for c in columns], Path(name).name)
     try:
         return pd.read_csv(io.StringIO("\n".join(lines) + "\n"), sep=sep, comment=comment, lineterminator="\n",
                            **options)
@@ -329,8 +339,9 @@ def load_yaml(text: str, name: str, *, field: str = "(file)") -> Any:
     import yaml
 
     lim = limits()
-    loader = _yaml_loader(lim)(text)
+    loader = None
     try:
+        loader = _yaml_loader(lim)(text)  # the reader refuses control characters here, before parsing
         return loader.get_single_data()
     except _Refused as exc:
         raise InputError(Problem(field, name, "plain YAML: no explicit tags, a bounded number of aliases, "
@@ -343,7 +354,8 @@ def load_yaml(text: str, name: str, *, field: str = "(file)") -> Any:
     except (yaml.YAMLError, ValueError, TypeError, RecursionError, OverflowError) as exc:
         raise InputError(Problem(field, name, "valid YAML", f"{type(exc).__name__}: {_short(exc)}")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _depth(value: Any, limit: int) -> bool:
@@ -477,13 +489,15 @@ def _short(exc: BaseException, n: int = 160) -> str:
 def input_failure(path: str | Path, what: str, exc: BaseException) -> InputError:
     """The InputError for an unexpected failure while reading ``path``: the encoding first, else the library's
     own words, shortened."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, EOFError, zlib.error):
         with open(path, "rb") as fh:
             head = fh.read(4 * _MB)
-        if not head.startswith(b"\x1f\x8b"):
-            problem = encoding_problem(head, str(path), partial=len(head) == 4 * _MB)
-            if problem is not None:
-                return InputError(problem)
+        if head.startswith(b"\x1f\x8b"):
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(4 * _MB)
+        problem = encoding_problem(head, str(path), partial=len(head) == 4 * _MB)
+        if problem is not None:
+            return InputError(problem)
     return InputError(Problem("file", str(path), f"a well-formed {what}",
                               f"it could not be read: {type(exc).__name__}: {_short(exc)}"))
 

@@ -115,3 +115,24 @@ def test_biliary_her2_result_carries_no_breast_category() -> None:
         a = assess_patient(patient, KB, alterations=patient_alterations(patient, GenomicsKnowledge(KB), Path(".")))
     assert a.her2["category"] is None and a.her2["result"] is None
     assert a.her2["inputs"] == {"ihc": "1+"} and a.her2["scheme"]["id"] is None
+
+
+def test_tumour_type_without_a_cohort_result_says_so() -> None:
+    """Salivary gland cancer: SUMMIT saw responses but published no separate count in 2018 — the call is
+    made and the output says there is no outcome estimate, never borrowing the breast figure."""
+    mono = _her2_mutant("SACA", "V777L")["neratinib-monotherapy"]
+    assert mono.call == "possible benefit"
+    assert mono.expected is None and mono.cohort_note and "SACA" in mono.cohort_note
+    assert all((m.result or {}).get("id") != "summit-breast-orr" for m in mono.evidence)
+
+
+def test_summit_biliary_counts_match_the_cbioportal_export(shared_data: Path) -> None:
+    """The knowledge base's 4/25 equals the best overall responses of the real SUMMIT biliary export
+    (cBioPortal puma_biliary_tract_summit_trial: one row per patient, CR/PR counted as responders)."""
+    import csv
+
+    lines = [line for line in (shared_data / "summit-biliary" / "data_clinical_patient.txt").read_text(
+        encoding="utf-8").splitlines() if not line.startswith("#")]
+    best = [row["Best Overall Response (BOR)"] for row in csv.DictReader(lines, delimiter="\t")]
+    result = next(r for r in KB.trials["summit-basket"].results if r.id == "summit-biliary-orr")
+    assert (sum(b in ("CR", "PR") for b in best), len(best)) == (result.responders, result.n) == (4, 25)

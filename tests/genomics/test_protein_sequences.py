@@ -17,14 +17,14 @@ from .conftest import HOTSPOTS37, need_shared
 
 # UniProt lengths of the canonical (or named) isoforms, as the UniProt entries state them
 LENGTHS = {"ERBB2": 1255, "ERBB3": 1342, "EGFR": 1210, "CDKN2A": 156, "TP53": 393, "PTEN": 403, "AKT1": 480,
-           "KRAS": 188}
+           "KRAS": 188, "PIK3CA": 1068, "BRAF": 766}
 # ../shared/reference/domain-facts.md §2.2-2.3 [V-seq]: stretches and residues of P04626 checked in the sequence
 ERBB2_STRETCHES = {1: "MELAALCRWGLLLALLPPGAAS", 23: "TQVCTGTDMK", 653: "SIISAVVGILLVVVLGVVFGILI", 676: "KRRQQKIRKY",
                    727: "GSGAFG", 750: "VAIK", 766: "EILDEAYVMAGVG", 772: "YVMAGVGSPY", 843: "HRD", 863: "DFG"}
 ERBB2_RESIDUES = ("S310 G309 G660 V659 R678 V697 E717 L755 T759 D769 Y772 A775 G776 V777 P780 T798 C805 V842 D845 "
                   "T862 D863 L866 L869 R896 Y877 Y1221 Y1248 Y1023 Y1139 Y1196 Y1222")
-# genes the knowledge base names whose sequence is not shipped yet (stated in protein_sequences.yaml)
-NOT_SHIPPED = {"PIK3CA", "BRAF"}
+# genes the knowledge base names whose sequence is not shipped (stated in protein_sequences.yaml)
+NOT_SHIPPED: set[str] = set()
 
 
 def test_lengths_are_uniprots(gk: GenomicsKnowledge) -> None:
@@ -50,7 +50,7 @@ def test_every_bundled_hotspot_reference_residue_matches(gk: GenomicsKnowledge) 
                 continue
             assert reference_mismatch(parse_protein_change(row.protein_change), protein) is None, row
             checked += 1
-    assert checked == 40 + 35 + 10 + 44  # ERBB2, ERBB3, AKT1, KRAS rows
+    assert checked == 322  # every row of the six genes
 
 
 @pytest.mark.shared_data
@@ -67,6 +67,7 @@ def test_every_reference_residue_of_the_full_cancerhotspots_table_matches(gk: Ge
         assert protein.residue(int(m[2])) == m[1], (f[4], f[6])
         counts[f[4]] = counts.get(f[4], 0) + 1
     assert counts["TP53"] == 586 and counts["PTEN"] == 138 and counts["EGFR"] == 71 and counts["CDKN2A"] == 61
+    assert counts["PIK3CA"] == 140 and counts["BRAF"] == 53
     assert set(counts) == set(LENGTHS)
 
 
@@ -122,3 +123,22 @@ def test_unknown_gene_is_refused_with_the_closest_symbols(capsys: pytest.Capture
     assert code == 2 and "closest: ERBB" in err  # ERBB2, ERBB3 or ERBB4 come first
     code, out, _ = run(capsys, "variant", "her2", "L755S")  # aliases still resolve, in any case
     assert code == 0 and out["gene"] == "ERBB2"
+
+
+@pytest.mark.shared_data
+def test_tcga_mc3_rows_agree_with_the_shipped_proteins(gk: GenomicsKnowledge) -> None:
+    """Outside check of every sequence: the residue each TCGA MC3 protein change names (VEP on the canonical
+    transcripts) must be the one there. The two CDKN2A E153K rows are the one known disagreement (D153 on p16INK4a:
+    the change is named on another CDKN2A reading frame or isoform)."""
+    import polars as pl
+
+    mc3 = need_shared(HOTSPOTS37.parents[1] / "tcga-mc3" / "mc3_nonsilent.parquet")
+    changes = (pl.read_parquet(mc3, columns=["Hugo_Symbol", "HGVSp_Short"])
+               .filter(pl.col("Hugo_Symbol").is_in(list(gk.sequences)) & pl.col("HGVSp_Short").str.contains(r"^p\.[A-Z]\d"))
+               .group_by("Hugo_Symbol", "HGVSp_Short").len())
+    disagree = {}
+    for gene, change, n in changes.iter_rows():
+        if reference_mismatch(parse_protein_change(change), gk.sequences[gene]) is not None:
+            disagree[(gene, change)] = n
+    assert changes["len"].sum() > 5000  # rows naming a residue of the ten genes
+    assert disagree == {("CDKN2A", "p.E153K"): 2}

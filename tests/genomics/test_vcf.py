@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nerasense.errors import InputError
+from nerasense.errors import InputError, NerasenseWarning
 from nerasense.ingest.table import AlterationTable
 from nerasense.ingest.vcf import bcsq_to_hgvs, read_vcf
 from nerasense.knowledge.genomics import GenomicsKnowledge
@@ -49,7 +49,9 @@ def test_vep_csq(gk: GenomicsKnowledge) -> None:
     reasons = {r["record"]: r["reason"] for r in table.rejected.iter_rows(named=True)}
     assert "does not carry this ALT" in reasons["vep.vcf:15"]  # the second ALT (A) of the multi-allelic record
     assert reasons["vep.vcf:16"].startswith("FILTER=LowQual")
-    assert "no CSQ, ANN or BCSQ annotation" in reasons["vep.vcf:17"]
+    # unannotated, but at the cancerhotspots locus of V842I (17:37881332 G>A, GRCh37): read as that allele
+    assert "vep.vcf:17" not in reasons and rows["vep.vcf:17"]["protein_change"] == "p.V842I"
+    assert any("1 unannotated alleles at a cancerhotspots allele's locus" in n for n in table.notes)
 
 
 def test_snpeff_ann(gk: GenomicsKnowledge) -> None:
@@ -115,3 +117,14 @@ def test_damaged_vcfs_are_refused_clearly(gk: GenomicsKnowledge, tmp_path: Path)
         read_vcf(not_vcf, gk)
     with pytest.raises(InputError, match="existing VCF"):
         read_vcf(tmp_path / "missing.vcf", gk)
+
+
+def test_unannotated_vcf_keeps_hotspot_alleles_by_their_coordinates(gk: GenomicsKnowledge) -> None:
+    """A caller's VCF with no CSQ/ANN/BCSQ: L755S (17:37880220 T>C) and the Y772_A775dup insertion
+    (cancerhotspots writes it '-'>GCATACGTGATG at 37880981; the VCF anchors it on the A there, GRCh37
+    window of ../shared/data/ngs-panel) are read from their loci; the other allele is rejected; a warning says so."""
+    with pytest.warns(NerasenseWarning, match="no CSQ, ANN or BCSQ annotation in the header: 2 unannotated alleles"):
+        table = read_vcf(DATA / "no_annotation.vcf", gk)
+    assert sorted(table.frame["protein_change"].to_list()) == ["p.L755S", "p.Y772_A775dup"]
+    assert table.accounted and table.rejected.height == 1
+    assert "not a cancerhotspots allele's locus" in table.rejected["reason"][0]

@@ -7,7 +7,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -81,9 +81,20 @@ class ReportedAlteration(_Strict):
 
 class SequencingFile(_Strict):
     path: str
-    format: Literal["maf", "vcf", "cna"] | None = None
+    format: Literal["maf", "vcf", "cna", "reads"] | None = None
     sample: str | None = None
     origin: Literal["tissue", "plasma"] = "tissue"
+    mate: str | None = Field(default=None, description="reads: the R2 FASTQ when path is R1")
+    reference: str | None = Field(default=None, description="reads: reference FASTA (needed for format reads)")
+    targets: str | None = Field(default=None, description="reads: target BED (optional)")
+
+    @model_validator(mode="after")
+    def _reads_need_a_reference(self) -> SequencingFile:
+        if self.format == "reads" and not self.reference:
+            raise ValueError("format reads needs reference (a FASTA the reads are aligned to)")
+        if self.format != "reads" and (self.mate or self.reference or self.targets):
+            raise ValueError("mate, reference and targets belong to format reads (FASTQ or BAM)")
+        return self
 
 
 class Ctdna(_Strict):
@@ -96,6 +107,8 @@ class Ctdna(_Strict):
     series_file: str | None = Field(default=None, description="serial plasma table (columns as `nerasense ctdna`)")
     tissue_file: str | None = Field(default=None, description="tissue results table for plasma-tissue concordance")
     assessments_file: str | None = Field(default=None, description="response assessments for the timeline")
+    reference: str | None = Field(default=None, description="FASTA for series variants files that are reads (BAM, FASTQ)")
+    targets: str | None = Field(default=None, description="target BED for those reads")
 
 
 class Liver(_Strict):

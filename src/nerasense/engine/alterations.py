@@ -17,5 +17,7 @@ def interpret_all(alterations: list[Alteration], gk: GenomicsKnowledge) -> list[
             domain=vi.domain, exon=vi.exon, hotspot=vi.hotspot, lower_benefit=vi.lower_benefit,
             truncating=bool(a.protein and a.protein.truncating), rules=tuple(vi.rules), evidence=tuple(vi.evidence),
             reason=vi.reason, unverified=tuple(vi.unverified), vaf=a.vaf, origin=a.origin.value, record=a.record,
+            oncogenicity=vi.oncogenicity.value, mutation_effect=vi.mutation_effect.value,
+            classification_level=vi.classification_level.value if vi.classification_level else None,
         ))
     return out

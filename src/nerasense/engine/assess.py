@@ -116,6 +116,7 @@ class RegimenCall:
     unverified: list[str]
     label: str | None = None  # the labelled population in the assessment's region, None when off-label there
     rank: int = 0  # 1 = best supported regimen for this patient (rank_calls)
+    cohort_note: str | None = None  # why there is no expected outcome, when a call is made without one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -462,6 +463,11 @@ def _assess_regimen(
     expected, modifiers = _expected(matched_items, matched, levels, regimen, facts, kb)
     if call == "resistance":  # cohort estimates of benefit do not apply to a resistant tumour
         expected, modifiers = None, []
+    cohort_note = None
+    if expected is None and call in ("likely benefit", "possible benefit", "unlikely benefit"):
+        where = f" of this tumour type ({facts['tumour.code']})" if facts.get("tumour.code") else ""
+        cohort_note = (f"No {regimen.name.split(' (')[0]} cohort{where} with a published result matches this patient; "
+                       "the call rests on the findings listed, without an outcome estimate.")
     return RegimenCall(
         **base, call=call, level=level,
         level_equivalents=({"oncokb": levels[level].oncokb, "amp_asco_cap": levels[level].amp_asco_cap,
@@ -476,6 +482,7 @@ def _assess_regimen(
         resistance_flags=[m.statement for m in matched if m.direction == Direction.RESISTANCE.value],
         missing_tests=_missing_for(undecided, facts, matched, levels, rules, call, kb, regimen),
         unverified=[m.id for m in matched if m.verification == "U" or (m.result or {}).get("unverified")],
+        cohort_note=cohort_note,
     )
 
 
@@ -505,6 +512,8 @@ def _population_words(item: EvidenceItem, result: dict[str, Any], kb: KnowledgeB
         return item.population
     if result.get("subgroup"):
         return str(result["subgroup"])
+    if result.get("comparator") and result.get("arm"):
+        return f"{result['arm']} vs {result['comparator']}"
     return kb.trials[item.trial].population if item.trial else ""
 
 
@@ -569,9 +578,9 @@ def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, Fact
     evidence and why (never silently another tumour type's figure)."""
     if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
         return None
-    return (f"No {regimen.name} cohort of this tumour type ({facts['tumour.code']}) has published results; "
-            f"the nearest evidence is {expected.get('trial')} — {expected.get('population')}, a cohort across "
-            "tumour types that the patient's alteration qualifies for.")
+    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({facts['tumour.code']}) has published "
+            f"results: the nearest evidence is {expected.get('trial')}, a cohort across tumour types that the "
+            "patient's alteration qualifies for.")
 
 
 def _reasons(call: str, matched: list[EvidenceMatch], regimen: Regimen) -> list[str]:

@@ -134,6 +134,10 @@ class InterpretedAlteration:
     vaf: float | None
     origin: str
     record: str | None
+    # the classification in OncoKB's vocabulary (issue 16), shown beside the call on neratinib
+    oncogenicity: str = "unknown"
+    mutation_effect: str = "unknown"
+    classification_level: str | None = None
 
 
 @dataclass(frozen=True)

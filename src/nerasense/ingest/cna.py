@@ -149,7 +149,9 @@ def _one_call(gene: str, sample: str, call: str, where: str, line: int, cn: str 
         try:
             copy_number = float(str(cn))
         except ValueError:
-            return {"record": where, "reason": f"copy_number={cn!r} is not a number", "gene": g, "value": cn,
+            copy_number = -1.0
+        if not 0 <= copy_number < float("inf"):  # NaN, inf and negatives fail this too
+            return {"record": where, "reason": f"copy_number={cn!r} is not a number >= 0", "gene": g, "value": cn,
                     "sample": sample}
     return {"gene": g, "kind": KIND_BY_CALL[value], "cna_call": value, "copy_number": copy_number,
             "sample": sample, "origin": origin, "line": line}

@@ -126,10 +126,13 @@ def read_ctdna_series(
     assessments: Path | None = None,
     kb: KnowledgeBase | None = None,
     allowed: Sequence[Path] = (),
+    call_reads: Callable[[list[Path]], Path] | None = None,
 ) -> dict[str, CtdnaSeries]:
     """Read a series table (and optional tissue and assessment tables) into series by patient id.
 
     ``variants_file`` entries must lie under the series table's folder or one of ``allowed`` (symlinks resolved).
+    ``call_reads`` turns reads named as a variants file (a BAM, or FASTQ ``R1;R2``) into a VCF (the caller
+    above this layer supplies it: ``nerasense call`` with the reference it was given).
     """
     tissue_rows = records(read_table(tissue), TISSUE_COLUMNS, TISSUE_COLUMNS, Path(tissue).name) if tissue else []
     assess_rows = (
@@ -139,7 +142,7 @@ def read_ctdna_series(
     )
     rows = records(read_table(path), REQUIRED, COLUMNS, Path(path).name)
     return build_series(rows, tissue_rows, assess_rows, name=Path(path).name, kb=kb, base_dir=Path(path).parent,
-                        allowed=allowed)
+                        allowed=allowed, call_reads=call_reads)
 
 
 def records(
@@ -247,6 +250,7 @@ def build_series(
     kb: KnowledgeBase | None = None,
     base_dir: Path | None = None,
     allowed: Sequence[Path] = (),
+    call_reads: Callable[[list[Path]], Path] | None = None,
 ) -> dict[str, CtdnaSeries]:
     """Validate rows (dicts of strings by column) into series by patient; raise every problem at once.
     ``variants_file`` paths are read relative to ``base_dir`` (the series table's folder) and must lie under
@@ -336,7 +340,7 @@ def build_series(
 
     for (patient, sample_id), s in sorted(samples.items()):
         if s["variants_file"] and s["qc_pass"]:
-            from_file = _from_variants_file(p, s, base_dir or Path("."), name, gk, allowed)
+            from_file = _from_variants_file(p, s, base_dir or Path("."), name, gk, allowed, call_reads)
             have = {a.key: seen_alt[(patient, sample_id, *a.key)] for a in alterations[(patient, sample_id)]}
             for alt in from_file:
                 if alt.key in have:
@@ -437,9 +441,33 @@ def _alteration(
 _FILE_FORMATS = "a .maf, .vcf (optionally .gz) or copy-number table whose name contains '.cna'"
 
 
+_READS = (".bam", ".cram", ".fastq", ".fq", ".fastq.gz", ".fq.gz")
+
+
+def _from_reads(
+    p: ProblemCollector, s: Mapping[str, Any], base_dir: Path, name: str, gk: GenomicsKnowledge,
+    allowed: Sequence[Path], call_reads: Callable[[list[Path]], Path] | None,
+) -> list[PlasmaAlteration]:
+    """A variants file that is reads (a BAM, or FASTQ ``R1;R2``): called to a VCF, then read as one."""
+    where = f"{name} row {s['row']}"
+    if call_reads is None:
+        p.add("variants_file", s["variants_file"], f"{_FILE_FORMATS}; reads (BAM, FASTQ) only with a reference",
+              "give --reference to nerasense ctdna, or ctdna.reference in the patient file", where)
+        return []
+    paths = [confine(x.strip(), base_dir, field="variants_file", allowed=allowed, where=where)
+             for x in str(s["variants_file"]).split(";") if x.strip()]
+    missing = [x for x in paths if not x.is_file()]
+    for x in missing:
+        p.add("variants_file", str(x), "existing reads files (a BAM, or FASTQ R1;R2)", "", where)
+    if missing:
+        return []
+    vcf = call_reads(paths)
+    return _from_variants_file(p, {**s, "variants_file": str(vcf)}, vcf.parent, name, gk, [vcf.parent])
+
+
 def _from_variants_file(
     p: ProblemCollector, s: Mapping[str, Any], base_dir: Path, name: str, gk: GenomicsKnowledge,
-    allowed: Sequence[Path] = (),
+    allowed: Sequence[Path] = (), call_reads: Callable[[list[Path]], Path] | None = None,
 ) -> list[PlasmaAlteration]:
     """Detected alterations of one sample from its MAF/VCF/CNA file (read by the genomics readers).
 
@@ -457,6 +485,8 @@ def _from_variants_file(
     where = f"{name} row {s['row']}"
     lower = Path(s["variants_file"]).name.lower()
     try:
+        if lower.endswith(_READS):  # reads (issue 22): called by the function the caller supplies
+            return _from_reads(p, s, base_dir, name, gk, allowed, call_reads)
         path = confine(s["variants_file"], base_dir, field="variants_file", allowed=allowed, where=where)
         if not path.is_file():
             p.add("variants_file", s["variants_file"], "an existing file (relative to the series table)",

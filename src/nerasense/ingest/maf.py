@@ -260,6 +260,43 @@ def read_maf(
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
 
 
+@input_boundary("MAF text (tab-separated, UTF-8)")
+def read_maf_text(data: bytes, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
+                  on_shift: OnShift = "repair", origin_by_sample: dict[str, str] | None = None,
+                  seen: Callable[[pl.DataFrame], None] | None = None) -> AlterationTable:
+    """Read MAF text held in memory (comment lines, a header line, data lines) with the checks of
+    :func:`read_maf`: a part of a larger file that ``nerasense screen`` cut at line ends and gave the file's
+    header. Lines are numbered from the first line of ``data``; ``name`` names the rows' file. ``seen``, when
+    given, is called with the rows as read (every header column as text), before any check: a caller can so
+    take a column the reader does not keep (a tumour type) without parsing the text twice."""
+    path = Path(name)
+    header, offset, comments, flavour = _split_header(data, path)
+    _check_header(header, name)
+    frame = _rows(data, offset, header, comments)
+    if seen is not None:
+        seen(frame)
+    return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
+
+
+@input_boundary("MAF rows (a table with MAF columns)")
+def read_maf_rows(frame: pl.DataFrame, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
+                  first_line: int = 1, on_shift: OnShift = "repair",
+                  origin_by_sample: dict[str, str] | None = None) -> AlterationTable:
+    """Read rows already split into MAF columns (a Parquet row group) with the checks of :func:`read_maf`.
+
+    Integer columns stay integers; every other column is read as text, with an empty value missing (as in a
+    MAF file). Rows are numbered from ``first_line`` (the 1-based row of the table)."""
+    header = list(frame.columns)
+    _check_header(header, name)
+    integer = {h for h in INTEGER_COLUMNS if h in header and frame.schema[h].is_integer()}
+    frame = frame.with_columns(
+        *(pl.col(h).cast(pl.Int64) for h in integer),
+        *(pl.col(h).cast(pl.String).replace("", None) for h in header if h not in integer),
+        pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias("line_no"),
+    )
+    return _checked(frame, header, Path(name), "", on_shift, origin_by_sample or {}, _knowledge(gk))
+
+
 def _knowledge(gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge]) -> GenomicsKnowledge:
     """The knowledge itself, or what the function that loads it returns (a knowledge object is not callable)."""
     return gk() if callable(gk) else gk
@@ -611,6 +648,8 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
     if answers.errors:  # a change that does not parse refuses its row
         code = _refused(code, slow_at.filter(slow.is_in(list(answers.errors))), Reject.BAD_CHANGE)
 
+    change = _hotspot_changes(frame, gene, change, code, gk, cols, path.name, notes)
+
     rejected_at = (code > 0).arg_true()
     rejected_rows = frame.gather(rejected_at).with_columns(
         gene.gather(rejected_at).alias("gene"), code.gather(rejected_at).alias("_code"),
@@ -641,6 +680,50 @@ def _finish(frame: pl.DataFrame, cols: _Columns, path: Path, flavour: str, notes
                            flavour=flavour, notes=notes)
 
 
+# how MAFs write the genome build in NCBI_Build, and the build each stands for
+BUILDS = {"GRCh37": "GRCh37", "37": "GRCh37", "hg19": "GRCh37", "GRCh37-lite": "GRCh37",
+          "GRCh38": "GRCh38", "38": "GRCh38", "hg38": "GRCh38"}
+
+
+def _hotspot_changes(frame: pl.DataFrame, gene: pl.Series, change: pl.Series, code: pl.Series, gk: GenomicsKnowledge,
+                     cols: _Columns, name: str, notes: list[str]) -> pl.Series:
+    """Rows without a protein change whose locus is a cancerhotspots allele of the same gene get that allele
+    (``NCBI_Build`` says GRCh37 or GRCh38; without it both are tried, GRCh37 first). A file with no protein-change
+    column at all is read this way and warned about: nothing else could tell its protein changes."""
+    missing_column = not cols.change_columns
+    need = change.is_null() & (code == 0) & frame["pos"].is_not_null() & frame["ref"].is_not_null() \
+        & frame["alt"].is_not_null()
+    if not need.any():
+        return change
+    at = need.arg_true()
+    rows = frame.select("chrom", "pos", "ref", "alt", "genome_build").gather(at).with_columns(
+        gene.gather(at).alias("gene"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
+    loci = pl.DataFrame([(b, c, p, r, a, g, ch) for (b, c, p, r, a), (g, ch) in gk.hotspot_loci.items()],
+                        schema={"_build": pl.String, "chrom": pl.String, "pos": pl.Int64, "ref": pl.String,
+                                "alt": pl.String, "gene": pl.String, "_change": pl.String}, orient="row")
+    build = pl.col("genome_build").replace_strict(BUILDS, default=None, return_dtype=pl.String)
+    found = pl.Series("_change", [None] * rows.height, dtype=pl.String)
+    for candidate in ("GRCh37", "GRCh38"):
+        tried = rows.with_columns(pl.coalesce(build, pl.lit(candidate)).alias("_build")).filter(
+            pl.col("_build") == candidate)
+        hits = tried.join(loci, on=["_build", "chrom", "pos", "ref", "alt", "gene"], how="inner")
+        if hits.height:
+            found = found.scatter(hits["_i"], hits["_change"].fill_null(found.gather(hits["_i"])))
+    filled = found.is_not_null()
+    n_filled, n_left = int(filled.sum()), int((~filled).sum())
+    if n_filled:
+        change = change.clone().scatter(at.filter(filled), found.filter(filled))
+    builds = sorted({v for v in rows["genome_build"].unique().to_list() if v}) or ["not given: GRCh37, then GRCh38"]
+    text = (f"{n_filled} rows at a cancerhotspots allele's locus were given that allele from their genomic coordinates "
+            f"(build {', '.join(builds)}); {n_left} rows without a protein change stay so (effect unknown)")
+    if missing_column:
+        warnings.warn(f"{name}: no protein-change column ({' / '.join(CHANGE_COLUMNS)}): {text}. Annotate the file "
+                      "(VEP, vcf2maf) to classify every allele.", NerasenseWarning, stacklevel=4)
+    elif n_filled:
+        notes.append(f"{name}: {text}")
+    return change
+
+
 def _failing(values: pl.Series, pattern: str) -> pl.Series:
     """Which ``values`` fail the regex ``pattern`` (a missing value does not), tested once per distinct value."""
     distinct = values.unique()
@@ -664,4 +747,4 @@ def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str
     return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
 
 
-__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf"]
+__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf", "read_maf_rows", "read_maf_text"]

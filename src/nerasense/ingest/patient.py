@@ -3,7 +3,7 @@ problem at once with the file name."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +69,12 @@ def case_file_paths(raw: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     sequencing = raw.get("sequencing")
     for i, f in enumerate(sequencing if isinstance(sequencing, list) else []):
-        if isinstance(f, dict) and isinstance(f.get("path"), str) and f["path"]:
-            out.append((f"sequencing[{i}].path", f["path"]))
+        for key in ("path", "mate", "reference", "targets"):  # the last three: reads (issue 22)
+            if isinstance(f, dict) and isinstance(f.get(key), str) and f[key]:
+                out.append((f"sequencing[{i}].{key}", f[key]))
     ctdna = raw.get("ctdna")
     if isinstance(ctdna, dict):
-        out += [(f"ctdna.{name}", value) for name in ("series_file", "tissue_file", "assessments_file")
+        out += [(f"ctdna.{name}", value) for name in ("series_file", "tissue_file", "assessments_file", "reference", "targets")
                 if isinstance(value := ctdna.get(name), str) and value]
     return out
 
@@ -161,7 +162,8 @@ def patient_alterations(patient: Patient, gk: GenomicsKnowledge, base_dir: Path,
 
 
 def patient_ctdna_series(patient: Patient, kb: KnowledgeBase, base_dir: Path,
-                         allowed: Sequence[Path] = ()) -> CtdnaSeries | None:
+                         allowed: Sequence[Path] = (),
+                         call_reads: Callable[[list[Path]], Path] | None = None) -> CtdnaSeries | None:
     """Read the patient's serial plasma file (``ctdna.series_file``), if one is named.
 
     The series file may hold several patients; the one whose ``patient_id`` matches is returned. Its files,
@@ -181,7 +183,7 @@ def patient_ctdna_series(patient: Patient, kb: KnowledgeBase, base_dir: Path,
     check_input(path, "series table (CSV/TSV/Parquet)", field="ctdna.series_file")
     series = read_ctdna_series(path, tissue=resolve(c.tissue_file, "tissue_file"),
                                assessments=resolve(c.assessments_file, "assessments_file"), kb=kb,
-                               allowed=[base_dir, *allowed])
+                               allowed=[base_dir, *allowed], call_reads=call_reads)
     if patient.patient_id not in series:
         raise InputError(Problem("ctdna.series_file", path.name, f"a table with rows for {patient.patient_id}",
                                  f"patients in the file: {', '.join(sorted(series)) or 'none'}",

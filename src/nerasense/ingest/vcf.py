@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from nerasense.errors import InputError, Problem
+from nerasense.errors import InputError, NerasenseWarning, Problem
 from nerasense.ingest.table import AlterationTable, normalise_changes, require_file, resolve_gene_column
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.safe_io import captured_stderr, encoding_problem, input_boundary
@@ -156,6 +157,7 @@ def read_vcf(path: str | Path, gk: GenomicsKnowledge, *, sample: str | None = No
 
 def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, origin: str) -> AlterationTable:
     _check_vcf_header(path)
+    _check_vcf_records(path)
     try:
         vcf = VCF(str(path))
     except Exception as exc:  # cyvcf2 raises OSError, ValueError or bare Exception on a damaged header
@@ -170,6 +172,8 @@ def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, o
     idx = samples.index(sample) if sample is not None else (0 if samples else None)
     sample_name = samples[idx] if idx is not None else path.name.split(".")[0]
     fields = {k: f for k in ("CSQ", "ANN", "BCSQ") if (f := _header_fields(vcf, k))}
+    builds = _builds(vcf.raw_header)
+    by_locus = 0  # unannotated alleles read as a cancerhotspots allele from their coordinates
     header_lines = _count_header_lines(path)
     name = path.name
     rows: list[dict[str, Any]] = []
@@ -205,10 +209,15 @@ def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, o
                         continue
                 ann = _annotation(info, fields, rec.REF, alt, len(alts))
                 if ann is None or not ann.get("gene"):
-                    rejected.append({**base, "reason": "no CSQ, ANN or BCSQ annotation with a gene for this allele; "
-                                     "annotate with VEP, snpEff or bcftools csq first", "value": value})
-                    continue
-                flavours.add(str(ann["flavour"]))
+                    ann = _hotspot_annotation(gk, builds, str(rec.CHROM), int(rec.POS), rec.REF, alt)
+                    if ann is None:
+                        rejected.append({**base, "reason": "no CSQ, ANN or BCSQ annotation with a gene for this allele, "
+                                         "and not a cancerhotspots allele's locus; annotate with VEP, snpEff or "
+                                         "bcftools csq first", "value": value})
+                        continue
+                    by_locus += 1
+                if ann["flavour"] != "coordinates":
+                    flavours.add(str(ann["flavour"]))
                 vaf, depth, alt_count = _sample_counts(rec, idx, a_i)
                 kind = "snv" if len(rec.REF) == 1 == len(alt) else ("mnv" if len(rec.REF) == len(alt) else "indel")
                 rows.append({"line": line, "sample": sample_name, "gene": str(ann["gene"]).strip(),
@@ -222,7 +231,9 @@ def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, o
             raise
         raise InputError(Problem("file", str(path), "a well-formed VCF",
                                  f"reading stopped after {records} records: {exc}")) from None
-    frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64},
+    text_columns = ("gene", "raw_change", "consequence", "hgvs_c", "transcript")  # typed even when all empty
+    frame = pl.DataFrame(rows, schema_overrides={"vaf": pl.Float64, "depth": pl.Int64, "alt_count": pl.Int64,
+                                                 **dict.fromkeys(text_columns, pl.String)},
                          infer_schema_length=None) if rows else pl.DataFrame(
         schema={"gene": pl.String, "raw_change": pl.String, "line": pl.Int64, "sample": pl.String,
                 "value": pl.String})
@@ -238,8 +249,44 @@ def _read_vcf(VCF: Any, path: Path, gk: GenomicsKnowledge, sample: str | None, o
     rej = pl.DataFrame(rejected, schema={"record": pl.String, "reason": pl.String, "gene": pl.String,
                                          "value": pl.String, "sample": pl.String}) if rejected else pl.DataFrame()
     notes = [f"{name}: sample {sample_name}; annotation {', '.join(sorted(flavours)) or 'none'}"]
+    unannotated = sum(1 for r in rejected if str(r["reason"]).startswith("no CSQ"))
+    text = (f"{by_locus} unannotated alleles at a cancerhotspots allele's locus were read as that allele from their "
+            f"coordinates (build {' or '.join(builds)}); {unannotated} other unannotated alleles are rejected")
+    if not fields:
+        warnings.warn(f"{name}: no CSQ, ANN or BCSQ annotation in the header: {text}. Annotate the file (VEP, snpEff, "
+                      "bcftools csq) to classify every allele.", NerasenseWarning, stacklevel=2)
+    elif by_locus:
+        notes.append(f"{name}: {text}")
     return AlterationTable(path=str(path), format="vcf", frame=frame, rejected=rej, input_records=records,
                            flavour="+".join(sorted(flavours)), notes=notes)
+
+
+def _builds(header: str) -> tuple[str, ...]:
+    """The genome build the header names (##reference, ##assembly or a contig's assembly=), or both to try."""
+    named = " ".join(ln for ln in header.splitlines() if ln.startswith(("##reference", "##assembly", "##contig")))
+    if re.search(r"GRCh38|hg38", named):
+        return ("GRCh38",)
+    if re.search(r"GRCh37|hg19|b37|hs37", named):
+        return ("GRCh37",)
+    return ("GRCh37", "GRCh38")
+
+
+def _hotspot_annotation(gk: GenomicsKnowledge, builds: tuple[str, ...], chrom: str, pos: int, ref: str,
+                        alt: str) -> dict[str, Any] | None:
+    """The cancerhotspots allele at this VCF locus, its alleles written as MAF writes them (an insertion after
+    the anchor base: '-' > inserted bases at POS; a deletion: deleted bases > '-' at POS + 1)."""
+    if len(ref) == 1 < len(alt) and alt[0] == ref:
+        key = (pos, "-", alt[1:])
+    elif len(alt) == 1 < len(ref) and ref[0] == alt:
+        key = (pos + 1, ref[1:], "-")
+    else:
+        key = (pos, ref, alt)
+    for build in builds:
+        hit = gk.hotspot_loci.get((build, chrom.removeprefix("chr"), *key))
+        if hit is not None:
+            return {"gene": hit[0], "change": hit[1], "consequence": None, "hgvs_c": None, "transcript": None,
+                    "flavour": "coordinates"}
+    return None
 
 
 def _check_vcf_header(path: Path) -> None:
@@ -267,6 +314,37 @@ def _check_vcf_header(path: Path) -> None:
         raise InputError(Problem("header", name, "a #CHROM header line before the first record",
                                  f"line {n} is a record but no #CHROM line came before it"))
     raise InputError(Problem("header", name, "a VCF with a #CHROM header line", "the file ends inside the header"))
+
+
+def _check_vcf_records(path: Path) -> None:
+    """Refuse a record with a byte outside ASCII in any column but INFO, naming line and column, before htslib
+    reads it: a non-ASCII byte in a sample's GT makes htslib (through cyvcf2) crash the whole process with a
+    segmentation fault, which no Python code can catch (found by fuzzing, issue 17). INFO must be UTF-8."""
+    name = str(path)
+    columns = ("CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT")
+    for n, raw in enumerate(_all_lines(path), start=1):
+        if raw.isascii() or raw.startswith(b"#"):
+            continue
+        for i, cell in enumerate(raw.rstrip(b"\r\n").split(b"\t")):
+            if cell.isascii():
+                continue
+            if i == 7 and encoding_problem(cell, name) is None:
+                continue  # UTF-8 text in INFO (an annotation) is read as text
+            column = columns[i] if i < len(columns) else f"sample {i - len(columns) + 1}"
+            raise InputError(Problem("record", name, "ASCII in every column but INFO (UTF-8 there)",
+                                     f"line {n}, column {column} holds the byte(s) "
+                                     f"{', '.join(f'0x{b:02x}' for b in cell if b > 127)}"))
+
+
+def _all_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as fh:
+            yield from fh
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(Problem("file", str(path), "a complete gzip/BGZF file", f"the stream is damaged ({exc})")) from None
 
 
 def _header_lines(path: Path) -> Iterator[bytes]:

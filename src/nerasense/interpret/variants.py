@@ -198,7 +198,10 @@ _ANSWER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "gene": pl.String, "kind": pl.String, "protein_change": pl.String, "domain": pl.String,
     "exon": pl.Int64, "hotspot": pl.Boolean, "effect": pl.String, "lower_benefit": pl.Boolean,
     "evidence": pl.List(pl.String), "reason": pl.String, "unverified": pl.List(pl.String),
-    "oncogenicity": pl.String, "mutation_effect": pl.String, "classification_level": pl.String,
+    # enums: a gather moves a 1-byte category number per row, not a string view
+    "oncogenicity": pl.Enum([o.value for o in Oncogenicity]),
+    "mutation_effect": pl.Enum([m.value for m in MutationEffect]),
+    "classification_level": pl.Enum([c.value for c in ClassificationLevel]),
 }
 
 def _synonymous(column: str = "protein_change") -> pl.Expr:
@@ -355,16 +358,18 @@ def _uncurated_answer(gk: GenomicsKnowledge, synonymous: bool, known: bool, hots
 
 
 def reference_mismatches(frame: pl.DataFrame, gk: GenomicsKnowledge,
-                         parse: Callable[[str], ProteinChange]) -> list[dict[str, object]]:
+                         parse: Callable[[str], ProteinChange], count: str | None = None) -> list[dict[str, object]]:
     """Distinct (gene, protein change) of a table whose residues do not match the gene's reference protein
     (another transcript's numbering, or a damaged row), each with its row count and what is there. Only the
-    genes with a shipped sequence are checked, once per distinct change."""
+    genes with a shipped sequence are checked, once per distinct change. ``count`` names a column of row
+    counts when ``frame`` holds rows already counted; otherwise each row counts once."""
     genes = sorted(gk.sequences)
     rows = frame.filter(pl.col("gene").is_in(genes) & pl.col("protein_change").is_not_null())
     if not rows.height:
         return []
     out: list[dict[str, object]] = []
-    for gene, change, n in rows.group_by("gene", "protein_change").len().sort("gene", "protein_change").iter_rows():
+    n_rows = pl.col(count).sum().alias("len") if count else pl.len()
+    for gene, change, n in rows.group_by("gene", "protein_change").agg(n_rows).sort("gene", "protein_change").iter_rows():
         mismatch = reference_mismatch(parse(change), gk.sequences[gene])
         if mismatch is not None:
             out.append({"gene": gene, "protein_change": change, "rows": n, "why": mismatch.text})

@@ -39,6 +39,7 @@ class HotspotAllele:
 
 
 HGNC_SYMBOLS_FILE = "hgnc_symbols.tsv"
+HotspotLocus = tuple[str, str, int, str, str]  # build (GRCh37 / GRCh38), chrom without 'chr', position, ref, alt
 HOTSPOT_COLUMNS = ("gene", "protein_change", "variant_class", "chrom", "pos_grch37", "ref_grch37",
                    "alt_grch37", "pos_grch38")
 
@@ -72,6 +73,8 @@ class GenomicsKnowledge:
 
     kb: KnowledgeBase
     extra_hotspots: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    # (build, chrom, pos, ref, alt) -> (gene, protein change) of a full cancerhotspots table given at run time
+    extra_hotspot_loci: dict[HotspotLocus, tuple[str, str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"GenomicsKnowledge(kb_version={self.kb.kb_version!r}, extra_hotspots={len(self.extra_hotspots)})"
@@ -134,6 +137,22 @@ class GenomicsKnowledge:
                 raise KnowledgeError(f"{table.file}: {len(rows)} rows, hotspot_tables.yaml says {table.rows}")
             pairs.update((r.gene, r.protein_change) for r in rows)
         return frozenset(pairs)
+
+    @cached_property
+    def hotspot_loci(self) -> dict[HotspotLocus, tuple[str, str]]:
+        """(build, chrom, pos, ref, alt) -> (gene, normalised protein change) of every hotspot allele, on GRCh37
+        and GRCh38 (MAF conventions: '-' for the empty allele of an insertion or deletion). The bundled rows and
+        the loci of a full table given at run time; a locus named twice keeps its first allele."""
+        loci: dict[HotspotLocus, tuple[str, str]] = {}
+        for table in self.hotspot_tables:
+            for r in read_hotspot_tsv(self.kb.data_dir / table.file):
+                loci.setdefault(("GRCh37", r.chrom, r.pos_grch37, r.ref_grch37, r.alt_grch37), (r.gene, r.protein_change))
+                if r.pos_grch38 is not None:
+                    loci.setdefault(("GRCh38", r.chrom, r.pos_grch38, r.ref_grch37, r.alt_grch37),
+                                    (r.gene, r.protein_change))
+        for key, value in self.extra_hotspot_loci.items():
+            loci.setdefault(key, value)
+        return loci
 
     @cached_property
     def hotspot_source_ids(self) -> tuple[str, ...]:
@@ -238,5 +257,5 @@ def reference_mismatch(change: ProteinChange, protein: ProteinSequence) -> Refer
     return None
 
 
-__all__ = ["HGNC_SYMBOLS_FILE", "HOTSPOT_COLUMNS", "GenomicsKnowledge", "HotspotAllele", "ReferenceMismatch",
+__all__ = ["HGNC_SYMBOLS_FILE", "HOTSPOT_COLUMNS", "GenomicsKnowledge", "HotspotAllele", "HotspotLocus", "ReferenceMismatch",
            "read_hotspot_tsv", "reference_mismatch"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nerasense.knowledge import ctdna_schema, dosing_schema, genomics_schema, schema
+from nerasense.knowledge import calling_schema, ctdna_schema, dosing_schema, genomics_schema, schema
 
 KINDS: dict[str, type[BaseModel]] = {
     "sources": schema.Source,
@@ -48,4 +48,10 @@ KINDS.update({
     # issue 16: classification vocabulary -> call on neratinib
     "oncogenicity_effects": genomics_schema.OncogenicityEffect,
     "protein_sequences": genomics_schema.ProteinSequence,
+})
+
+# Reads to calls (issue 22): models in nerasense.knowledge.calling_schema
+KINDS.update({
+    "calling_parameters": calling_schema.CallingParameter,
+    "grch38_shifts": calling_schema.BuildShift,
 })

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nerasense.errors import InputError, Problem
+from nerasense.safe_io import decode, load_yaml, read_input
 
 
 class _Strict(BaseModel):
@@ -90,16 +91,13 @@ class CohortSpec(_Strict):
 
 
 def load_spec(path: str | Path) -> CohortSpec:
-    import yaml
-
+    """The cohort YAML, read with the limits of :mod:`nerasense.safe_io` (regular file, size, UTF-8, no tags,
+    bounded aliases and nesting, each key once)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(Problem("cohort file", str(p), "an existing YAML file"))
+    raw = load_yaml(decode(read_input(p, "cohort YAML", field="cohort file", kind="case_file"), str(p),
+                           field="cohort file"), p.name, field="cohort file")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
         return CohortSpec.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise InputError(Problem("cohort file", str(p), "valid YAML", str(exc).splitlines()[0])) from exc
     except ValidationError as exc:
         raise InputError(
             [Problem(".".join(map(str, e["loc"])), e.get("input"), e["msg"], where=str(p)) for e in exc.errors()]

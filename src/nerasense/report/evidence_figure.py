@@ -11,37 +11,54 @@ CALL_COLOURS = {
 }
 
 
+LABEL_WIDTH = 46  # characters per label line: labels wrap instead of squeezing the plot
+
+
+def _short(name: str) -> str:
+    """A regimen name without its parenthesised population, for figure labels."""
+    return name.split(" (")[0]
+
+
 def effect_rows(regimens: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per matched trial result with a CI, labelled by regimen and evidence id."""
+    """One row per matched trial result with a CI, labelled by regimen, trial and subgroup."""
     rows = []
     for reg in regimens:
         for ev in reg["evidence"]:
             r = ev.get("result")
             if not r or r.get("ci_low") is None or r.get("measure") not in ("hazard_ratio", "proportion"):
                 continue
+            pair = f"{r['arm']} vs {r['comparator']}" if r.get("arm") and r.get("comparator") else ""
+            what = r.get("subgroup") or pair or r["endpoint"]
+            if r.get("subgroup") == "both arms pooled" and pair:  # a prognostic comparison across both arms
+                what = f"{pair} (both arms pooled)"
             rows.append({
                 "regimen": reg["name"], "call": reg["call"], "evidence": ev["id"], "direction": ev["direction"],
                 "measure": r["measure"], "endpoint": r["endpoint"], "value": r["value"],
-                "low": r["ci_low"], "high": r["ci_high"], "label": f"{r.get('trial', '')} {r['endpoint']}"
-                + (f" — {r['subgroup']}" if r.get("subgroup") else ""),
+                "low": r["ci_low"], "high": r["ci_high"],
+                "label": f"{_short(reg['name'])} · {r.get('trial', '')} {r['endpoint']}: {what}",
             })
     return rows
 
 
 def forest_svg(regimens: list[dict[str, Any]]) -> str | None:
-    """An SVG string, or None when no matched result has a CI."""
+    """An SVG string, or None when no matched result has a CI. Labels wrap at ``LABEL_WIDTH`` characters
+    and the figure grows with the lines, so every label fits at the report's width."""
     rows = effect_rows(regimens)
     if not rows:
         return None
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    for r in rows:
+        r["wrapped"] = "\n".join(textwrap.wrap(r["label"], LABEL_WIDTH))
     panels = [m for m in ("hazard_ratio", "proportion") if any(r["measure"] == m for r in rows)]
-    heights = [sum(r["measure"] == m for r in rows) for m in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, 0.42 * sum(heights) + 1.3 * len(panels)),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    lines = [sum(r["wrapped"].count("\n") + 1 for r in rows if r["measure"] == m) for m in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9.0, 0.27 * sum(lines) + 0.35 * len(rows) + 1.1 * len(panels)),
+                             gridspec_kw={"height_ratios": lines}, squeeze=False)
     for ax, measure in zip(axes[:, 0], panels, strict=True):
         sub = [r for r in rows if r["measure"] == measure]
         ys = list(range(len(sub)))[::-1]
@@ -50,8 +67,9 @@ def forest_svg(regimens: list[dict[str, Any]]) -> str | None:
             ax.plot([r["low"], r["high"]], [y, y], color=colour, lw=2)
             ax.plot(r["value"], y, "s", color=colour, ms=7)
             ax.text(1.02, y, f"{r['value']:.2f} ({r['low']:.2f}–{r['high']:.2f})", transform=ax.get_yaxis_transform(),
-                    va="center", fontsize=8)
-        ax.set_yticks(ys, [f"{r['regimen']}: {r['label']}" for r in sub], fontsize=8)
+                    va="center", fontsize=8.5)
+        ax.set_yticks(ys, [r["wrapped"] for r in sub], fontsize=8.5)
+        ax.set_ylim(-0.6, len(sub) - 0.4)
         if measure == "hazard_ratio":
             ax.set_xscale("log")
             from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
@@ -67,7 +85,7 @@ def forest_svg(regimens: list[dict[str, Any]]) -> str | None:
             ax.set_xlim(0, 1)
             ax.set_xlabel("response / benefit rate (CI as published)", fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
-    fig.subplots_adjust(left=0.45, right=0.8, hspace=0.45)
+    fig.subplots_adjust(left=0.42, right=0.84, hspace=0.5)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)

@@ -12,18 +12,69 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nerasense.errors import InputError, Problem
 from nerasense.knowledge import KnowledgeBase
+from nerasense.knowledge.oncotree import oncotree
+from nerasense.knowledge.schema import EvidenceItem
 from nerasense.report.evidence_figure import CALL_COLOURS, forest_svg
 from nerasense.safe_io import atomic_output, atomic_write, output_error
 
-CALL_ORDER = ["resistance", "likely benefit", "possible benefit", "unlikely benefit", "insufficient data",
-              "not applicable"]
+
+def fmt_num(v: Any) -> str:
+    """A number for people: 52 not 52.0, 0.58 not 0.580000, thousands as given; '—' for missing."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if float(v).is_integer():
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def fmt_pct(v: Any) -> str:
+    """A fraction as a percentage with at most one decimal: 0.16 → 16%, 0.3608 → 36.1%."""
+    if v is None:
+        return "—"
+    pct = round(100 * float(v), 1)
+    return f"{int(pct)}%" if pct.is_integer() else f"{pct:.1f}%"
+
+
+MEASURE_UNITS = {"median_months": "months (median)", "median_weeks": "weeks (median)",
+                 "mean_months": "months (mean)", "count": "", "probability": "(probability)"}
+
+
+def outcome_text(e: dict[str, Any]) -> str:
+    """One published result in words, e.g. 'ORR 16% (exact 95% CI 4.5–36.1%; 4 of 25)'."""
+    level = f"{fmt_num(100 * float(e.get('ci_level') or 0.95))}%"
+    if e.get("measure") == "proportion":
+        text = f"{e['endpoint']} {fmt_pct(e['value'])}"
+        parts = []
+        if e.get("exact_ci_low") is not None:
+            parts.append(f"exact {level} CI {fmt_pct(e['exact_ci_low'])}–{fmt_pct(e['exact_ci_high'])}")
+        elif e.get("ci_low") is not None:
+            parts.append(f"{level} CI {fmt_pct(e['ci_low'])}–{fmt_pct(e['ci_high'])}")
+        if e.get("responders") is not None and e.get("n"):
+            parts.append(f"{e['responders']} of {e['n']}")
+        elif e.get("n"):
+            parts.append(f"n = {e['n']}")
+        return text + (f" ({'; '.join(parts)})" if parts else "")
+    if e.get("measure") == "hazard_ratio":
+        text = f"{e['endpoint']} HR {fmt_num(e['value'])}"
+        parts = []
+        if e.get("ci_low") is not None:
+            parts.append(f"{level} CI {fmt_num(e['ci_low'])}–{fmt_num(e['ci_high'])}")
+        if e.get("n"):
+            parts.append(f"n = {e['n']}")
+        return text + (f" ({'; '.join(parts)})" if parts else "")
+    unit = MEASURE_UNITS.get(str(e.get("measure")), "")
+    return f"{e['endpoint']} {fmt_num(e['value'])} {unit}".strip() + (f" (n = {e['n']})" if e.get("n") else "")
 
 
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("nerasense.report", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
-    env.filters["num"] = lambda v: "—" if v is None else f"{v:g}"
+    env.filters["pct"] = fmt_pct
+    env.filters["num"] = fmt_num
+    env.filters["outcome"] = outcome_text
+    env.filters["score"] = lambda v: f"{v:.2f}".rstrip("0").rstrip(".") if v is not None else "—"
     return env
 
 
@@ -50,8 +101,19 @@ def citations(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[str, s
     for source in (assessment.get("ctdna") or {}).get("sources", []):
         add(source)
     sources = kb.sources
-    return [{"n": str(i + 1), "id": s, "citation": sources[s].citation, "locator": sources[s].locator}
+    return [{"n": str(i + 1), "id": s, "citation": sources[s].citation, "locator": _locator(sources[s])}
             for i, s in enumerate(seen) if s in sources]
+
+
+def _locator(src: Any) -> str:
+    """PMID, DOI, NCT or URL — never the project's seed file name (the citation names the document)."""
+    if src.pmid:
+        return f"PMID {src.pmid}"
+    if src.doi:
+        return f"doi:{src.doi}"
+    if src.nct:
+        return src.nct
+    return src.url or ""
 
 
 def _dose_text(day: dict[str, Any]) -> str:
@@ -80,18 +142,72 @@ def condensed_calendar(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
     } for r in rows]
 
 
+HER2_INPUT_WORDS = {
+    "ihc": "IHC", "ish_ratio": "ISH HER2/CEP17 ratio", "her2_signals": "HER2 signals/cell",
+    "cep17_signals": "CEP17 signals/cell", "single_probe": "single-probe ISH", "recount_ratio": "recount ratio",
+    "recount_her2_signals": "recount HER2 signals/cell", "recount_cep17_signals": "recount CEP17 signals/cell",
+    "pct_1plus": "% cells 1+", "pct_2plus": "% cells 2+", "pct_3plus": "% cells 3+", "hermark_h2t": "HERmark H2T (RF/mm²)",
+    "p95": "p95HER2 (RF/mm²)", "pct_amplified_cells": "% amplified cells", "specimen": "specimen",
+}
+
+
+def _her2_inputs(her2: dict[str, Any]) -> list[str]:
+    return [f"{HER2_INPUT_WORDS.get(k, k)} {fmt_num(v)}" for k, v in (her2.get("inputs") or {}).items()]
+
+
+def _source_name(ev: dict[str, Any], kb: KnowledgeBase) -> str:
+    """Where an evidence item comes from, in words: the trial's name, else the first words of its citation."""
+    if ev.get("trial") and ev["trial"] in kb.trials:
+        return kb.trials[ev["trial"]].name
+    citation = kb.sources[ev["source"]].citation if ev.get("source") in kb.sources else ev.get("source", "")
+    return citation.split(".")[0].split(" (")[0]
+
+
+def _changing_tests(assessment: dict[str, Any], kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Missing tests that could move a call, in words: which regimen's call to what, and which trials wait."""
+    names = {r["regimen_id"]: r for r in assessment["regimens"]}
+    items = {e.id: e for e in kb.of("evidence", EvidenceItem)}
+    out = []
+    for m in assessment["missing_tests"]:
+        if not m["would_change_call_to"]:
+            continue
+        moves = []
+        for change in m["would_change_call_to"]:
+            rid, _, call = change.partition(": ")
+            reg = names.get(rid)
+            if reg and call == "decides whether the regimen applies":
+                moves.append(f"{reg['name']}: decides whether it applies")
+            else:
+                moves.append(f"{reg['name']}: {reg['call']} → {call}" if reg and call else change)
+        waiting = []
+        for ev_id in m["evidence"]:
+            item = items.get(ev_id)
+            label = _source_name({"trial": item.trial, "source": item.source}, kb) if item else ev_id
+            if label not in waiting:
+                waiting.append(label)
+        out.append({"test": m["test"], "moves": moves, "waiting": waiting})
+    return out
+
+
 def render_html(assessment: dict[str, Any], kb: KnowledgeBase, patient: dict[str, Any]) -> str:
     cites = citations(assessment, kb)
     number = {c["id"]: c["n"] for c in cites}
-    regimens = sorted(assessment["regimens"], key=lambda r: (CALL_ORDER.index(r["call"]), r["name"]))
+    regimens = sorted(assessment["regimens"], key=lambda r: (r.get("rank") or 0, r["name"]))
+    for reg in regimens:
+        for ev in reg["evidence"]:
+            ev["source_name"] = _source_name(ev, kb)
     for d in assessment.get("dosing", []):
         d["condensed"] = condensed_calendar(d.get("days", []))
+    tree = oncotree(kb)
+    code = (patient.get("tumour_type") or "").strip().upper()
+    tumour = f"{tree.name[code]} ({code})" if code and code in tree else (patient.get("tumour_type") or "")
     template = _environment().get_template("patient.html.j2")
     return template.render(
         a=assessment, p=patient, regimens=regimens, cites=cites, number=number, colours=CALL_COLOURS,
         applicable=[r for r in regimens if r["call"] != "not applicable"],
         not_applicable=[r for r in regimens if r["call"] == "not applicable"],
-        figure=forest_svg(regimens), generated=dt.date.today().isoformat(),
+        figure=forest_svg([r for r in regimens if r["call"] != "not applicable"]), generated=dt.date.today().isoformat(),
+        tumour=tumour, her2_inputs=_her2_inputs(assessment["her2"]), changing=_changing_tests(assessment, kb),
     )
 
 

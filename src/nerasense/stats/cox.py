@@ -152,14 +152,70 @@ def _evaluate(des: _Design, beta: np.ndarray) -> _Eval:
     return _Eval(loglik, score, info, w, den, np.ascontiguousarray(mean.T))
 
 
+TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R coxph.control()$toler.chol
+
+
+def _cholesky2(info: np.ndarray) -> np.ndarray:
+    """R survival's ``cholesky2``: LDL' in place (L below the diagonal, D on it); a pivot below
+    toler.chol × the largest diagonal is set to 0 instead of failing, so near-singular information (a
+    diverging coefficient) still gives a step, as in R. p × p only: the loops are over covariates."""
+    m = info.copy()
+    n = len(m)
+    diag_max = max(float(np.max(np.diag(m))), 0.0)
+    eps = TOLER_CHOL if diag_max == 0 else diag_max * TOLER_CHOL
+    for i in range(n):
+        pivot = m[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            m[i, i] = 0.0
+            continue
+        for j in range(i + 1, n):
+            temp = m[j, i] / pivot
+            m[j, i] = temp
+            m[j, j] -= temp * temp * pivot
+            m[j + 1 :, j] -= temp * m[j + 1 :, i]
+    return m
+
+
+def _chsolve2(m: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """R survival's ``chsolve2``: solve with the ``_cholesky2`` factor; zero pivots give zero components."""
+    n = len(m)
+    y = y.astype(float).copy()
+    for i in range(n):
+        y[i] -= y[:i] @ m[i, :i]
+    for i in range(n - 1, -1, -1):
+        if m[i, i] == 0:
+            y[i] = 0.0
+        else:
+            y[i] = y[i] / m[i, i] - y[i + 1 :] @ m[i + 1 :, i]
+    return y
+
+
+def _chinv2(factor: np.ndarray) -> np.ndarray:
+    """R survival's ``chinv2``: the inverse from the ``_cholesky2`` factor; rows and columns of zero pivots
+    are 0 (R then reports those coefficients as NA)."""
+    m = factor.copy()
+    n = len(m)
+    for i in range(n):
+        if m[i, i] > 0:
+            m[i, i] = 1.0 / m[i, i]
+            for j in range(i + 1, n):
+                m[j, i] = -m[j, i]
+                m[j, :i] += m[j, i] * m[i, :i]
+    for i in range(n):
+        if m[i, i] == 0:
+            m[:i, i] = 0.0
+            m[i, i:] = 0.0
+        else:
+            for j in range(i + 1, n):
+                temp = m[j, i] * m[j, j]
+                m[i, j] = temp
+                m[i, i:j] += temp * m[j, i:j]
+    upper = np.triu(m)
+    return upper + np.triu(m, 1).T
+
+
 def _solve(info: np.ndarray, u: np.ndarray) -> np.ndarray:
-    try:
-        c = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError as exc:
-        raise AnalysisError(
-            "Cox model: the information matrix is not positive definite (collinear or constant covariates?)"
-        ) from exc
-    return np.linalg.solve(c.T, np.linalg.solve(c, u))
+    return _chsolve2(_cholesky2(info), u)
 
 
 def _score_residuals(des: _Design, ev: _Eval) -> np.ndarray:
@@ -253,6 +309,10 @@ def cox_fit(
     beta = np.zeros(p)
     cur = _evaluate(des, beta)
     loglik_null = cur.loglik
+    sizes = np.diff(np.r_[des.starts, len(des.event)]).astype(float)
+    at_risk = _reverse_cumsum(sizes, des.strata_cuts)[des.dead_blocks]
+    if np.all(at_risk == des.deaths):  # R runs out of iterations (or fails) here; nothing can be estimated
+        raise AnalysisError("Cox model: the likelihood is flat (every death is alone in its risk set)")
     step0 = _solve(cur.info, cur.score)
     score_test = float(cur.score @ step0)
     new_beta = beta + step0
@@ -263,7 +323,9 @@ def cox_fit(
     for it in range(1, ITER_MAX + 1):  # coxfit6: Newton with step halving, R's stopping rule
         iterations = it
         new = _evaluate(des, new_beta)
-        if abs(1.0 - cur.loglik / new.loglik) <= EPS and halving == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 is NaN, not converged, as in R's C
+            change = abs(1.0 - np.float64(cur.loglik) / np.float64(new.loglik))
+        if change <= EPS and halving == 0:
             converged = True
             break
         if it == ITER_MAX:
@@ -277,10 +339,13 @@ def cox_fit(
             new_beta = beta + _solve(cur.info, cur.score)
     beta, fit = new_beta, new
     msgs: list[str] = []
-    try:
-        naive = np.linalg.inv(fit.info)
-    except np.linalg.LinAlgError as exc:
-        raise AnalysisError("Cox model: the information matrix is singular (collinear covariates?)") from exc
+    naive = _chinv2(_cholesky2(fit.info))
+    singular = [labels[i] for i in np.flatnonzero(np.diag(naive) == 0)]
+    if singular and converged:  # R: which.sing → coefficient NA (R skips the check when out of iterations)
+        raise AnalysisError(
+            f"Cox model: the information matrix is singular for {', '.join(singular)} "
+            "(a constant or collinear covariate, or no events); R reports these coefficients as NA"
+        )
     if not converged:
         msgs.append(f"Ran out of iterations ({ITER_MAX}) and did not converge")
     else:

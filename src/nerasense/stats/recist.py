@@ -41,6 +41,10 @@ from typing import TYPE_CHECKING, Any
 
 from nerasense.errors import ProblemCollector
 
+# input sanity, not a RECIST rule: a diameter over 10 m is a typing or unit error, and the sums and ratios
+# of absurd values (1e308) would overflow to infinity
+_MAX_DIAMETER_MM = 10_000.0
+
 if TYPE_CHECKING:
     from nerasense.stats.irecist import IRecistResponse
 
@@ -209,8 +213,8 @@ def _parse(df: Any) -> list[dict[str, Any]]:
         if not _empty(d):
             try:
                 r["diameter"] = float(d)
-                if r["diameter"] < 0:
-                    bad.add("diameter", d, "a length in mm ≥ 0", where=where)
+                if not 0 <= r["diameter"] <= _MAX_DIAMETER_MM:  # NaN and inf fail this too
+                    bad.add("diameter", d, f"a length in mm from 0 to {_MAX_DIAMETER_MM:g}", where=where)
             except (TypeError, ValueError):
                 bad.add("diameter", d, "a length in mm ≥ 0", where=where)
         if kind == "target":

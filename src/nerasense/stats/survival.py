@@ -11,8 +11,8 @@ Conventions (and the alternatives offered):
   where the lower and upper pointwise bands cross 0.5 (Therneau, R survival issue #175). Written here
   because lifelines offers only log-log and statsmodels inverts a test instead (statistics.md §1.1).
 * Numbers at risk: R convention, at risk *just before* t (time ≥ t). Returned as data.
-* Log-rank: statsmodels ``survdiff`` (equal to R ``survdiff(rho=0)``), with ``strata`` for the
-  stratified test that lifelines lacks.
+* Log-rank: R ``survdiff(rho=0)``, with ``strata`` for the stratified test that lifelines lacks (ours;
+  statsmodels' ``survdiff`` agrees but fails where a group has no expected deaths).
 * Cox: our numpy fit (:mod:`nerasense.stats.cox`), R ``coxph``'s Efron likelihood and Newton iteration,
   strata and robust/cluster sandwich SEs; Wald CIs and p-values. Breslow is not offered (R's and
   lifelines' default is Efron).
@@ -248,20 +248,67 @@ class LogRank:
         return {"logrank_chi2": self.chi2, "logrank_df": self.df, "logrank_p": self.p, "stratified_by": self.stratified_by}
 
 
+def _logrank_parts(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and hypergeometric covariance of deaths per group in one stratum (R ``survdiff``,
+    rho = 0; Mantel 1966): at each death time j, E_g += d_j n_gj / n_j and
+    V_gh += d_j (n_j − d_j)/(n_j − 1) · n_gj/n_j · (δ_gh − n_hj/n_j). Vectorised over the distinct times."""
+    ut, inv = np.unique(t, return_inverse=True)
+    m = len(ut)
+    idx = inv.ravel() * k + g
+    at_block = np.bincount(idx, minlength=m * k).reshape(m, k).astype(float)
+    dead_block = np.bincount(idx, weights=e, minlength=m * k).reshape(m, k)
+    n_g = np.cumsum(at_block[::-1], axis=0)[::-1]  # at risk just before each time, per group
+    n = n_g.sum(axis=1)
+    d = dead_block.sum(axis=1)
+    keep = d > 0
+    n_g, n, d = n_g[keep], n[keep], d[keep]
+    frac = n_g / n[:, None]
+    observed = dead_block.sum(axis=0)
+    expected = (d[:, None] * frac).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    var = np.diag((c[:, None] * frac).sum(axis=0)) - (c[:, None] * frac).T @ frac
+    return observed, expected, var
+
+
+def _labels(values: Any) -> np.ndarray:
+    """Group labels as an array np.unique can sort: numbers as they are, anything else as text."""
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "biuf" else arr.astype(str)
+
+
 def logrank(time: Any, event: Any, group: Any, strata: Any = None, strata_name: str | None = None) -> LogRank:
-    """k-group log-rank test (R ``survdiff(Surv(t, e) ~ g [+ strata(s)])``) via statsmodels ``survdiff``."""
+    """k-group log-rank test, R ``survdiff(Surv(t, e) ~ g [+ strata(s)])`` (rho = 0).
+
+    Observed, expected and variance are summed over strata; as R, groups with no expected deaths are
+    dropped, the statistic is (O − E)' V⁻ (O − E) over the remaining groups but the first, with df = their
+    number − 1 (0 with fewer than two groups). Written here because statsmodels' ``survdiff`` fails on a
+    singular variance where R drops the empty group.
+    """
     from scipy.stats import chi2
-    from statsmodels.duration.survfunc import survdiff
 
     t, e = _as_arrays(time, event)
-    g = np.asarray(group)
-    k = len(np.unique(g))
+    labels, g = np.unique(_labels(group), return_inverse=True)
+    k = len(labels)
     if k < 2:
         raise AnalysisError(f"log-rank needs at least two groups; group has {k} level(s)")
-    kwargs = {} if strata is None else {"strata": np.asarray(strata)}
-    stat, _ = survdiff(t, e, g, **kwargs)
-    stat = float(stat)
-    return LogRank(stat, k - 1, float(chi2.sf(stat, k - 1)), strata_name if strata is not None else None)
+    s = np.zeros(len(t), np.int64) if strata is None else np.unique(_labels(strata), return_inverse=True)[1]
+    observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    for level in np.unique(s):
+        sel = s == level
+        o, ex, v = _logrank_parts(t[sel], e[sel], g[sel], k)
+        observed, expected, var = observed + o, expected + ex, var + v
+    used = expected > 0
+    df = int(used.sum()) - 1
+    if df < 1:
+        return LogRank(0.0, max(df, 0), 1.0, strata_name if strata is not None else None)
+    diff = (observed - expected)[used][1:]
+    vv = var[np.ix_(used, used)][1:, 1:]
+    try:
+        stat = float(diff @ np.linalg.solve(vv, diff))
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError("log-rank: the variance matrix is singular (every subject at risk died at once?)") from exc
+    return LogRank(stat, df, float(chi2.sf(stat, df)), strata_name if strata is not None else None)
 
 
 def km_by_group(df: Any, group: str | None = None, ci: str = "log", level: float = 0.95) -> dict[str, KaplanMeier]:

@@ -27,11 +27,24 @@ def read_table(path: str | Path, comment: str | None = None) -> Any:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return read_parquet_checked(p, "table")
+        return _finite(read_parquet_checked(p, "table"), p.name)
     if suffix in (".tsv", ".txt", ".tab", ".csv"):
-        return read_delimited(p, "table", sep="," if suffix == ".csv" else "\t", comment=comment)
+        return _finite(read_delimited(p, "table", sep="," if suffix == ".csv" else "\t", comment=comment), p.name)
     check_input(p, "CSV, TSV or Parquet")
     raise InputError(Problem("file", str(p), "a file ending .csv, .tsv, .txt, .tab, .parquet or .pq"))
+
+
+def _finite(df: Any, name: str) -> Any:
+    """Refuse infinite values (``inf``, or a number too large for a float) in any numeric column."""
+    problems = ProblemCollector()
+    for col in df.columns:
+        values = df[col].to_numpy()
+        if values.dtype.kind == "f":
+            bad = np.isinf(values)
+            if bad.any():
+                problems.add(str(col), _first_bad(values, bad), "a finite number", f"{name}: {_rows(bad)}")
+    problems.raise_if_any()
+    return df
 
 
 def _rows(mask: np.ndarray) -> str:

@@ -40,15 +40,18 @@ def handle(args: argparse.Namespace) -> CommandResult:
 
 
 def _text(a: dict[str, Any]) -> str:
-    lines = [f"{a['patient_id']}  (nerasense {a['software_version']}, knowledge {a['kb_version']}; research use only)",
-             f"HER2: {a['her2']['result'] or 'not tested'} / {a['her2']['category'] or '—'}"]
-    for r in a["regimens"]:
+    from nerasense.report.patient_report import outcome_text
+
+    her2 = a["her2"]
+    lines = [f"{a['patient_id']}  (nerasense {a['software_version']}, knowledge {a['kb_version']}; label region "
+             f"{a['region']}; research use only)",
+             f"HER2: {her2['result'] or 'no result'} / {her2['category'] or '—'}"
+             + (f"   [{her2['scheme']['name']}]" if her2.get("scheme") else "")]
+    for r in sorted(a["regimens"], key=lambda r: r["rank"]):
         exp = r["expected"]
-        outcome = ""
-        if exp:
-            ci = f" ({exp['ci_low']:g}–{exp['ci_high']:g})" if exp.get("ci_low") is not None else ""
-            outcome = f"  {exp['endpoint']} {exp['value']:g}{ci} [{exp['trial']}]"
-        lines.append(f"  {r['name']:<48} {r['call']:<18} {r['level'] or '':<3}{outcome}")
+        outcome = f"  {outcome_text(exp)} [{exp['trial']}]" if exp else ""
+        level = (r["level_equivalents"] or {}).get("oncokb") or ""
+        lines.append(f"  {r['rank']:>2}. {r['name']:<52} {r['call']:<18} {level:<9}{outcome}")
     changing = [m for m in a["missing_tests"] if m["would_change_call_to"]]
     if changing:
         lines.append("tests that could change a call: " + "; ".join(m["test"] for m in changing))

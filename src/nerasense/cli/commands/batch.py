@@ -24,7 +24,7 @@ from nerasense.errors import InputError, NerasenseError, Problem
 from nerasense.safe_io import atomic_write, check_id, check_input
 
 SUMMARY_COLUMNS = ["patient_id", "regimen_id", "call", "level", "score", "expected_endpoint", "expected_value",
-                   "expected_trial"]
+                   "expected_trial", "rank", "region"]
 MARKER = ".nerasense-batch"  # written into every output folder batch makes; --overwrite cleans only such folders
 _SUMMARY_EVERY_S = 1.0
 
@@ -90,7 +90,8 @@ def summary_rows(a: dict[str, Any]) -> list[dict[str, object]]:
         exp = r["expected"] or {}
         rows.append({"patient_id": a["patient_id"], "regimen_id": r["regimen_id"], "call": r["call"],
                      "level": r["level"] or "", "score": r["score"], "expected_endpoint": exp.get("endpoint", ""),
-                     "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", "")})
+                     "expected_value": exp.get("value", ""), "expected_trial": exp.get("trial", ""),
+                     "rank": r.get("rank", ""), "region": a.get("region", "")})
     return rows
 
 

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="molecular-response definition id (repeatable; default: all in ctdna_response.yaml)")
     p.add_argument("-o", "--output", type=Path, metavar="PNG",
                    help="timeline figure; with several patients, one file per patient (<stem>_<patient>.png)")
+    p.add_argument("--reference", type=Path, metavar="FASTA",
+                   help="reference for variants_file entries that are reads (a BAM, or FASTQ R1;R2), called with "
+                   "nerasense call (cached)")
+    p.add_argument("--targets", type=Path, metavar="BED", help="target BED for those reads")
     p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
                    help="a folder (besides the series table's own) that variants_file entries may lie in")
     add_json_flag(p)
@@ -52,7 +56,15 @@ def handle(args: argparse.Namespace) -> CommandResult:
     if problems:
         raise InputError(problems)
     kb = default_knowledge()
-    series = read_ctdna_series(args.series, tissue=args.tissue, assessments=args.assessments, allowed=args.allow_dir)
+    call_reads = None
+    if args.reference is not None:  # reads as variants files (issue 22)
+        from nerasense.calling.run import call_reads_cached
+
+        def call_reads(paths: list[Path]) -> Path:
+            return call_reads_cached(paths, args.reference, kb, targets=args.targets)[0]
+
+    series = read_ctdna_series(args.series, tissue=args.tissue, assessments=args.assessments, allowed=args.allow_dir,
+                               call_reads=call_reads)
     if args.patient is not None:
         if args.patient not in series:
             raise UsageError(f"nerasense ctdna: --patient={args.patient!r} is not in the table; "
