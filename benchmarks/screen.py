@@ -127,15 +127,15 @@ def main() -> None:
         print(f"  dask overhead over the best local run: {d['seconds'] - best_s:+.2f} s")
         if args.scaling:
             print(f"scaling (x{args.scale}):")
-            for label, extra in (("local, 1 part in flight, 48 MB parts", ("--workers", "1")),
-                                 ("local, 2 parts in flight, 48 MB parts", ("--workers", "2")),
-                                 ("local, 2 in flight, 48 MB, no HTML", ("--workers", "2", "--no-html")),
-                                 ("local, 2 in flight, 16 MB parts", ("--workers", "2", "--chunk-mb", "16")),
-                                 ("local, 2 in flight, 128 MB parts", ("--workers", "2", "--chunk-mb", "128")),
+            for label, extra in (("local, 1 part in flight, 24 MB parts", ("--workers", "1")),
+                                 ("local, 2 parts in flight, 24 MB parts", ("--workers", "2")),
+                                 ("local, 2 in flight, 24 MB, no HTML", ("--workers", "2", "--no-html")),
+                                 ("local, 2 in flight, 8 MB parts", ("--workers", "2", "--chunk-mb", "8")),
+                                 ("local, 2 in flight, 96 MB parts", ("--workers", "2", "--chunk-mb", "96")),
                                  ("dask, 1 worker process", ("--engine", "dask", "--workers", "1")),
                                  ("dask, 2 worker processes", ("--engine", "dask", "--workers", "2")),
-                                 ("dask, 2 workers, 32 MB parts", ("--engine", "dask", "--workers", "2",
-                                                                   "--chunk-mb", "32"))):
+                                 ("dask, 2 workers, 96 MB parts", ("--engine", "dask", "--workers", "2",
+                                                                   "--chunk-mb", "96"))):
                 r = run("screen", path, folder / "scale", *extra)
                 show(label + f" ({r['json']['accounting']['parts']} parts)", r)
         path.unlink()

@@ -234,15 +234,20 @@ def _ms(value: float) -> int | None:
 def pg_database(admin_url: str) -> tuple[str, Any]:
     import sqlalchemy as sa
 
-    name = f"nerasense_bench_{os.getpid()}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    name = f"nerasense_bench_{os.getpid()}_{secrets.token_hex(2)}"
+
+    def admin_run(sql: str) -> None:  # a fresh connection each time: a restart ends the old ones
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(sql))
+        finally:
+            admin.dispose()
+
+    admin_run(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        admin_run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 

@@ -115,6 +115,9 @@ def stats_demo() -> int:
                                               "--subgroup", "tumour", "--egger",
                                               "--forest", str(OUT / "stats" / "meta_forest.png"),
                                               "--funnel", str(OUT / "stats" / "meta_funnel.png")]))
+    jobs.append(("stats/reconstruct-gbsg2", ["reconstruct", str(HERE / "reconstruct" / "gbsg2_hormone_curve.csv"),
+                                             "--at-risk", str(HERE / "reconstruct" / "gbsg2_hormone_at_risk.csv"),
+                                             "-o", str(OUT / "stats" / "gbsg2_rebuilt_ipd.csv")]))
     km = HERE.parent.parent / "shared" / "data" / "kmdata"
     if km.is_dir():
         dig = km / "digitised"

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# In CI (CI=true) every property test draws the same examples run after run (derandomize), so a red CI run is
+# reproducible and a green one is not luck; on a developer's machine the examples vary and failures are replayed
+# from .hypothesis/ until fixed.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

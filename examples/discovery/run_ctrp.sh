@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The discovery → validation workflow of seed 000 on real cell-line data (CTRP v2 neratinib AUC × GDSC v17
 # genomic features). Reads ../shared/data/ctrp-neratinib where it lies; writes everything under OUT (default
-# out/discovery). About 10 minutes on two cores (the bootstrap and the permutation test dominate).
+# out/discovery). About 20 minutes on a busy two-core machine (the permutation test dominates).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NS=${NS:-.venv/bin/nerasense}
@@ -16,6 +16,10 @@ $NS celllines --data "$DATA" --split tissue --seed "$SEED" -o "$OUT/tables"
 # 2. discovery on every line with a neratinib AUC (lower AUC = more sensitive)
 $NS discover "$OUT/tables/celllines.tsv" --response auc_neratinib --id cell_line --ignore "$IGNORE" \
     --seed "$SEED" --title "Neratinib sensitivity in 559 cancer cell lines (CTRP v2 × GDSC v17)" -o "$OUT/neratinib"
+
+# 2b. the same screen adjusted for tissue of origin (CTRP cancer type), which dominates cell-line AUC
+$NS discover "$OUT/tables/celllines.tsv" --response auc_neratinib --id cell_line --ignore "$IGNORE" --adjust cancer_type \
+    --no-model --seed "$SEED" --title "Neratinib sensitivity adjusted for tissue" -o "$OUT/neratinib-adjusted"
 
 # 3. the discovered rule held against the two other HER-family TKIs on the same lines
 for drug in lapatinib afatinib; do

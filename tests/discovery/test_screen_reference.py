@@ -130,3 +130,34 @@ def test_every_feature_type_gets_its_test() -> None:
         for r in univariate_screen(prepare(df, resp, kind, ["f0", "c"], event=ev)):
             seen[(kind, r.type)] = r.test
     assert seen == expected
+
+
+def test_adjusted_screen_matches_statsmodels_formulas() -> None:
+    """``adjust``: the feature's coefficient in ``y ~ x + C(tissue)`` (statsmodels formula, as R ``lm``) and the
+    logistic analogue; a tissue-confounded feature loses its effect once the tissue is held."""
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(8)
+    n = 240
+    tissue = rng.choice(["breast", "lung", "blood"], n)
+    x = (rng.random(n) < np.where(tissue == "breast", 0.6, 0.1)).astype(float)  # carriers mostly breast
+    y = np.where(tissue == "breast", 8.0, 11.0) + rng.normal(0, 1, n)  # response set by tissue alone
+    yb = (rng.random(n) < np.where(tissue == "breast", 0.6, 0.2)).astype(float)
+    df = pd.DataFrame({"x": x, "y": y, "yb": yb, "tissue": tissue})
+    row = univariate_screen(prepare(df, "y", features=["x"], adjust="tissue"))[0]
+    ref = smf.ols("y ~ x + C(tissue)", df).fit()
+    assert row.effect == pytest.approx(ref.params["x"])
+    assert row.p == pytest.approx(ref.pvalues["x"])
+    assert (row.ci_low, row.ci_high) == pytest.approx(tuple(ref.conf_int().loc["x"]))
+    assert univariate_screen(prepare(df, "y", features=["x"]))[0].p < 1e-6  # unadjusted: confounded
+    rowb = univariate_screen(prepare(df, "yb", "binary", features=["x"], adjust="tissue"))[0]
+    refb = smf.logit("yb ~ x + C(tissue)", df).fit(disp=0)
+    assert rowb.effect == pytest.approx(np.exp(refb.params["x"]), rel=1e-6)
+    assert rowb.p == pytest.approx(refb.pvalues["x"], rel=1e-5)
+
+
+def test_adjust_column_missing_values_are_listed() -> None:
+    df = pd.DataFrame({"x": [0, 1, 0, 1, 0, 1], "y": [1.0, 2, 3, 4, 5, 6], "t": ["a", "a", None, "b", "b", "b"]})
+    data = prepare(df, "y", features=["x"], adjust="t", min_count=1)
+    assert len(data.frame) == 5
+    assert data.excluded_rows == [{"row": 3, "reason": "no value of t", "id": "3"}]

@@ -46,6 +46,9 @@ EXPECTED = [
     ("08", "neratinib-trastuzumab", "insufficient data", "ERBB2 not sequenced"),
     ("09", "neratinib-fulvestrant", "resistance",
      "T798I emerged in plasma on neratinib + fulvestrant (Hanker 2017), read from the serial plasma file"),
+    ("10", "neratinib-monotherapy", "possible benefit",
+     "SUMMIT biliary (Harding 2023): neratinib alone, ORR 4/25 after chemotherapy; phase 2, primary endpoint not met"),
+    ("10", "neratinib-fulvestrant", "not applicable", "fulvestrant is endocrine therapy for HR-positive breast cancer"),
 ]
 
 
@@ -85,6 +88,17 @@ def test_kcsg_ctdna_cutoff_is_flagged_in_sample() -> None:
     r = {x.regimen_id: x for x in a.regimens}["neratinib-trastuzumab"]
     assert any(m.id == "ev-kcsg-ctdna-high" for m in r.evidence)
     assert any("in-sample" in w for w in a.warnings)
+
+
+def test_gallbladder_expected_outcome_is_the_summit_biliary_cohort() -> None:
+    """Harding 2023: 4 responses in 25; Clopper-Pearson 95% CI 4.54-36.08% (R: binom.test(4, 25)$conf.int)."""
+    a = _assess("10")
+    r = {x.regimen_id: x for x in a.regimens}["neratinib-monotherapy"]
+    assert r.expected is not None
+    assert (r.expected["responders"], r.expected["n"]) == (4, 25)
+    assert r.expected["exact_ci_low"] == pytest.approx(0.04537945, abs=5e-5)
+    assert r.expected["exact_ci_high"] == pytest.approx(0.36082845, abs=5e-5)
+    assert a.her2["category"] is None  # no breast ASCO/CAP category on a gallbladder tumour
 
 
 def test_l755_and_gatekeeper_are_flags_not_silence() -> None:

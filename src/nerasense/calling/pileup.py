@@ -3,8 +3,9 @@
 What is counted, and why:
 
 * reads: primary alignments only; unmapped, secondary, supplementary, QC-failed and duplicate-flagged reads
-  are skipped, and so are reads below the mapping-quality floor and reads with more mismatch and indel
-  events than ``max-read-events`` (reads of a paralogue that found no better home in a windows reference);
+  are skipped, and so are reads below the mapping-quality floor and reads with more events than
+  ``max-read-events`` — mismatches at or above the base-quality floor, plus indels counted once — (reads of a
+  paralogue that found no better home in a windows reference);
 * bases: only those at or above the base-quality floor; each counted once per molecule — where the two
   mates of a pair overlap, the bases of the mate that starts later are not counted again;
 * per allele: forward and reverse strand counts, how many were near a read end (``read-end-distance``),
@@ -118,18 +119,6 @@ def _mate_end(read: Any) -> int | None:
     return int(read.next_reference_start) + length
 
 
-def read_events(read: Any) -> int | None:
-    """Mismatches plus indel events of a read (NM counts every indel base; here an indel counts once)."""
-    if not read.has_tag("NM"):
-        return None
-    indel_bases = indels = 0
-    for op, n in read.cigartuples or ():
-        if op in (1, 2):
-            indel_bases += n
-            indels += 1
-    return int(read.get_tag("NM")) - indel_bases + indels
-
-
 def pileup(bam: Path, targets: list[Target], sequences: dict[str, str], *, min_bq: int, min_mq: int,
            end_distance: int, max_events: int, remap: dict[str, tuple[str, int]] | None = None) -> Pileup:
     """Count alleles over ``targets`` (see the module docstring).
@@ -161,6 +150,7 @@ def pileup(bam: Path, targets: list[Target], sequences: dict[str, str], *, min_b
 def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, min_bq: int, min_mq: int,
                   end_distance: int, max_events: int, name: str, shift: int) -> None:
     base = cp.offset + shift  # BAM position of the span's first base
+    ref_codes = cp.ref_index()
     idx_parts: list[np.ndarray] = []
     near_parts: list[np.ndarray] = []
     duplex_parts: list[np.ndarray] = []
@@ -186,8 +176,11 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
             continue
         seen.add(key)
         result.reads_on_target += 1
-        events = read_events(read)
-        if events is not None and events > max_events:
+        seq = read.query_sequence or ""
+        codes = _LOOKUP[np.frombuffer(seq.encode(), dtype=np.uint8)]
+        quals = np.asarray(read.query_qualities if read.query_qualities is not None else [0] * len(seq))
+        events = _events(read, codes, quals, ref_codes, base, min_bq)
+        if events > max_events:
             result.skipped["mismatch events"] += 1
             dropped_parts.append(_aligned_bases(read, cp, min_bq, base))
             continue
@@ -208,9 +201,6 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
                     skip_before = end - base
         span_starts.append(max(r0, skip_before, 0))
         span_ends.append(min(r1, cp.length))
-        seq = read.query_sequence or ""
-        codes = _LOOKUP[np.frombuffer(seq.encode(), dtype=np.uint8)]
-        quals = np.asarray(read.query_qualities if read.query_qualities is not None else [0] * len(seq))
         q_first, q_last = read.query_alignment_start, read.query_alignment_end - 1
         duplex = kind == "duplex"
         qpos, rpos = 0, read.reference_start - base
@@ -263,6 +253,20 @@ def _count_contig(fh: Any, cp: ContigPileup, mask: np.ndarray, result: Pileup, m
         np.add.at(delta, starts[keep], 1)
         np.add.at(delta, ends[keep], -1)
         cp.span += np.cumsum(delta)[:size]
+
+
+def _events(read: Any, codes: np.ndarray, quals: np.ndarray, ref_codes: np.ndarray, base: int, min_bq: int) -> int:
+    """Mismatches at or above the base-quality floor (within the span; sequencing errors at low quality do not
+    count) plus indel events (each once, whatever its length)."""
+    events = 0
+    for q0, q1, r0, r1 in _blocks(read):
+        q, r = np.arange(q0, q1), np.arange(r0, r1) - base
+        ok = (r >= 0) & (r < ref_codes.size)
+        q, r = q[ok], r[ok]
+        ref = ref_codes[r]
+        events += int(((codes[q] != ref) & (ref < 4) & (codes[q] < 4) & (quals[q] >= min_bq)).sum())
+    events += sum(1 for op, _n in read.cigartuples or () if op in (1, 2))
+    return events
 
 
 def _aligned_bases(read: Any, cp: ContigPileup, min_bq: int, base: int) -> np.ndarray:
@@ -332,4 +336,4 @@ def mnv_counts(bam: Path, contig: str, pos: int, ref: str, alt: str, *, min_bq: 
     return alt_n, depth
 
 
-__all__ = ["BASES", "ContigPileup", "IndelCounts", "Pileup", "mnv_counts", "pileup", "read_events", "read_type"]
+__all__ = ["BASES", "ContigPileup", "IndelCounts", "Pileup", "mnv_counts", "pileup", "read_type"]

@@ -45,6 +45,7 @@ class AnalysisData:
     excluded_rows: list[dict[str, Any]] = field(default_factory=list)
     n_input_rows: int = 0
     ids: list[str] = field(default_factory=list)
+    adjust: str | None = None  # categorical column the adjusted tests condition on
 
     @property
     def y(self) -> np.ndarray:
@@ -113,14 +114,17 @@ def prepare(
     id_column: str | None = None,
     ignore: Sequence[str] = (),
     min_count: int = 3,
+    adjust: str | None = None,
 ) -> AnalysisData:
     """Check a feature × response table and return the analysis data.
 
     ``features=None`` takes every other column (except ``event``, ``id_column`` and ``ignore``);
     non-numeric columns are then left out with a reason. Named features must exist and be numeric.
     ``kind``: ``continuous`` (a number per row), ``binary`` (0/1) or ``survival`` (``response`` is the time,
-    ``event`` the 0/1 event indicator). Rows without a response are left out and listed; every other
-    problem (missing columns, unknown kind, values outside what the kind allows) is raised together.
+    ``event`` the 0/1 event indicator). ``adjust``: a categorical column (e.g. tissue) kept beside the
+    features for adjusted tests, not a feature itself; rows without a value there are left out and listed.
+    Rows without a response are left out and listed; every other problem (missing columns, unknown kind,
+    values outside what the kind allows) is raised together.
     """
     import pandas as pd
 
@@ -130,7 +134,7 @@ def prepare(
         bad.add("kind", kind, " / ".join(KINDS))
     if min_count < 1:
         bad.add("min_count", min_count, "an integer ≥ 1")
-    for name, value in (("response", response), ("event", event), ("id column", id_column)):
+    for name, value in (("response", response), ("event", event), ("id column", id_column), ("adjust", adjust)):
         if value is not None and value not in df.columns:
             bad.add(name, value, f"a column of the table ({_some(df.columns)})")
     if kind == "survival" and event is None:
@@ -139,7 +143,7 @@ def prepare(
         bad.add("event", event, "only with kind survival")
     named = features is not None
     candidates = list(features) if features is not None else [
-        c for c in df.columns if c not in {response, event, id_column, *ignore}
+        c for c in df.columns if c not in {response, event, id_column, adjust, *ignore}
     ]
     if named:
         missing = [c for c in candidates if c not in df.columns]
@@ -148,8 +152,8 @@ def prepare(
         dup = sorted({c for c in candidates if candidates.count(c) > 1})
         if dup:
             bad.add("features", ", ".join(dup), "each feature once")
-        for c in (response, event):
-            if c in candidates:
+        for c in (response, event, adjust):
+            if c is not None and c in candidates:
                 bad.add("features", c, "columns other than the response and event")
     bad.raise_if_any()
 
@@ -170,6 +174,11 @@ def prepare(
         if wrong.any():
             bad.add(f"time column {response}", y[wrong][0], f"times ≥ 0 ({_rows(wrong)})")
     keep = ~y_missing.to_numpy()
+    if adjust is not None:
+        a_missing = (df[adjust].isna() | (df[adjust].astype(str).str.strip() == "")).to_numpy()
+        for i in np.nonzero(a_missing & keep)[0]:
+            excluded_rows.append({"row": int(i) + 1, "reason": f"no value of {adjust}"})
+        keep &= ~a_missing
     if kind == "survival" and event is not None:
         e = pd.to_numeric(df[event], errors="coerce").to_numpy(dtype=float)
         e_missing = np.isnan(e) & df[event].isna().to_numpy()
@@ -192,6 +201,8 @@ def prepare(
     columns: dict[str, Any] = {response: y[keep]}
     if event is not None:
         columns[event] = pd.to_numeric(kept[event]).to_numpy(dtype=float)
+    if adjust is not None:
+        columns[adjust] = kept[adjust].astype(str).to_numpy()
     for c in candidates:
         values = pd.to_numeric(kept[c], errors="coerce")
         text_values = values.isna() & kept[c].notna() & (kept[c].astype(str).str.strip() != "")
@@ -235,6 +246,7 @@ def prepare(
         excluded_rows=excluded_rows,
         n_input_rows=len(df),
         ids=list(ids[keep]),
+        adjust=adjust,
     )
 
 

@@ -285,6 +285,7 @@ def _outer_splits(kind: str, y: np.ndarray, event: np.ndarray | None, k: int, se
 
 def nested_cv(
     kind: str, x: np.ndarray, y: np.ndarray, event: np.ndarray | None, settings: ModelSettings, seed: int,
+    progress: Progress | None = None,
 ) -> tuple[list[float], np.ndarray]:
     """Per-fold performance and the out-of-fold predictions (response scale) of the tuned procedure."""
     folds = _outer_splits(kind, y, event, settings.outer_folds, seed)
@@ -294,6 +295,8 @@ def nested_cv(
         m = _Tuned(kind, settings, seed + i).fit(x[tr], y[tr], None if event is None else event[tr])
         oof[te] = m.predict(x[te])
         scores.append(performance(kind, y[te], oof[te], None if event is None else event[te]))
+        if progress is not None:
+            progress("nested cross-validation", i + 1, len(folds))
     return scores, oof
 
 
@@ -448,8 +451,7 @@ def fit_penalised(
     full = _Tuned(kind, s, s.seed).fit(x, y, e)
     apparent = performance(kind, y, full.predict(x), e)
     cv_seed = int(rng.integers(2**31 - 1))
-    folds, oof = nested_cv(kind, x, y, e, s, cv_seed)
-    tick("nested cross-validation", 1, 1)
+    folds, oof = nested_cv(kind, x, y, e, s, cv_seed, progress)
     cv_pooled = performance(kind, y, oof, e)
 
     optimism_values, inclusion = [], np.zeros(len(names))

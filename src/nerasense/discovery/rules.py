@@ -209,9 +209,10 @@ def composite_rules(
     """Two-term rules over the ``top`` binary features of the screen, sorted by the rule's p.
 
     Pairs A AND B (unordered) and A AND NOT B (ordered); a rule with fewer than ``min_count`` rows on
-    either side is skipped. q-values are Benjamini–Hochberg over the rules tried. The rules are chosen
-    in the same data they are tested on: their p-values are optimistic, and a rule is only a candidate
-    until it holds in a second data set (:func:`nerasense.discovery.validate.validate`).
+    either side, or positive in exactly the rows of one of its terms alone, is skipped. q-values are
+    Benjamini–Hochberg over the rules tried. The rules are chosen in the same data they are tested on:
+    their p-values are optimistic, and a rule is only a candidate until it holds in a second data set
+    (:func:`nerasense.discovery.validate.validate`).
     """
     binaries = [r.feature for r in screen if r.type == "binary"][:top]
     rules: list[Rule] = []
@@ -228,6 +229,8 @@ def composite_rules(
         pos = int(np.nansum(r))
         if min(pos, int(np.sum(r == 0))) < min_count:
             continue
+        if any(np.array_equal(r, Rule((t,)).evaluate(data.frame), equal_nan=True) for t in rule.terms):
+            continue  # the same rows as one of its terms alone: the second term adds nothing
         out.append(evaluate_rule(data, rule, test, level))
     q = bh_qvalues([o.effect.p for o in out])
     for o, qq in zip(out, q, strict=True):

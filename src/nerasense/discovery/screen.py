@@ -18,6 +18,11 @@ survival           any                 Cox proportional hazards, Efron ties (R `
                                        the Wald CI and p (:func:`nerasense.stats.survival.cox`)
 =================  ==================  =================================================================
 
+With ``adjust`` (a categorical column such as tissue, :func:`~nerasense.discovery.data.prepare`), every
+feature is instead tested by its coefficient in a regression that also holds the categories: OLS
+(continuous), logistic (binary), Cox stratified by the categories (survival); effect = adjusted mean
+difference (or slope), odds ratio or hazard ratio, Wald/t CI and p.
+
 q-values: Benjamini & Hochberg (1995) step-up adjustment over the tested features (R ``p.adjust(p, "BH")``).
 Rows with a missing feature value are left out of that feature's test only (available-case).
 """
@@ -136,12 +141,48 @@ def _two_groups(y: np.ndarray, g: np.ndarray, test: str, level: float) -> dict[s
     }
 
 
+def _adjusted(data: AnalysisData, x: np.ndarray, ok: np.ndarray, level: float) -> dict[str, Any]:
+    """The feature's coefficient in a regression on the feature and the ``adjust`` categories (dummy-coded):
+    OLS (continuous; R ``lm(y ~ x + factor(a))``), logistic (binary; ``glm(..., binomial)``), Cox stratified by
+    the categories (survival; ``coxph(Surv(t, e) ~ x + strata(a))``)."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    assert data.adjust is not None
+    groups = data.frame[data.adjust].to_numpy()[ok]
+    y = data.y[ok]
+    name = f"adjusted for {data.adjust}"
+    if data.kind == "survival":
+        from nerasense.stats.survival import cox
+
+        e = data.event_array
+        assert e is not None
+        res = cox(pd.DataFrame({"time": y, "event": e[ok], "x": x, "g": groups}), ["x"], strata="g", level=level)
+        c = res.coefficients["x"]
+        return {"test": f"Cox stratified, {name}", "effect_name": "hazard ratio", "effect": c["hr"],
+                "ci_low": c["hr_ci_low"], "ci_high": c["hr_ci_high"], "p": c["p"]}
+    dummies = pd.get_dummies(pd.Series(groups), drop_first=True, dtype=float).to_numpy()
+    design = sm.add_constant(np.column_stack([x, dummies]), has_constant="add")
+    if data.kind == "binary":
+        fit = sm.GLM(y, design, family=sm.families.Binomial()).fit()
+        lo, hi = fit.conf_int(alpha=1 - level)[1]
+        return {"test": f"logistic, {name}", "effect_name": "odds ratio", "effect": float(np.exp(fit.params[1])),
+                "ci_low": float(np.exp(lo)), "ci_high": float(np.exp(hi)), "p": float(fit.pvalues[1])}
+    fit = sm.OLS(y, design).fit()
+    lo, hi = fit.conf_int(alpha=1 - level)[1]
+    effect = "mean difference" if np.isin(x, (0.0, 1.0)).all() else "slope"
+    return {"test": f"OLS, {name}", "effect_name": effect, "effect": float(fit.params[1]), "ci_low": float(lo),
+            "ci_high": float(hi), "p": float(fit.pvalues[1])}
+
+
 def _test_one(data: AnalysisData, name: str, ftype: str, test: str, level: float) -> dict[str, Any]:
     from scipy import stats
 
     x_all = data.frame[name].to_numpy(dtype=float)
     ok = ~np.isnan(x_all)
     x, y = x_all[ok], data.y[ok]
+    if data.adjust is not None:
+        return _adjusted(data, x, ok, level)
     if data.kind == "survival":
         import pandas as pd
 

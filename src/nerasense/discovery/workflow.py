@@ -43,6 +43,7 @@ class DiscoveryResult:
         return {
             "kind": self.data.kind,
             "response": self.data.response,
+            "adjust": self.data.adjust,
             "event": self.data.event,
             "n": len(self.data.frame),
             "missingness": self.data.missingness(),
@@ -104,10 +105,11 @@ def discover(
     top_rules: int = 8,
     model: bool = True,
     progress: Progress | None = None,
+    adjust: str | None = None,
 ) -> DiscoveryResult:
     """The whole discovery workflow on a pandas or polars frame (see :mod:`nerasense.discovery`)."""
     s = settings or ModelSettings()
-    data = prepare(frame, response, kind, features, event, id_column, ignore, min_count)
+    data = prepare(frame, response, kind, features, event, id_column, ignore, min_count, adjust)
     screen = univariate_screen(data, test, progress=progress)
     fit = fit_penalised(data, s, progress=progress) if model else None
     rules = composite_rules(data, screen, top=top_rules, min_count=min_count, test=test)

@@ -92,7 +92,7 @@ def assessment_answer(prepared: Any, kb: KnowledgeBase, region: str | None = Non
     assessment = assess_patient(prepared.patient, kb, prepared.alterations, software_version=software_version(),
                                 ctdna=prepared.ctdna, region=region)
     payload = assessment.to_dict()
-    if getattr(prepared, "read_calls", None):  # reads named in the patient file, called on the way (issue 22)
+    if getattr(prepared, "read_calls", None):  # reads named in the patient file, called by nerasense call
         payload["read_calls"] = prepared.read_calls
     if prepared.ctdna is not None:
         payload["ctdna"] = ctdna_report_section(prepared.ctdna, timeline_data_uri(prepared.ctdna))

@@ -113,6 +113,7 @@ def discovery_report(result: Any, meta: dict[str, Any]) -> str:
     parts.append(f"<p>{html.escape(meta.get('data', ''))}</p>")
     parts.append(_table(["item", "value"], [
         ["response (outcome)", f"{d.response} ({kind})" + (f", event {d.event}" if d.event else "")],
+        ["screen adjusted for", d.adjust or "nothing (univariate)"],
         ["rows in the table", miss["n_input_rows"]],
         ["rows analysed", miss["n_analysed"]],
         ["events" if kind != "continuous" else "response mean (SD)",
@@ -138,7 +139,7 @@ def discovery_report(result: Any, meta: dict[str, Any]) -> str:
     parts.append(_h("Statistical analysis", "10a–d"))
     n_rule_features = len({t.feature for r in result.rules for t in r.rule.terms})
     parts.append("<ul>"
-                 f"<li>Univariate screen: {html.escape(_test_text(kind, result.test))}. Effect sizes with 95% CIs; "
+                 f"<li>Univariate screen: {html.escape(_screen_text(d, kind, result.test))}. Effect sizes with 95% CIs; "
                  "Benjamini–Hochberg q-values over all features tested.</li>"
                  f"<li>Composite rules: two-term AND rules over the {n_rule_features} "
                  "strongest binary features, each tested against its parts by the interaction term of y ~ a + b + a·b.</li>"
@@ -151,7 +152,8 @@ def discovery_report(result: Any, meta: dict[str, Any]) -> str:
                  + f"<li>Seed {result.settings.seed}: the same command on the same table gives the same page.</li></ul>")
 
     parts.append(_h("Univariate screen", "14"))
-    x_label = {"continuous": "difference in mean response (carriers − others) or correlation",
+    x_label = {"continuous": "difference in mean response (carriers − others) or correlation"
+               if d.adjust is None else f"difference in mean response, adjusted for {d.adjust}",
                "binary": "log2 odds ratio (binary features) or mean difference",
                "survival": "log2 hazard ratio"}[kind]
     parts.append(_img(volcano_figure(screen, x_label), "volcano plot"))
@@ -170,7 +172,9 @@ def discovery_report(result: Any, meta: dict[str, Any]) -> str:
     lim = [
         "Rules and features are chosen and tested in the same rows: their p-values and effects are optimistic until "
         "they hold in independent data (nerasense validate).",
-        "Unadjusted screen: a feature tied to tissue of origin can look predictive because the tissue is.",
+        *(["Unadjusted screen: a feature tied to tissue of origin can look predictive because the tissue is "
+           "(discover --adjust names a column to adjust for)."] if d.adjust is None else
+          [f"The screen is adjusted for {d.adjust}; the composite rules and the model are not."]),
         *meta.get("extra_limitations", []),
     ]
     parts.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lim) + "</ul>")
@@ -184,6 +188,16 @@ def _events(d: Any) -> str:
         return f"{int(d.y.sum())} of {len(d.y)}"
     e = d.event_array
     return f"{int(e.sum())} events of {len(e)}"
+
+
+def _screen_text(d: Any, kind: str, test: str) -> str:
+    if d.adjust is None:
+        return _test_text(kind, test)
+    how = {"continuous": "linear regression", "binary": "logistic regression",
+           "survival": "Cox regression stratified by"}[kind]
+    if kind == "survival":
+        return f"{how} {d.adjust} per feature (HR with Wald CI); composite rules unadjusted"
+    return f"{how} on each feature and {d.adjust} (dummy-coded); adjusted effect with its CI; composite rules unadjusted"
 
 
 def _test_text(kind: str, test: str) -> str:

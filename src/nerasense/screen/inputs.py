@@ -25,7 +25,7 @@ STUDY_MUTATIONS = ("data_mutations_extended.txt", "data_mutations.txt", "data_mu
 STUDY_CNA = ("data_CNA.txt", "data_CNA.tsv", "data_cna.txt")
 STUDY_CLINICAL = ("data_clinical_sample.txt",)
 FOLDER_PATTERNS = ("*.maf", "*.maf.gz", "*.parquet")
-DEFAULT_CHUNK_BYTES = 48 * 1024 * 1024  # two parts in flight peak near 0.65 GB (benchmarks/screen.py)
+DEFAULT_CHUNK_BYTES = 24 * 1024 * 1024  # two parts in flight: about 0.6 GB (benchmarks/screen.py)
 DEFAULT_CHUNK_ROWS = 1_000_000
 
 

@@ -11,7 +11,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,12 +46,38 @@ class Conflict(Exception):
     """An idempotency key reused with a different request (409)."""
 
 
+T = TypeVar("T")
+
+
+class Memo:
+    """A small bounded memo (least recently used out) for answers that never change once made: a stored
+    assessment's report, a variant's classification under the loaded knowledge."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 @dataclass
 class Context:
     db: Database
     store: Store
     kb: KnowledgeBase
     gk: GenomicsKnowledge
+    reports: Memo = field(default_factory=lambda: Memo(128))  # per database: record numbers are per database
 
 
 def parse_document(text: str, name: str, kind: str, field: str = "patient") -> dict[str, Any]:
@@ -66,10 +92,10 @@ def _names_only_uploads(doc: dict[str, Any], uploads: list[Upload]) -> list[Prob
     """Files named in the document must be uploads of this request, by plain name."""
     have = {u.name for u in uploads}
     problems = []
-    for field, name in case_file_paths(doc):
+    for where, name in case_file_paths(doc):
         if name not in have:
             uploaded = ", ".join(sorted(have)) or "none uploaded"
-            problems.append(Problem(field, name, f"the name of a file uploaded with this request ({uploaded})",
+            problems.append(Problem(where, name, f"the name of a file uploaded with this request ({uploaded})",
                                     "upload the file in the same request and name it here by its file name"))
     names = [u.name for u in uploads]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -96,7 +122,6 @@ def _entry(who: Principal, action: str, target: str, patient_pk: int | None, add
 
 _PLOTTING = threading.Lock()  # matplotlib (the ctDNA timeline) is not thread-safe
 _local = threading.local()
-T = TypeVar("T")
 
 
 def _route_warnings() -> None:
@@ -137,29 +162,6 @@ def captured(fn: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
         _local.sink = previous
 
 
-class Memo:
-    """A small bounded memo (least recently used out) for answers that never change once made: a stored
-    assessment's report, a variant's classification under the loaded knowledge."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-
-_reports = Memo(128)
 
 
 def report_html(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> str:
@@ -173,7 +175,7 @@ def report_html(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: 
 
     if key is None:
         return make()
-    return _reports.get(("html", key, dt.date.today()), make)
+    return ctx.reports.get(("html", key, dt.date.today()), make)
 
 
 def report_pdf(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> bytes:
@@ -187,7 +189,7 @@ def report_pdf(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: A
 
     if key is None:
         return make()
-    return _reports.get(("pdf", key, dt.date.today()), make)
+    return ctx.reports.get(("pdf", key, dt.date.today()), make)
 
 
 def with_warnings(payload: dict[str, Any], messages: list[str]) -> dict[str, Any]:

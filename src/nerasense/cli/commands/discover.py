@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--all", action="store_true", help="every other column is a feature (the default)")
     p.add_argument("--ignore", default="", help="comma-separated columns (or patterns) that are not features")
     p.add_argument("--id", dest="id_column", help="row id column (names rows in the report)")
+    p.add_argument("--adjust", help="categorical column (e.g. tissue) the screen adjusts for (regression on feature + "
+                   "categories; Cox stratified); rules and model stay unadjusted")
     p.add_argument("--test", choices=("mannwhitney", "t"), default="mannwhitney",
                    help="two-group test of the screen: Mann–Whitney (default) or Welch t")
     p.add_argument("--min-count", type=int, default=5, help="binary features need this many carriers and non-carriers (5)")
@@ -104,7 +106,8 @@ def _discover(args: argparse.Namespace) -> CommandResult:
                              n_permutations=args.permutations, seed=args.seed)
     with progress_bar(sys.stderr.isatty()) as tick:
         result = discover(df, args.response, args.kind, features, args.event, args.id_column, ignore, settings,
-                          args.test, args.min_count, args.top_rules, model=not args.no_model, progress=tick)
+                          args.test, args.min_count, args.top_rules, model=not args.no_model, progress=tick,
+                          adjust=args.adjust)
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     payload = result.to_dict(screen_rows=None)
@@ -134,7 +137,7 @@ def _discover(args: argparse.Namespace) -> CommandResult:
     (out / "discovery.json").write_text(json.dumps(full, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8")
 
     summary = stamp({
-        "response": args.response, "kind": args.kind, "n": payload["n"], "seed": args.seed,
+        "response": args.response, "kind": args.kind, "adjust": args.adjust, "n": payload["n"], "seed": args.seed,
         "features_tested": payload["missingness"]["features_tested"],
         "top": payload["screen"][:10], "significant_q05": payload["significant_q05"],
         "model": None if payload["model"] is None else {k: payload["model"][k] for k in

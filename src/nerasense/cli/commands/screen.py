@@ -99,10 +99,10 @@ def _screen(args: argparse.Namespace) -> CommandResult:
     options = Options(on_shift=args.on_shift, tumour_column=args.tumour_column)
     with _progress(sys.stderr.isatty(), the_plan.total) as advance, ThreadPoolExecutor(2) as pool:
         # the knowledge and the hotspot table load while the first parts are read (as in annotate), and the
-        # figure stack imports (about a second) while the parts run
+        # libraries of the summary (statsmodels, matplotlib: about two seconds of imports) while the parts run
         later = pool.submit(_genomics, hotspot_path)
-        if not args.no_html:
-            pool.submit(importlib.import_module, "nerasense.report.screen_report")
+        for module in ("statsmodels.stats.proportion", *(() if args.no_html else ("nerasense.report.screen_report",))):
+            pool.submit(importlib.import_module, module)  # the intervals' and the figures' libraries
         if args.engine == "dask":
             results = run_dask(the_plan.parts, later.result(), options, scheduler=args.scheduler,
                                workers=args.workers, progress=advance)
