@@ -54,7 +54,9 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
         need("PostgreSQL", f"cannot connect to {base.split('@')[-1]}: {type(exc.orig).__name__}")
     url = base.rsplit("/", 1)[0] + "/" + name
+    admin.dispose()
     yield url
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)  # a fresh connection
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

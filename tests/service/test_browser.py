@@ -66,6 +66,13 @@ def page(live_server: str) -> Iterator[Any]:
         browser.close()
 
 
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=60_000)  # the report is drawn on demand; a loaded CI machine is slow
+    return _expect(locator)
+
+
 def _shot(page: Any, name: str, backend: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{backend}-{name}.png"), full_page=True)
@@ -74,7 +81,7 @@ def _shot(page: Any, name: str, backend: str) -> None:
 def test_main_flow(page: Any, database_url: str) -> None:
     backend = database_url.split(":")[0].split("+")[0]
     page.goto("/cases")
-    assert page.get_by_role("heading", name="Log in").is_visible()  # 401 shows the log-in form
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()  # 401 shows the log-in form
     _shot(page, "01-login", backend)
     page.get_by_label("User name").fill("ana")
     page.get_by_label("Password").fill(PASSWORD)
@@ -86,8 +93,7 @@ def test_main_flow(page: Any, database_url: str) -> None:
     page.get_by_label("Tumour type (OncoTree code, e.g. BRCA, LUAD)").fill("BRCX")
     page.get_by_label("Age (years)").fill("57")
     page.get_by_role("button", name="Assess").click()
-    error = page.locator("#e-tumour_type")
-    assert "did you mean 'BRCA'?" in error.inner_text()
+    expect(page.locator("#e-tumour_type")).to_contain_text("did you mean 'BRCA'?")
     assert page.get_by_label("Age (years)").input_value() == "57"
     assert page.get_by_label("Tumour type (OncoTree code, e.g. BRCA, LUAD)").get_attribute("aria-invalid") == "true"
     _shot(page, "02-field-error", backend)
@@ -100,10 +106,10 @@ def test_main_flow(page: Any, database_url: str) -> None:
         str(EXAMPLES / "genomics" / "example_tumour_vep.vcf"))
     page.get_by_role("button", name="Assess").click()
     page.wait_for_url("**/assessments/*")
-    assert page.get_by_role("heading", name="Patient WEB-1 — assessment 1").is_visible()
+    expect(page.get_by_role("heading", name="Patient WEB-1 — assessment 1")).to_be_visible()
     report = page.frame_locator("iframe.report")
-    assert report.get_by_text("Research use only.").first.is_visible()
-    assert report.get_by_role("heading", name="Neratinib assessment — WEB-1").is_visible()
+    expect(report.get_by_text("Research use only.").first).to_be_visible()
+    expect(report.get_by_role("heading", name="Neratinib assessment — WEB-1")).to_be_visible()
     _shot(page, "03-report", backend)
 
     with page.expect_download() as download:
@@ -116,7 +122,8 @@ def test_main_flow(page: Any, database_url: str) -> None:
     page.get_by_role("button", name="Re-run assessment 1 on today's knowledge").click()
     page.wait_for_url("**/patients/WEB-1")
     rows = page.locator("tbody tr")
-    assert rows.count() == 2 and "nothing changed" in rows.nth(1).inner_text()
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("nothing changed")
     _shot(page, "04-history", backend)
 
 
@@ -135,6 +142,6 @@ def test_ctdna_timeline_in_history(page: Any, database_url: str) -> None:
     page.wait_for_url("**/assessments/*")
     page.get_by_role("link", name="History").click()
     timeline = page.get_by_role("img", name="Plasma ctDNA over time for patient EX-GATEKEEPER")
-    assert timeline.is_visible()
+    expect(timeline).to_be_visible()
     assert timeline.evaluate("img => img.naturalWidth") > 200
     _shot(page, "05-ctdna-history", backend)

@@ -55,7 +55,7 @@ def address(request: Request) -> str:
 def _principal(request: Request, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise HTTPException(401, "credentials needed: Authorization: Bearer <token> (nerasense users token)")
-    with ctx_of(request).db.session() as s:
+    with ctx_of(request).db.session(write=False) as s:
         who = accounts.principal_from_token(s, authorization.removeprefix("Bearer ").strip())
     if who is None:
         raise HTTPException(401, "the token is unknown, expired or revoked")
@@ -239,15 +239,9 @@ def get_assessment(request: Request, who: Caller, assessment_id: RecordId,
     record, doc = cases.get_assessment(ctx, who, assessment_id, address(request), action=f"read-{format}")
     if format == "json":
         return JSONResponse(record)
-    from nerasense.report.patient_report import render_html
-
-    html = render_html(record["result"], ctx.kb, doc)
     if format == "html":
-        return HTMLResponse(html)
-    from weasyprint import HTML
-
-    pdf = HTML(string=html).write_pdf()
-    return Response(pdf, media_type="application/pdf",
+        return HTMLResponse(cases.report_html(ctx, record["result"], doc, assessment_id))
+    return Response(cases.report_pdf(ctx, record["result"], doc, assessment_id), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="assessment-{assessment_id}.pdf"'})
 
 
@@ -270,11 +264,8 @@ class VariantQuery(BaseModel):
 def variant(request: Request, who: Caller, gene: Annotated[str, Query(max_length=64)],
             change: Annotated[str, Query(max_length=256)]) -> dict[str, Any]:
     """One alteration classified (as ``nerasense variant --json``)."""
-    from nerasense.report.answers import variant_answer
-
     ctx = ctx_of(request)
-    answer, messages = cases.captured(variant_answer, gene, change, ctx.kb, ctx.gk)
-    return cases.with_warnings(answer, messages) if messages else answer
+    return jobs.classify(ctx, gene, change)
 
 
 @router.post("/v1/variants/annotate", tags=["knowledge"])

@@ -3,13 +3,15 @@ differences listed. Routes call these; they hold no HTTP. Every read and write o
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,12 +46,38 @@ class Conflict(Exception):
     """An idempotency key reused with a different request (409)."""
 
 
+T = TypeVar("T")
+
+
+class Memo:
+    """A small bounded memo (least recently used out) for answers that never change once made: a stored
+    assessment's report, a variant's classification under the loaded knowledge."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 @dataclass
 class Context:
     db: Database
     store: Store
     kb: KnowledgeBase
     gk: GenomicsKnowledge
+    reports: Memo = field(default_factory=lambda: Memo(128))  # per database: record numbers are per database
 
 
 def parse_document(text: str, name: str, kind: str, field: str = "patient") -> dict[str, Any]:
@@ -64,10 +92,10 @@ def _names_only_uploads(doc: dict[str, Any], uploads: list[Upload]) -> list[Prob
     """Files named in the document must be uploads of this request, by plain name."""
     have = {u.name for u in uploads}
     problems = []
-    for field, name in case_file_paths(doc):
+    for where, name in case_file_paths(doc):
         if name not in have:
             uploaded = ", ".join(sorted(have)) or "none uploaded"
-            problems.append(Problem(field, name, f"the name of a file uploaded with this request ({uploaded})",
+            problems.append(Problem(where, name, f"the name of a file uploaded with this request ({uploaded})",
                                     "upload the file in the same request and name it here by its file name"))
     names = [u.name for u in uploads]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -92,26 +120,76 @@ def _entry(who: Principal, action: str, target: str, patient_pk: int | None, add
     return audit.Entry(action, target, who.username, who.user_id, who.team_id, patient_pk, address, kb_version)
 
 
-_ANALYSIS = threading.Lock()
-T = TypeVar("T")
+_PLOTTING = threading.Lock()  # matplotlib (the ctDNA timeline) is not thread-safe
+_local = threading.local()
+
+
+def _route_warnings() -> None:
+    """Send NerasenseWarnings to the list of the thread that raised them (see :func:`captured`).
+
+    ``warnings.catch_warnings`` would change process-wide state for every thread at once; instead the service
+    shows every NerasenseWarning ("always") through a hook that files it under the running thread."""
+    if getattr(warnings.showwarning, "_nerasense", False):
+        return
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        sink = getattr(_local, "sink", None)
+        if sink is not None and issubclass(category, NerasenseWarning):
+            if str(message) not in sink:
+                sink.append(str(message))
+            return
+        if sink is not None:
+            log.info("library warning: %s", category.__name__)
+            return
+        original(message, category, filename, lineno, file, line)
+
+    show._nerasense = True  # type: ignore[attr-defined]
+    warnings.filterwarnings("always", category=NerasenseWarning)
+    warnings.showwarning = show
 
 
 def captured(fn: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
-    """Run an analysis and collect the NerasenseWarnings it emits (its caveats), as the command line does.
-
-    ``warnings.catch_warnings`` changes process-wide state, so analyses run one at a time; they hold the GIL
-    anyway. Other libraries' warnings are logged, never shown to the caller."""
-    with _ANALYSIS, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    """Run an analysis and collect the NerasenseWarnings it emits (its caveats), as the command line does."""
+    _route_warnings()
+    previous = getattr(_local, "sink", None)
+    _local.sink = []
+    try:
         result = fn(*args)
-    messages: list[str] = []
-    for w in caught:
-        if issubclass(w.category, NerasenseWarning):
-            if str(w.message) not in messages:
-                messages.append(str(w.message))
-        else:
-            log.info("library warning: %s", w.category.__name__)
-    return result, messages
+        return result, list(_local.sink)
+    finally:
+        _local.sink = previous
+
+
+
+
+def report_html(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> str:
+    """The report, as the command line writes it (its figures use pyplot: one at a time). ``key`` (the stored
+    assessment's id) lets a report made today be served again without drawing it anew."""
+    from nerasense.report.patient_report import render_html
+
+    def make() -> str:
+        with _PLOTTING:
+            return render_html(result, ctx.kb, doc)
+
+    if key is None:
+        return make()
+    return ctx.reports.get(("html", key, dt.date.today()), make)
+
+
+def report_pdf(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> bytes:
+    from weasyprint import HTML
+
+    def make() -> bytes:
+        html = report_html(ctx, result, doc, key)
+        with _PLOTTING:
+            pdf: bytes = HTML(string=html).write_pdf()
+        return pdf
+
+    if key is None:
+        return make()
+    return ctx.reports.get(("pdf", key, dt.date.today()), make)
 
 
 def with_warnings(payload: dict[str, Any], messages: list[str]) -> dict[str, Any]:
@@ -125,7 +203,10 @@ def assess_case(ctx: Context, patient_file: Path, region: str | None) -> dict[st
 
     def run() -> dict[str, Any]:
         prepared = prepare(patient_file, ctx.kb, ctx.gk, allowed=())
-        return assessment_answer(prepared, ctx.kb, region)
+        if prepared.ctdna is None:
+            return assessment_answer(prepared, ctx.kb, region)
+        with _PLOTTING:
+            return assessment_answer(prepared, ctx.kb, region)
 
     return with_warnings(*captured(run))
 

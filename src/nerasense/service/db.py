@@ -179,11 +179,18 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
+            conn.isolation_level = None  # transactions are begun below, so a writer can say IMMEDIATE
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # a writer takes SQLite's write lock when it begins, so two writers never each hold a lock the other
+            # waits for (the audit chain's lock is taken inside a transaction); readers do not block (WAL)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True, pool_timeout=10,
@@ -196,11 +203,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.factory = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
+        self.read_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self.factory() as s:
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A transaction; ``write=False`` for one that only reads (it then never waits for a writer on SQLite)."""
+        with (self.factory if write else self.read_factory)() as s:
             try:
                 yield s
                 s.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from nerasense.errors import InputError, NerasenseError, Problem
 from nerasense.service import audit
 from nerasense.service.accounts import Principal
-from nerasense.service.cases import Context, Forbidden, NotFound, captured, submit, with_warnings
+from nerasense.service.cases import Context, Forbidden, Memo, NotFound, captured, submit, with_warnings
 from nerasense.service.db import Job, JobItem, User, utcnow
 
 VARIANTS_PER_ITEM = 500
@@ -32,16 +32,28 @@ def problems_json(err: InputError) -> list[dict[str, Any]]:
              "allowed": p.allowed, "fix": p.fix, "where": p.where} for p in err.problems]
 
 
-def annotate_one(ctx: Context, query: Any) -> dict[str, Any]:
-    """One variant query answered: the classification, or the problems with the query. Never dropped."""
+_variants = Memo(20_000)
+
+
+def classify(ctx: Context, gene: str, change: str) -> dict[str, Any]:
+    """One alteration classified under the loaded knowledge (remembered: the answer cannot change while the
+    knowledge stays; a refusal is not remembered, it raises)."""
     from nerasense.report.answers import variant_answer
 
+    def make() -> dict[str, Any]:
+        answer, messages = captured(variant_answer, gene, change, ctx.kb, ctx.gk)
+        return with_warnings(answer, messages) if messages else answer
+
+    return _variants.get((ctx.kb.kb_version, gene, change), make)
+
+
+def annotate_one(ctx: Context, query: Any) -> dict[str, Any]:
+    """One variant query answered: the classification, or the problems with the query. Never dropped."""
     if not isinstance(query, dict) or not isinstance(query.get("gene"), str) or not isinstance(query.get("change"), str):
         return {"query": query, "error": [{"field": "query", "value": repr(query)[:200],
                                            "allowed": "an object with gene and change (strings)", "fix": "", "where": ""}]}
     try:
-        answer, messages = captured(variant_answer, query["gene"], query["change"], ctx.kb, ctx.gk)
-        return {"query": query, "result": with_warnings(answer, messages) if messages else answer}
+        return {"query": query, "result": classify(ctx, query["gene"], query["change"])}
     except InputError as err:
         return {"query": query, "error": problems_json(err)}
 

@@ -64,7 +64,7 @@ def _session_principal(request: Request) -> Principal | None:
     value = request.cookies.get(COOKIE)
     if not value:
         return None
-    with ctx_of(request).db.session() as s:
+    with ctx_of(request).db.session(write=False) as s:
         return accounts.principal_from_session(s, value)
 
 
@@ -297,15 +297,10 @@ def mount(app: FastAPI) -> None:
         if download == "json":
             return Response(json.dumps(record["result"], indent=2), media_type="application/json", headers={
                 "Content-Disposition": f'attachment; filename="assessment-{assessment_id}.json"'})
-        from nerasense.report.patient_report import render_html
-
-        html = render_html(record["result"], ctx.kb, doc)
         if download == "pdf":
-            from weasyprint import HTML
-
-            return Response(HTML(string=html).write_pdf(), media_type="application/pdf", headers={
+            return Response(cases.report_pdf(ctx, record["result"], doc, assessment_id), media_type="application/pdf", headers={
                 "Content-Disposition": f'attachment; filename="assessment-{assessment_id}.pdf"'})
-        return HTMLResponse(html)
+        return HTMLResponse(cases.report_html(ctx, record["result"], doc, assessment_id))
 
     @app.post("/assessments/{assessment_id}/rerun", include_in_schema=False)
     async def assessment_rerun(request: Request, assessment_id: int) -> Response:
