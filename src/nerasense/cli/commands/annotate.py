@@ -308,8 +308,7 @@ def _streamed_maf(args: argparse.Namespace, path: Path, knowledge: Callable[[], 
             if out.suffix == ".parquet":
                 joined.sink_parquet(partial)
             else:
-                joined.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).sink_csv(
-                    partial, separator="\t")
+                joined.with_columns(*_TSV_LISTS).sink_csv(partial, separator="\t")
     rej = pl.concat(rejected, how="vertical_relaxed") if rejected else pl.DataFrame()
     assert counts is not None
     alterations = int(counts.alleles["len"].sum())
@@ -331,6 +330,10 @@ def _streamed_maf(args: argparse.Namespace, path: Path, knowledge: Callable[[], 
     return CommandResult(stamp(payload, kb.kb_version), _text(payload, pl.DataFrame(), False))
 
 
+# list columns as TSV text (the one-pass and the streamed writer alike)
+_TSV_LISTS = (pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | "))
+
+
 def _write(frame: pl.DataFrame, out: Path) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -340,8 +343,7 @@ def _write(frame: pl.DataFrame, out: Path) -> None:
         if out.suffix == ".parquet":
             frame.write_parquet(partial)
         else:
-            frame.with_columns(pl.col("evidence").list.join(";"), pl.col("unverified").list.join(" | ")).write_csv(
-                partial, separator="\t")
+            frame.with_columns(*_TSV_LISTS).write_csv(partial, separator="\t")
 
 
 def _reference_mismatch(summary: dict[str, Any], counts: _Counts, gk: GenomicsKnowledge, notes: list[str]) -> None:
