@@ -1,6 +1,7 @@
 """The compute pool (service/compute.py): an assessment or a report made in a worker process is the one made in the
 server process (which tests/service/test_api.py holds equal to the command line's), a refusal crosses back with
-every problem, a worker on other knowledge refuses the work, and a worker whose server was killed ends itself.
+every problem, a worker on other knowledge refuses the work, a dead worker costs one 503 and the pool is made
+again, and a worker whose server was killed ends itself.
 The settings and ``nerasense serve --compute-workers`` refuse out-of-range values."""
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import dataclasses
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.service import cases, compute
 from nerasense.service.settings import settings_from_env
-from tests.service.conftest import EXAMPLES
+from tests.service.conftest import EXAMPLES, Service, example_patient
 
 PATIENTS = ["02-her2pos-metastatic-after-two-her2-regimens.yaml", "04-nsclc-erbb2-exon20-insertion.yaml",
             "09-plasma-series-emergent-gatekeeper.yaml"]  # the last one draws the ctDNA timeline
@@ -140,3 +143,27 @@ def test_serve_refuses_a_bad_worker_count(capsys: pytest.CaptureFixture[str]) ->
 def test_default_is_the_cores_at_most_four(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NERASENSE_COMPUTE_WORKERS", raising=False)
     assert settings_from_env().compute_workers == min(4, os.cpu_count() or 1)
+
+
+def _die(_kb: Any, _gk: Any) -> None:
+    os._exit(3)  # a worker killed mid-task (out of memory, a signal)
+
+
+def test_a_dead_worker_breaks_only_its_call(engines: Any, tmp_path: Path) -> None:
+    here, pool = engines
+    with pytest.raises(BrokenProcessPool):
+        pool.call(_die)
+    patient = case_folder(tmp_path, PATIENTS[0])
+    assert pool.call(cases._assess, patient, None) == here.call(cases._assess, patient, None)  # a new pool
+
+
+def test_a_killed_worker_answers_503_then_the_service_works_again(service: Service) -> None:
+    workers = compute.pool(service.ctx.pool.workers, service.ctx.pool.nice)
+    workers.submit(compute._ping).result()
+    for pid in list(workers._processes):
+        os.kill(pid, signal.SIGKILL)
+    headers = service.headers("ana", **{"Content-Type": "application/yaml"})
+    r = service.client.post("/v1/patients", content=example_patient(), headers=headers)
+    assert r.status_code == 503 and r.headers["Retry-After"] and "retry" in r.json()["detail"]
+    r = service.client.post("/v1/patients", content=example_patient(), headers=headers)
+    assert r.status_code == 201, r.text

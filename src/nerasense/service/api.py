@@ -236,9 +236,10 @@ async def get_assessment(request: Request, who: Caller, assessment_id: RecordId,
                          format: Literal["json", "html", "pdf"] = "json") -> Response:
     """One assessment as it was made: JSON, or the report as HTML or PDF (the CLI's report)."""
     ctx = ctx_of(request)
-    record, doc = await ctx.in_db(cases.get_assessment, ctx, who, assessment_id, address(request), f"read-{format}")
     if format == "json":
-        return JSONResponse(record)
+        body = await ctx.in_db(cases.assessment_json, ctx, who, assessment_id, address(request))
+        return Response(body, media_type="application/json")
+    record, doc = await ctx.in_db(cases.get_assessment, ctx, who, assessment_id, address(request), f"read-{format}")
     if format == "html":
         return HTMLResponse(await cases.report_html_async(ctx, record["result"], doc, assessment_id))
     return Response(await cases.report_pdf_async(ctx, record["result"], doc, assessment_id), media_type="application/pdf",

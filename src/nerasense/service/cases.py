@@ -415,9 +415,10 @@ def _visible(s: Session, who: Principal, rec_team: int) -> bool:
     return who.team_id is not None and rec_team == who.team_id
 
 
-def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read"
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the stored assessment with its result, the patient document) or NotFound."""
+def _read_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str
+                     ) -> tuple[dict[str, Any], str, str]:
+    """(the stored assessment without its result, the result as stored JSON text, the patient document as text),
+    the read audited in the same transaction; or NotFound."""
     with ctx.db.session() as s:
         rec = s.get(AssessmentRecord, assessment_id)
         if rec is None or not _visible(s, who, rec.team_id):
@@ -425,10 +426,25 @@ def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: st
         sub = s.get(Submission, rec.submission_id)
         patient = s.get(PatientRecord, rec.patient_pk)
         assert sub is not None and patient is not None
-        out = _record(rec, patient.patient_id, json.loads(rec.result_json))
-        doc = json.loads(sub.patient_json)
+        out = _record(rec, patient.patient_id, None), rec.result_json, sub.patient_json
         audit.append(s, _entry(who, action, f"assessment:{rec.id}", rec.patient_pk, address, ctx.kb.kb_version))
-        return out, doc
+        return out
+
+
+def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read"
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the stored assessment with its result, the patient document) or NotFound."""
+    record, result, doc = _read_assessment(ctx, who, assessment_id, address, action)
+    record["result"] = json.loads(result)
+    return record, json.loads(doc)
+
+
+def assessment_json(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read-json") -> bytes:
+    """:func:`get_assessment`'s record as JSON bytes, the stored result spliced in as it is kept (the same JSON
+    value, not parsed and written again: this is the most frequent read)."""
+    record, result, _ = _read_assessment(ctx, who, assessment_id, address, action)
+    head = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return f'{head[:-1]},"result":{result}}}'.encode()
 
 
 def history(ctx: Context, who: Principal, patient_id: str, address: str) -> dict[str, Any]:
