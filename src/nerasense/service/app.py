@@ -185,9 +185,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    from nerasense.service import api, web
+    from nerasense.service import api, cohort_api, web
 
     app.include_router(api.router)
+    app.include_router(cohort_api.router)
     web.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
