@@ -555,7 +555,7 @@ def _expected(
     others = len(primary_pool) - 1
     expected["why"] = (f"the most specific of {others + 1} matching cohorts" if others else "the only matching cohort") + (
         f": it matches the patient on {', '.join(families)}" if families else "")
-    expected["nearest"] = _nearest_note(item, regimen, facts, expected)
+    expected["nearest"] = _nearest_note(item, regimen, facts, expected, kb)
     return expected, _context(items, matched, with_result, match.id, kb)
 
 
@@ -573,12 +573,15 @@ def _context(items: list[EvidenceItem], matched: list[EvidenceMatch],
 
 
 def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, FactValue],
-                  expected: dict[str, Any]) -> str | None:
+                  expected: dict[str, Any], kb: KnowledgeBase) -> str | None:
     """When the chosen cohort does not narrow to the patient's tumour type, say that it is the nearest
     evidence and why (never silently another tumour type's figure)."""
     if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
         return None
-    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({facts['tumour.code']}) has published "
+    code = str(facts["tumour.code"])
+    name = oncotree(kb).name.get(code)
+    tumour = f"{name}, {code}" if name else code
+    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({tumour}) has published "
             f"results: the nearest evidence is {expected.get('trial')}, a cohort across tumour types that the "
             "patient's alteration qualifies for.")
 
