@@ -36,7 +36,7 @@ from nerasense.knowledge.conditions import Condition, Leaf, leaves
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import Regimen, TumourLineageRule
-from nerasense.screen.partition import COPY_NUMBER_KINDS, FLAG_COLUMNS, RELEVANT_SCHEMA, PartResult
+from nerasense.screen.partition import CANDIDATE_COLUMNS, COPY_NUMBER_KINDS, FLAG_COLUMNS, RELEVANT_SCHEMA, PartResult, classify
 from nerasense.stats.response import response_rate
 
 MOLECULAR_FAMILIES = ("tumour type", "HER2 alteration")
@@ -280,7 +280,11 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
     if bad_codes:
         notes.append(f"tumour codes that are not OncoTree codes, kept as their own groups: {', '.join(bad_codes[:20])}")
 
-    flags = pl.concat([r.flags for r in results]).group_by("sample").agg(c(f).any() for f in FLAG_COLUMNS)
+    # only the rows of genes the knowledge base says something about are classified (each part keeps them): the
+    # rows of every other gene can only be of unknown or likely-neutral effect, which no figure counts
+    candidates = (pl.concat([r.candidates for r in results]) if results
+                  else pl.DataFrame(schema={k: RELEVANT_SCHEMA[k] for k in CANDIDATE_COLUMNS}))
+    relevant, flags = classify(candidates, gk)
     samples = samples.join(flags, on="sample", how="left").with_columns(c(f).fill_null(False) for f in FLAG_COLUMNS)
     if has_cna:
         profiled = pl.concat([r.cna_samples for r in results]).unique()
@@ -314,7 +318,6 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
                                                                  maintain_order="left").select(status_cols)],
                         how="horizontal")
 
-    relevant = pl.concat([r.relevant for r in results]) if results else pl.DataFrame(schema=RELEVANT_SCHEMA)
     texts = [
         _alteration_text(relevant, c("gene") == "ERBB2", "erbb2_alterations"),
         _alteration_text(relevant, c("gene") == "ERBB3", "erbb3_alterations"),
