@@ -191,12 +191,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    from nerasense.service import api, cohort_api, upload_api, web
+    from nerasense.service import admin_web, api, cohort_api, cohort_web, upload_api, web
 
     app.include_router(api.router)
     app.include_router(cohort_api.router)
     app.include_router(upload_api.router)
     web.mount(app)
+    admin_web.mount(app)
+    cohort_web.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 

@@ -61,6 +61,10 @@ async def reads_job(request: Request, who: Caller, idempotency_key: IdemKey = No
         raise HTTPException(415, f"Content-Type {kind or '(none)'} is not accepted; allowed: multipart/form-data "
                             "(patient + files)")
     doc, uploads, region = await _read_submission(request)
+    if not upload_jobs.has_reads(uploads):
+        raise InputError(Problem("files", ", ".join(u.name for u in uploads) or None,
+                                 "at least one reads file (BAM, CRAM or FASTQ)",
+                                 "without reads, submit to POST /v1/patients"))
     return _accepted(await run_in_threadpool(upload_jobs.create_reads_job, ctx_of(request), who, doc, uploads, region,
                                              idempotency_key, address(request)))
 
