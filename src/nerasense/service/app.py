@@ -10,7 +10,8 @@ a role that may not do this              403     ``detail``
 another team's record, or none           404     ``detail`` (the same answer for both)
 idempotency key reused for another body  409     ``detail``
 body over the size limit                 413     ``detail`` naming the limit
-wrong content type                       415     ``detail`` naming the types allowed
+wrong content type, or an upload of a    415     ``detail`` naming the types allowed (and
+kind the service does not read                  ``problems`` for an upload)
 database unreachable                     503     ``detail``, ``Retry-After``
 =======================================  ======  ================================================
 """
@@ -36,6 +37,7 @@ from nerasense.errors import InputError, KnowledgeError
 from nerasense.service.accounts import Principal
 from nerasense.service.cases import Conflict, Forbidden, NotFound
 from nerasense.service.settings import Settings, settings_from_env
+from nerasense.service.storage import UnsupportedMedia
 
 log = logging.getLogger("nerasense.service")
 
@@ -145,6 +147,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _input(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(problem_body(exc), status_code=422)
 
+    @app.exception_handler(UnsupportedMedia)
+    async def _unsupported(_: Request, exc: UnsupportedMedia) -> JSONResponse:
+        return JSONResponse(problem_body(exc), status_code=415)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_validation_body(exc), status_code=422)
@@ -185,9 +191,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    from nerasense.service import api, web
+    from nerasense.service import api, cohort_api, upload_api, web
 
     app.include_router(api.router)
+    app.include_router(cohort_api.router)
+    app.include_router(upload_api.router)
     web.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -11,6 +11,7 @@ NERASENSE_SESSION_HOURS        lifetime of a page session                       
 NERASENSE_LOGIN_ATTEMPTS       failed log-ins per user and address in 15 minutes       5
 NERASENSE_WORKER               run the job worker thread in the server (0 = off)        1
 NERASENSE_SECURE_COOKIES       mark cookies Secure (behind HTTPS)                      0
+NERASENSE_EXPORT_SECRET        key of the cohort exports' pseudonyms (32+ characters)  random, kept in the data folder
 =============================  =====================================================  ==========================
 """
 
@@ -39,6 +40,7 @@ class Settings:
     login_window_s: int = 900
     worker: bool = True
     secure_cookies: bool = False
+    export_secret: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
@@ -59,6 +61,7 @@ _ENV = {
     "login_attempts": ("NERASENSE_LOGIN_ATTEMPTS", int),
     "worker": ("NERASENSE_WORKER", lambda t: t.strip() not in ("0", "false", "no", "")),
     "secure_cookies": ("NERASENSE_SECURE_COOKIES", lambda t: t.strip() in ("1", "true", "yes")),
+    "export_secret": ("NERASENSE_EXPORT_SECRET", str),
 }
 
 
@@ -80,4 +83,7 @@ def settings_from_env(**overrides: object) -> Settings:
     url = str(values.get("database_url") or "")
     if url and not url.startswith(("sqlite", "postgresql")):
         raise InputError(Problem("database_url", url, "sqlite:///FILE or postgresql+psycopg://USER:PASS@HOST/DB"))
+    secret = str(values.get("export_secret") or "")
+    if secret and len(secret) < 32:
+        raise InputError(Problem("NERASENSE_EXPORT_SECRET", "(hidden)", "at least 32 characters (a random key)"))
     return Settings(**values)  # type: ignore[arg-type]
