@@ -29,6 +29,7 @@ from nerasense.domain.patient import Patient
 from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
 from nerasense.engine.dosing import calendar as dosing_calendar
+from nerasense.engine.eligibility import assess_eligibility
 from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
 from nerasense.engine.toxicity import hepatic_adjustment
@@ -679,32 +680,3 @@ def _global_missing(calls: list[RegimenCall]) -> list[MissingTest]:
             g.evidence = sorted(set(g.evidence) | set(m.evidence))
             g.would_change_call_to += [f"{c.regimen_id}: {x}" for x in m.would_change_call_to]
     return sorted(merged.values(), key=lambda m: (-len(m.would_change_call_to), m.test))
-
-
-def assess_eligibility(facts: Mapping[str, FactValue], kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """Each trial with eligibility criteria: every criterion met / not met / unknown."""
-    out = []
-    for trial in kb.trials.values():
-        if not trial.eligibility:
-            continue
-        rows = []
-        for c in trial.eligibility:
-            value = facts.get(c.attribute)
-            status: str
-            if value is None:
-                status = "unknown"
-            elif c.any_of is not None:
-                status = "met" if str(value) in c.any_of else "not met"
-            elif c.equals is not None:
-                status = "met" if value == c.equals else "not met"
-            else:
-                number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-                ok = number is not None and (c.minimum is None or number >= c.minimum) and (
-                    c.maximum is None or number <= c.maximum)
-                status = "met" if ok else "not met"
-            rows.append({"criterion": c.id, "text": c.text, "value": value, "status": status, "source": c.source})
-        statuses = {r["status"] for r in rows}
-        overall = "not eligible" if "not met" in statuses else ("eligible" if statuses == {"met"} else
-                                                                  "possibly eligible")
-        out.append({"trial": trial.id, "name": trial.name, "nct": trial.nct, "overall": overall, "criteria": rows})
-    return out

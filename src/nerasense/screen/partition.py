@@ -21,10 +21,8 @@ from typing import TextIO
 import polars as pl
 
 from nerasense.ingest.cna import ANNOTATION_COLS, GENE_COLS, read_cna
-from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.ingest.maf import OnShift, count_byte, read_maf, read_maf_rows, read_maf_text, read_maf_text_plain
 from nerasense.ingest.table import AlterationTable, resolve_gene_column
-from nerasense.interpret.variants import annotate_frame
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.screen.inputs import Part
 
@@ -240,6 +238,9 @@ def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFr
     """The candidate rows of every part classified by the annotate rules (:func:`annotate_frame`, once per
     distinct allele): the relevant rows (RELEVANT_COLUMNS: every row whose effect is not likely-neutral) and the
     per-sample flags (sample + FLAG_COLUMNS, samples with at least one flag)."""
+    from nerasense.ingest.hgvs_protein import parse_protein_change
+    from nerasense.interpret.variants import annotate_frame
+
     annotated = annotate_frame(candidates, gk, parse_protein_change)
     c = pl.col
     mutation = ~c("kind").is_in(COPY_NUMBER_KINDS)
