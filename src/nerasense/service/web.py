@@ -56,8 +56,16 @@ HER2_FIELDS: list[tuple[str, str, str, str, tuple[str, ...]]] = [
 ]
 
 
+def when(stamp: object) -> str:
+    """A stored UTC time stamp as people read it: ``2026-12-07 10:35 UTC`` (the ISO text stays in the API)."""
+    text = str(stamp or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] in "T " else text
+
+
 def _templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(_HERE / "templates"))
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters["when"] = when
+    return templates
 
 
 def _session_principal(request: Request) -> Principal | None:
