@@ -87,7 +87,8 @@ def test_no_cohort_of_the_tumour_type_says_which_nearest_evidence_was_used() -> 
     nearest evidence, and the output says so."""
     nt = _her2_mutant("GBC", "V777L")["neratinib-trastuzumab"]
     assert nt.expected is not None and nt.expected["trial_id"] == "kcsg-al20-17"
-    assert nt.expected["nearest"] and "GBC" in nt.expected["nearest"] and "KCSG" in nt.expected["nearest"]
+    assert nt.expected["nearest"] and "KCSG" in nt.expected["nearest"]
+    assert "(Gallbladder Cancer, GBC)" in nt.expected["nearest"]  # the OncoTree name beside the code
 
 
 def test_early_breast_within_a_year_of_trastuzumab_gets_the_eu_label_population() -> None:
@@ -136,3 +137,21 @@ def test_summit_biliary_counts_match_the_cbioportal_export(shared_data: Path) ->
     best = [row["Best Overall Response (BOR)"] for row in csv.DictReader(lines, delimiter="\t")]
     result = next(r for r in KB.trials["summit-basket"].results if r.id == "summit-biliary-orr")
     assert (sum(b in ("CR", "PR") for b in best), len(best)) == (result.responders, result.n) == (4, 25)
+
+
+# What settles an open ERBB2 fact (AMP/ASCO/CAP 2017, Li et al., J Mol Diagn 19:4: a tier III variant of uncertain
+# significance is resolved by functional or curated evidence, not by sequencing the same gene again).
+MISSING = [
+    ("L1000F", "classification of ERBB2 p.L1000F", "ERBB2 sequencing"),  # C-terminal tail, no curated rule
+    ("S310F", None, "classification of ERBB2"),  # activating: nothing open about the mutation
+]
+
+
+@pytest.mark.parametrize(("change", "wanted", "not_wanted"), MISSING, ids=[m[0] for m in MISSING])
+def test_a_sequenced_variant_of_unknown_effect_asks_for_its_classification(
+        change: str, wanted: str | None, not_wanted: str) -> None:
+    calls = _her2_mutant("LUAD", change)
+    tests = [m.test for c in calls.values() for m in c.missing_tests]
+    assert not any(t.startswith(not_wanted) for t in tests), tests
+    if wanted is not None:
+        assert any(t.startswith(wanted) for t in tests), tests

@@ -40,7 +40,7 @@ def test_unknown_yaml_key_is_an_input_error(tmp_path: Path) -> None:
 def test_summit_biliary_worked_example() -> None:
     """4/25 responders in the cBioPortal export; CI = R binom.test(4, 25)$conf.int (response.json).
     OS status is UNKNOWN for 21 of 25 patients (PROVENANCE.md): the report must refuse survival."""
-    _, payload = build_report(EXAMPLES / "summit_biliary.yaml")
+    _, payload = build_report(EXAMPLES / "summit_biliary.yaml", allowed=[SHARED_DATA])
     orr = payload["sections"]["response"]["orr"]
     assert (orr["responders"], orr["evaluable"]) == (4, 25)
     r = next(c for c in golden("response")["intervals"] if c["call"] == "binom.test(4, 25, conf.level=0.95)")
@@ -96,3 +96,39 @@ def test_swimmer_without_durations_is_said(tmp_path: Path) -> None:
     _, payload = build_report(spec)
     assert "swimmer" not in payload["sections"]
     assert any("Swimmer plot needs" in m for m in payload["not_supported"])
+
+
+@pytest.mark.parametrize(
+    ("field", "yaml_text"),
+    [
+        ("data.path", "title: t\ndata: {path: /etc/passwd, patient: id}\n"),
+        ("data.path", "title: t\ndata: {path: ../outside.csv, patient: id}\n"),
+        ("lesions.path", "title: t\ndata: {path: c.csv, patient: patient}\nlesions: {path: ../outside.csv}\n"),
+        ("adverse_events.path",
+         "title: t\ndata: {path: c.csv, patient: patient}\nadverse_events: {path: ../outside.csv, n_patients: 2}\n"),
+    ],
+)
+def test_cohort_yaml_cannot_name_a_file_outside_its_folder(tmp_path: Path, field: str, yaml_text: str) -> None:
+    """The tables a cohort YAML names resolve in its folder (or an --allow-dir folder), like a patient file's."""
+    (tmp_path / "outside.csv").write_text("patient,bor\nP1,PR\n")
+    inner = tmp_path / "study"
+    inner.mkdir()
+    (inner / "c.csv").write_text("patient,bor\nP1,PR\nP2,PD\n")
+    (inner / "c.yaml").write_text(yaml_text)
+    with pytest.raises(InputError) as err:
+        build_report(inner / "c.yaml")
+    assert [p.field for p in err.value.problems] == [field]
+    assert "was not read" in str(err.value)
+
+
+def test_allow_dir_admits_a_folder_outside_the_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "c.csv").write_text("patient,bor\nP1,PR\nP2,PD\n")
+    inner = tmp_path / "study"
+    inner.mkdir()
+    (inner / "c.yaml").write_text("title: t\ndata: {path: ../shared/c.csv, patient: patient}\n")
+    assert main(["cohort", "report", str(inner / "c.yaml"), "--json"]) == 2
+    assert "data.path" in capsys.readouterr().err
+    assert main(["cohort", "report", str(inner / "c.yaml"), "--allow-dir", str(shared), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_patients"] == 2

@@ -79,7 +79,10 @@ def test_binary_uploads_are_refused_by_content(service: Service) -> None:
     r = service.client.post("/v1/patients", headers=service.headers("ana"),
                             files=[("patient", ("p.yaml", patient, "application/yaml")),
                                    ("files", ("tumour.vcf", png, "text/plain"))])
-    assert _problem_fields(r) == ["files[0]"] and "binary" in r.json()["detail"]
+    assert r.status_code == 415, r.text  # the kinds the service reads are named (issue 18: BAM/CRAM/FASTQ too)
+    problems = r.json()["problems"]
+    assert [p["field"] for p in problems] == ["files[0]"] and problems[0]["value"] == "tumour.vcf"
+    assert "binary" in r.json()["detail"] and all(k in problems[0]["allowed"] for k in ("VCF", "MAF", "BAM", "CRAM", "FASTQ"))
 
 
 @pytest.mark.parametrize(("path", "kind"), [("/v1/patients", "text/plain"), ("/v1/patients", "application/xml"),

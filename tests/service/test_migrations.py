@@ -24,6 +24,10 @@ def test_upgrade_matches_models_and_downgrade_is_clean(database_url: str) -> Non
         assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)  # and up again on the same database
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "r0001"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "r0002"
+        downgrade(engine, "r0001")  # one step down and up again: the newest migration alone
+        assert "source_json" not in {c["name"] for c in sa.inspect(engine).get_columns("jobs")}
+        upgrade(engine)
+        assert "source_json" in {c["name"] for c in sa.inspect(engine).get_columns("jobs")}
     finally:
         engine.dispose()

@@ -156,3 +156,20 @@ def test_cli_meta_bad_rows_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["meta", str(path), "--json"]) == 2
     err = capsys.readouterr().err
     assert "'x'" in err and err.count("\n") == 1
+
+
+def test_glmm_where_the_likelihood_is_flat_is_at_least_as_good_an_optimum_as_lme4() -> None:
+    """Found by the live-R property test. R 4.2.2, metafor with lme4 (nAGQ = 7):
+    d <- data.frame(events = c(37, 1, 36, 40, 29), n = c(37, 85, 56, 181, 50))
+    g <- rma.glmm(measure = "PLO", xi = events, ni = n, data = d, method = "ML")
+    sprintf("%.10f", c(g$beta[1], g$tau2))  # "0.0869431088" "10.3565589425"
+    One study at 100 %: the likelihood is flat in μ and lme4 stops 0.3 % away from the optimum."""
+    import math
+
+    from nerasense.stats.meta import _glmm_deviance
+
+    x, n = np.array([37, 1, 36, 40, 29.0]), np.array([37, 85, 56, 181, 50.0])
+    got = glmm_proportions(x, n)
+    assert (got.estimate, got.tau2) == pytest.approx((0.0869431088, 10.3565589425), rel=1e-2)
+    r_point = np.array([0.0869431088, math.sqrt(10.3565589425)])
+    assert _glmm_deviance(np.array([got.estimate, math.sqrt(got.tau2)]), x, n) <= _glmm_deviance(r_point, x, n)

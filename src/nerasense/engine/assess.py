@@ -29,6 +29,7 @@ from nerasense.domain.patient import Patient
 from nerasense.engine.alterations import interpret_all
 from nerasense.engine.conditions import evaluate, unknown_facts
 from nerasense.engine.dosing import calendar as dosing_calendar
+from nerasense.engine.eligibility import assess_eligibility
 from nerasense.engine.facts import FACTS, POPULATION_FAMILIES, FactValue, TumourLineage, derive_facts
 from nerasense.engine.interactions import check as check_interactions
 from nerasense.engine.toxicity import hepatic_adjustment
@@ -447,7 +448,7 @@ def _assess_regimen(
     if applies is None:
         missing = _missing_for(undecided, facts, matched, levels, rules, None, kb, regimen)
         app_facts = unknown_facts(regimen.applies_when, facts)
-        for test, names in sorted(_group_by_test(app_facts).items(), reverse=True):
+        for test, names in sorted(_group_by_test(app_facts, facts).items(), reverse=True):
             same = next((m for m in missing if m.test == test), None)
             if same is not None:
                 missing.remove(same)
@@ -555,7 +556,7 @@ def _expected(
     others = len(primary_pool) - 1
     expected["why"] = (f"the most specific of {others + 1} matching cohorts" if others else "the only matching cohort") + (
         f": it matches the patient on {', '.join(families)}" if families else "")
-    expected["nearest"] = _nearest_note(item, regimen, facts, expected)
+    expected["nearest"] = _nearest_note(item, regimen, facts, expected, kb)
     return expected, _context(items, matched, with_result, match.id, kb)
 
 
@@ -573,12 +574,15 @@ def _context(items: list[EvidenceItem], matched: list[EvidenceMatch],
 
 
 def _nearest_note(item: EvidenceItem, regimen: Regimen, facts: Mapping[str, FactValue],
-                  expected: dict[str, Any]) -> str | None:
+                  expected: dict[str, Any], kb: KnowledgeBase) -> str | None:
     """When the chosen cohort does not narrow to the patient's tumour type, say that it is the nearest
     evidence and why (never silently another tumour type's figure)."""
     if "tumour type" in population_families(item, regimen) or facts.get("tumour.code") is None:
         return None
-    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({facts['tumour.code']}) has published "
+    code = str(facts["tumour.code"])
+    name = oncotree(kb).name.get(code)
+    tumour = f"{name}, {code}" if name else code
+    return (f"No {regimen.name.split(' (')[0]} cohort of this tumour type ({tumour}) has published "
             f"results: the nearest evidence is {expected.get('trial')}, a cohort across tumour types that the "
             "patient's alteration qualifies for.")
 
@@ -610,10 +614,22 @@ def _conflicts(matched: list[EvidenceMatch]) -> list[str]:
     return out
 
 
-def _group_by_test(names: set[str]) -> dict[str, set[str]]:
+_SEQUENCING = FACTS["erbb2.sequenced"].test
+
+
+def _group_by_test(names: set[str], facts: Mapping[str, FactValue]) -> dict[str, set[str]]:
+    """Unknown facts grouped by the test that would settle them.
+
+    ``test_for_an_unclassified_variant``: when ERBB2 was sequenced and a variant of unknown effect is what leaves an
+    ERBB2 fact open, sequencing again would not settle it; the missing step is that variant's classification
+    (AMP/ASCO/CAP 2017 tier III: a functional study or curated evidence), named with the variants."""
+    vus = facts.get("erbb2.unclassified") if facts.get("erbb2.sequenced") is True else None
     grouped: dict[str, set[str]] = {}
     for name in names:
-        grouped.setdefault(FACTS[name].test if name in FACTS else name, set()).add(name)
+        test = FACTS[name].test if name in FACTS else name
+        if vus and test == _SEQUENCING and name.startswith("erbb2."):
+            test = f"classification of ERBB2 {vus} (sequenced, effect unknown: a functional study or curated evidence)"
+        grouped.setdefault(test, set()).add(name)
     return grouped
 
 
@@ -629,7 +645,7 @@ def _missing_for(
 ) -> list[MissingTest]:
     by_test: dict[str, tuple[set[str], list[EvidenceItem]]] = {}
     for item in undecided:
-        for test, names in _group_by_test(unknown_facts(item.when, facts)).items():
+        for test, names in _group_by_test(unknown_facts(item.when, facts), facts).items():
             entry = by_test.setdefault(test, (set(), []))
             entry[0].update(names)
             entry[1].append(item)
@@ -664,32 +680,3 @@ def _global_missing(calls: list[RegimenCall]) -> list[MissingTest]:
             g.evidence = sorted(set(g.evidence) | set(m.evidence))
             g.would_change_call_to += [f"{c.regimen_id}: {x}" for x in m.would_change_call_to]
     return sorted(merged.values(), key=lambda m: (-len(m.would_change_call_to), m.test))
-
-
-def assess_eligibility(facts: Mapping[str, FactValue], kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """Each trial with eligibility criteria: every criterion met / not met / unknown."""
-    out = []
-    for trial in kb.trials.values():
-        if not trial.eligibility:
-            continue
-        rows = []
-        for c in trial.eligibility:
-            value = facts.get(c.attribute)
-            status: str
-            if value is None:
-                status = "unknown"
-            elif c.any_of is not None:
-                status = "met" if str(value) in c.any_of else "not met"
-            elif c.equals is not None:
-                status = "met" if value == c.equals else "not met"
-            else:
-                number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-                ok = number is not None and (c.minimum is None or number >= c.minimum) and (
-                    c.maximum is None or number <= c.maximum)
-                status = "met" if ok else "not met"
-            rows.append({"criterion": c.id, "text": c.text, "value": value, "status": status, "source": c.source})
-        statuses = {r["status"] for r in rows}
-        overall = "not eligible" if "not met" in statuses else ("eligible" if statuses == {"met"} else
-                                                                  "possibly eligible")
-        out.append({"trial": trial.id, "name": trial.name, "nct": trial.nct, "overall": overall, "criteria": rows})
-    return out

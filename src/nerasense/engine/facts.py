@@ -65,6 +65,8 @@ FACTS: dict[str, FactSpec] = {
     "erbb2.activating_mutation": FactSpec("an activating ERBB2 mutation",
                                           "ERBB2 sequencing (tissue or plasma NGS)",
                                           "HER2 alteration"),
+    "erbb2.unclassified": FactSpec("ERBB2 variants of unknown effect found by sequencing",
+                                   "classification of the ERBB2 variants of unknown effect"),
     "erbb2.kinase_domain": FactSpec("an activating ERBB2 mutation in the kinase domain",
                                     "ERBB2 sequencing (tissue or plasma NGS)", "HER2 alteration"),
     "erbb2.l755": FactSpec("an ERBB2 L755 alteration (lower benefit, MutHER)",
@@ -219,6 +221,8 @@ def _genomic_facts(
     activating = [a for a in erbb2 if a.effect == "activating"]
     unknown = [a for a in erbb2 if a.effect == "unknown"]
     f["erbb2.activating_mutation"] = True if activating else (None if unknown else False)
+    if unknown:  # sequenced, found, not classified: what is missing is a classification, not a test
+        f["erbb2.unclassified"] = ", ".join(sorted({a.protein_change or a.kind for a in unknown}))
     if activating:
         f["erbb2.kinase_domain"] = any("kinase" in (a.domain or "").lower() for a in activating)
     f["erbb2.l755"] = any(a.lower_benefit for a in erbb2)

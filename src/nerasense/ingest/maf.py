@@ -197,6 +197,23 @@ def _rows(data: bytes | mmap.mmap, offset: int, header: list[str], comments: int
     return frame.with_columns([pl.col(h).replace("", None) for h in header])
 
 
+def count_byte(data: bytes, byte: bytes) -> int:
+    """How many times ``byte`` occurs in ``data``: numpy compares the buffer a slice at a time into one small
+    array (several times faster than ``bytes.count``, and no buffer the size of ``data``)."""
+    import numpy as np
+
+    view = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 18
+    hits = np.empty(step, dtype=bool)
+    value, total = ord(byte), 0
+    for at in range(0, view.size, step):
+        piece = view[at:at + step]
+        out = hits[:piece.size]
+        np.equal(piece, value, out=out)
+        total += int(np.count_nonzero(out))
+    return total
+
+
 def _count_tabs(data: bytes | mmap.mmap) -> int:
     if isinstance(data, mmap.mmap):
         data = data[:]  # a map has no count(); this rare fallback pays one copy
@@ -276,6 +293,105 @@ def read_maf_text(data: bytes, name: str, gk: GenomicsKnowledge | Callable[[], G
     if seen is not None:
         seen(frame)
     return _checked(frame, header, path, flavour, on_shift, origin_by_sample or {}, _knowledge(gk))
+
+
+# every column the checks and the output of this reader look at (the plain-row reader reads no other)
+READER_COLUMNS = (*REQUIRED, *CHANGE_COLUMNS, "Chromosome", "Start_Position", "End_Position", "Reference_Allele",
+                  "Tumor_Seq_Allele1", "Tumor_Seq_Allele2", "Variant_Type", "Variant_Classification", "HGVSc",
+                  "Transcript_ID", "NCBI_Build", "t_depth", "t_ref_count", "t_alt_count")
+
+
+@dataclass
+class PlainRead:
+    """A MAF text read by :func:`read_maf_text_plain`: ``rows`` are the columns read (every data row, as the
+    reader parsed them); ``passed`` is the reader's pass over every row (:func:`_pass`) and ``plain`` marks the
+    rows the plain-row rule (:func:`plain_row`) accepts as they stand (their ``raw_change`` is their
+    protein change, they have no legacy name); ``rest`` is every other row, finished (accepted or refused,
+    with notes) by the same step as :func:`read_maf_text`."""
+
+    rows: pl.DataFrame
+    passed: pl.DataFrame
+    plain: pl.Series
+    rest: AlterationTable
+    input_records: int
+
+    @property
+    def accepted(self) -> int:
+        return int(self.plain.sum()) + self.rest.frame.height
+
+
+def plain_row(gk: GenomicsKnowledge) -> pl.Expr:
+    """The plain-row rule, over the columns of the reader's pass (:func:`_pass`): a row that fails no check of
+    the pass (``_code`` 0) and that the pass flags for none of the look-ups :func:`_finish` does after it: its
+    symbol is plain upper case, not 'Unknown' and not an alias (no rename, no symbol check), its alleles are
+    common ones (no allele regex), its change is present and already in normalised form (no parse, no hotspot
+    fill-in from the locus) and not a legacy name a knowledge alias rewrites, and its Variant_Type gives its
+    kind. For such a row :func:`_finish` copies the pass's columns and nothing else, so these rows are
+    accepted as they stand; every other row goes through :func:`_finish` itself."""
+    from nerasense.ingest.table import fast_alias_keys  # the domain models: imported when the knowledge is
+
+    c = pl.col
+    keys = fast_alias_keys(gk)
+    rule = ((c("_code") == 0) & ~c("_slow") & ~c("_rename") & ~c("_odd_allele") & c("raw_change").is_not_null()
+            & c("kind").is_not_null() & ~c("gene").is_in(sorted(gk.gene_aliases)))
+    if keys:
+        rule = rule & ~c("raw_change").is_in(keys)
+    return rule.fill_null(False)
+
+
+def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable[[], GenomicsKnowledge], *,
+                        keep: tuple[str, ...] = (), header: bytes = b"") -> PlainRead | None:
+    """Read MAF text as :func:`read_maf_text` does, faster, or return None when the text needs that reader.
+
+    ``data`` is MAF text (comment lines, a header line, data lines) or, when ``header`` is given, the data lines
+    alone and ``header`` the header line (lines are numbered as if it came first: the first data line is 2).
+    Only the columns the checks look at (:data:`READER_COLUMNS`), the last column and ``keep`` are parsed
+    (integers as integers, Variant_Type as its enumeration), in one multi-threaded polars read. The text needs
+    :func:`read_maf_text` (None) when it is not ASCII, has a carriage return, a count that is not an integer, a
+    Variant_Type that is not one (the first sign of shifted columns), a missing last field (a short line, or an
+    empty last column: the two cannot be told apart here) or a tab count other than (fields - 1) x lines (a
+    line with too many fields, which a partial read passes over), or no data line. Otherwise every row goes
+    through the reader's own pass (:func:`_pass`: every check, every output column), the rows the plain-row
+    rule (:func:`plain_row`) accepts are kept as they are, and the others go through the reader's own last step
+    (:func:`_finish`), so accepted rows, refused rows, reasons and notes are those of :func:`read_maf_text`."""
+    path = Path(name)
+    fields, offset, comments, flavour = _split_header(header or data, path)
+    _check_header(fields, name)
+    n = len(fields)
+    body_at = 0 if header else offset
+    if (body_at >= len(data) or not data.isascii() or not (header or b"").isascii()
+            or data.find(b"\r", body_at) >= 0 or not any(c in fields for c in CHANGE_COLUMNS)):
+        return None  # non-ASCII text: the full reader also checks the columns this one does not parse
+    wanted = {*READER_COLUMNS, fields[-1], *keep}
+    at = [i for i, h in enumerate(fields) if h in wanted]
+    names = [fields[i] for i in at]
+    # without a header line polars names the columns it reads by their 0-based number (column_0, column_2, ...;
+    # checked below: a reader that names them otherwise sends the text to the full reader)
+    label = {h: (h if not header else f"column_{i}") for i, h in enumerate(fields)}
+    typed: dict[str, Any] = {label[h]: pl.Int64 for h in INTEGER_COLUMNS if h in names}
+    if "Variant_Type" in names:
+        typed[label["Variant_Type"]] = VARIANT_TYPE_ENUM
+    # polars reads the header line itself (its skip_rows option scans serially); lines above it cost a copy
+    start = 0 if header else data.rfind(b"\n", 0, offset - 1) + 1
+    try:
+        rows = pl.read_csv(data[start:] if start else data, has_header=not header, columns=at, separator="\t",
+                           quote_char=None, infer_schema=False, comment_prefix=None, schema_overrides=typed)
+    except pl.exceptions.PolarsError:
+        return None
+    if rows.columns != [label[h] for h in names]:
+        return None
+    rows.columns = names
+    if (rows.height == 0 or rows[fields[-1]].null_count()
+            or count_byte(data, b"\t") - data[:body_at].count(b"\t") != (n - 1) * rows.height):
+        return None
+    first_line = comments + 2
+    rows = rows.with_columns(pl.int_range(first_line, first_line + rows.height, dtype=pl.Int64).alias("line_no"))
+    known = _knowledge(gk)
+    cols = _Columns(fields, name)
+    passed = _pass(rows.lazy(), cols, {}, {})
+    plain = passed.select(plain_row(known)).to_series()
+    rest = _finish(passed.filter(~plain), cols, path, flavour, [], known)
+    return PlainRead(rows=rows, passed=passed, plain=plain, rest=rest, input_records=rows.height)
 
 
 @input_boundary("MAF rows (a table with MAF columns)")
@@ -698,9 +814,7 @@ def _hotspot_changes(frame: pl.DataFrame, gene: pl.Series, change: pl.Series, co
     at = need.arg_true()
     rows = frame.select("chrom", "pos", "ref", "alt", "genome_build").gather(at).with_columns(
         gene.gather(at).alias("gene"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
-    loci = pl.DataFrame([(b, c, p, r, a, g, ch) for (b, c, p, r, a), (g, ch) in gk.hotspot_loci.items()],
-                        schema={"_build": pl.String, "chrom": pl.String, "pos": pl.Int64, "ref": pl.String,
-                                "alt": pl.String, "gene": pl.String, "_change": pl.String}, orient="row")
+    loci = _loci_frame(gk)
     build = pl.col("genome_build").replace_strict(BUILDS, default=None, return_dtype=pl.String)
     found = pl.Series("_change", [None] * rows.height, dtype=pl.String)
     for candidate in ("GRCh37", "GRCh38"):
@@ -722,6 +836,18 @@ def _hotspot_changes(frame: pl.DataFrame, gene: pl.Series, change: pl.Series, co
     elif n_filled:
         notes.append(f"{name}: {text}")
     return change
+
+
+def _loci_frame(gk: GenomicsKnowledge) -> pl.DataFrame:
+    """The hotspot loci as a table, built once per knowledge object (kept beside its cached properties: a
+    screen reads a file in many parts, each with a few rows to look up)."""
+    frame = gk.__dict__.get("_hotspot_loci_frame")
+    if frame is None:
+        frame = pl.DataFrame([(b, c, p, r, a, g, ch) for (b, c, p, r, a), (g, ch) in gk.hotspot_loci.items()],
+                             schema={"_build": pl.String, "chrom": pl.String, "pos": pl.Int64, "ref": pl.String,
+                                     "alt": pl.String, "gene": pl.String, "_change": pl.String}, orient="row")
+        gk.__dict__["_hotspot_loci_frame"] = frame
+    return frame
 
 
 def _failing(values: pl.Series, pattern: str) -> pl.Series:
@@ -747,4 +873,16 @@ def _renamed_symbols(symbols: pl.Series, gk: GenomicsKnowledge) -> dict[str, str
     return {v: s for v in symbols.to_list() if v is not None and (s := gk.symbol(v)) != v}
 
 
-__all__ = ["ColumnShift", "OnShift", "detect_column_shift", "read_maf", "read_maf_rows", "read_maf_text"]
+__all__ = [
+    "READER_COLUMNS",
+    "ColumnShift",
+    "OnShift",
+    "PlainRead",
+    "count_byte",
+    "detect_column_shift",
+    "plain_row",
+    "read_maf",
+    "read_maf_rows",
+    "read_maf_text",
+    "read_maf_text_plain",
+]

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nerasense.errors import InputError, Problem
-from nerasense.safe_io import decode, load_yaml, read_input
+from nerasense.safe_io import confine, decode, load_yaml, read_input
 
 
 class _Strict(BaseModel):
@@ -185,8 +186,11 @@ def _swimmer_rows(spec: CohortSpec, df: Any, recist: dict[str, Any] | None, limi
     return out
 
 
-def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
-    """Run the analyses the YAML asks for; return (HTML page, JSON-ready payload)."""
+def build_report(spec_path: str | Path, allowed: Sequence[Path] = ()) -> tuple[str, dict[str, Any]]:
+    """Run the analyses the YAML asks for; return (HTML page, JSON-ready payload).
+
+    The tables the YAML names must lie in its folder or one of ``allowed`` (``confine``): a cohort file
+    cannot make the command read any other file on the machine."""
     from nerasense._version import software_version
     from nerasense.stats import response as resp
     from nerasense.stats.tables import read_table
@@ -194,7 +198,8 @@ def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
     spec_path = Path(spec_path)
     spec = load_spec(spec_path)
     base = spec_path.parent
-    df = read_table((base / spec.data.path).resolve(), comment=spec.data.comment)
+    df = read_table(confine(spec.data.path, base, field="data.path", allowed=allowed, where=str(spec_path)),
+                    comment=spec.data.comment)
     if spec.data.patient not in df.columns:
         raise InputError(Problem("data.patient", spec.data.patient, f"a column of the table ({', '.join(map(str, df.columns))})"))
     n = len(df)
@@ -293,7 +298,8 @@ def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
         from nerasense.report.figures import waterfall_figure
         from nerasense.stats.recist import assess
 
-        res = assess(read_table((base / spec.lesions.path).resolve()), confirm=spec.lesions.confirm)
+        res = assess(read_table(confine(spec.lesions.path, base, field="lesions.path", allowed=allowed,
+                                    where=str(spec_path))), confirm=spec.lesions.confirm)
         recist_res = res
         sec = {
             p: {"best_response": r.best_response, "best_pct_change": r.best_pct_change, "confirmed": r.confirmed}
@@ -337,7 +343,8 @@ def build_report(spec_path: str | Path) -> tuple[str, dict[str, Any]]:
         from nerasense.stats.adverse import ae_table
         from nerasense.stats.adverse import as_dicts as ae_dicts
 
-        rows_ae = ae_table(read_table((base / spec.adverse_events.path).resolve()), spec.adverse_events.n_patients)
+        rows_ae = ae_table(read_table(confine(spec.adverse_events.path, base, field="adverse_events.path",
+                                          allowed=allowed, where=str(spec_path))), spec.adverse_events.n_patients)
         payload["sections"]["adverse_events"] = ae_dicts(rows_ae)
         parts.append(
             "<h2>Adverse events (worst CTCAE grade per patient)</h2>"

@@ -1,18 +1,18 @@
 """The HTML summary of ``nerasense screen``: accounting, prevalence by tumour type (table and figure), an
 oncoprint of the ERBB2-altered samples with their co-alterations, a lollipop of ERBB2 alleles along the
 protein's regions (``protein_regions.yaml``), regimen criteria, alleles and refused rows. One self-contained
-page (figures as embedded PNG)."""
+page; the figures are inline SVG written here (no plotting library: the page of a 21-million-row screen is
+written in milliseconds, and every mark carries its numbers as a tooltip)."""
 
 from __future__ import annotations
 
-import base64
 import html
+import math
 from typing import Any
 
 import polars as pl
 
 from nerasense._version import software_version
-from nerasense.report.figures import _figure, to_png
 from nerasense.screen.summary import ALL_SAMPLES, CELL_ORDER, Screen
 
 CELL_COLOURS = {"amplification": "#d62728", "activating mutation": "#1a9641", "resistance mutation": "#7b3294",
@@ -23,45 +23,86 @@ PREVALENCE_TYPES = 25  # tumour types in the prevalence figure (largest first)
 DOMAIN_COLOURS = ["#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#ffff99", "#8dd3c7", "#bebada"]
 
 
-def _img(fig: Any, alt: str) -> str:
-    data = base64.b64encode(to_png(fig)).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
 
 
-def prevalence_figure(tumour_types: pl.DataFrame) -> Any:
+def _ticks(top: float, count: int = 5) -> list[float]:
+    """Round tick values from 0 to at least ``top`` (steps of 1, 2 or 5 times a power of ten)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [i * step for i in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _svg(width: float, height: float, body: list[str], title: str) -> str:
+    """One inline SVG figure (drawn as text: no plotting library, a few milliseconds per figure)."""
+    return (f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{_esc(title)}" '
+            f'font-family="system-ui, sans-serif" font-size="11">'
+            f'<text x="{width / 2:.1f}" y="16" text-anchor="middle" font-size="13">{_esc(title)}</text>'
+            + "".join(body) + "</svg></figure>")
+
+
+def _legend(x: float, y: float, items: list[tuple[str, str]], width: float, *, dot: bool = False) -> tuple[list[str],
+                                                                                                          float]:
+    """Legend entries (colour, label) laid out in rows from (x, y) within ``width``; the parts and the height."""
+    out, cx, cy = [], x, y
+    for colour, label in items:
+        w = 18 + 6.2 * len(label) + 14
+        if cx + w > x + width and cx > x:
+            cx, cy = x, cy + 16
+        mark = (f'<circle cx="{cx + 5:.1f}" cy="{cy - 4:.1f}" r="4.5" fill="{colour}"/>' if dot
+                else f'<rect x="{cx:.1f}" y="{cy - 9:.1f}" width="11" height="11" fill="{colour}"/>')
+        out.append(mark + f'<text x="{cx + 16:.1f}" y="{cy:.1f}">{_esc(label)}</text>')
+        cx += w
+    return out, cy - y + 16
+
+
+def prevalence_figure(tumour_types: pl.DataFrame) -> str:
     """Share of samples with any / activating ERBB2 alteration per tumour type, with exact 95% intervals."""
     c = pl.col
     rows = tumour_types.filter(c("measure").is_in(["erbb2_any", "erbb2_activating"]) & (c("tumour_type") != ALL_SAMPLES))
     order = (rows.filter(c("measure") == "erbb2_any").sort(["denominator", "tumour_type"], descending=[True, False])
              .head(PREVALENCE_TYPES)["tumour_type"].to_list())
-    fig = _figure(8, max(2.5, 0.32 * len(order) + 1.2))
-    ax = fig.add_subplot(1, 1, 1)
-    for offset, measure, colour, label in ((-0.18, "erbb2_any", "#4d4d4d", "any ERBB2 alteration"),
-                                           (0.18, "erbb2_activating", "#1a9641", "activating ERBB2 mutation")):
-        sub = {r["tumour_type"]: r for r in rows.filter(c("measure") == measure).iter_rows(named=True)}
-        ys, xs, lo, hi = [], [], [], []
-        for i, t in enumerate(order):
-            r = sub.get(t)
+    n = {r["tumour_type"]: r["denominator"] for r in rows.filter(c("measure") == "erbb2_any").iter_rows(named=True)}
+    series = (("erbb2_any", "#4d4d4d", "any ERBB2 alteration", -5), ("erbb2_activating", "#1a9641",
+                                                                     "activating ERBB2 mutation", 5))
+    by = {(r["measure"], r["tumour_type"]): r for r in rows.iter_rows(named=True)}
+    top = max([100 * r["ci_high"] for r in by.values() if r["ci_high"] is not None] + [1.0])
+    ticks = _ticks(top)
+    left, width, row_h, top_y = 250, 520, 22, 34
+    height = top_y + row_h * max(1, len(order)) + 60
+    scale = width / ticks[-1]
+    body = []
+    for t in ticks:
+        x = left + t * scale
+        body.append(f'<line x1="{x:.1f}" y1="{top_y}" x2="{x:.1f}" y2="{top_y + row_h * len(order)}" stroke="#e0e0e0"/>'
+                    f'<text x="{x:.1f}" y="{top_y + row_h * len(order) + 14}" text-anchor="middle">{_fmt(t)}</text>')
+    body.append(f'<text x="{left + width / 2:.1f}" y="{top_y + row_h * len(order) + 32}" text-anchor="middle">'
+                "samples (%), exact 95% CI</text>")
+    for i, t in enumerate(order):
+        y = top_y + row_h * i + row_h / 2
+        body.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{_esc(f"{t} (n={n[t]})")}</text>')
+        for measure, colour, _, dy in series:
+            r = by.get((measure, t))
             if r is None or r["proportion"] is None:
                 continue
-            ys.append(i + offset)
-            xs.append(100 * r["proportion"])
-            lo.append(100 * (r["proportion"] - r["ci_low"]))
-            hi.append(100 * (r["ci_high"] - r["proportion"]))
-        ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", color=colour, ms=4, capsize=2, lw=1, label=label)
-    n = {r["tumour_type"]: r["denominator"] for r in rows.filter(c("measure") == "erbb2_any").iter_rows(named=True)}
-    ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([f"{t} (n={n[t]})" for t in order], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("samples (%), exact 95% CI")
-    ax.set_xlim(left=0)
-    ax.grid(axis="x", color="#e0e0e0", lw=0.6)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_title("ERBB2 alterations by tumour type", fontsize=10)
-    return fig
+            lo, mid, hi = (left + 100 * r[k] * scale for k in ("ci_low", "proportion", "ci_high"))
+            body.append(f'<line x1="{lo:.1f}" y1="{y + dy:.1f}" x2="{hi:.1f}" y2="{y + dy:.1f}" stroke="{colour}"/>'
+                        f'<circle cx="{mid:.1f}" cy="{y + dy:.1f}" r="3.5" fill="{colour}">'
+                        f'<title>{_esc(t)}: {_pct(r)}</title></circle>')
+    legend, _ = _legend(left, height - 10, [(colour, label) for _, colour, label, _ in series], width, dot=True)
+    return _svg(left + width + 20, height, body + legend, "ERBB2 alterations by tumour type")
 
 
-def oncoprint_figure(oncoprint: pl.DataFrame) -> Any:
+def oncoprint_figure(oncoprint: pl.DataFrame) -> str:
     """Genes (rows) x ERBB2-altered samples (columns), one colour per alteration class, samples sorted by
     their alterations (the usual oncoprint ordering)."""
     genes = oncoprint.group_by("gene").agg(pl.col("sample").n_unique().alias("n")).sort(
@@ -71,71 +112,72 @@ def oncoprint_figure(oncoprint: pl.DataFrame) -> Any:
     samples = sorted(oncoprint["sample"].unique().to_list(),
                      key=lambda s: (*tuple(CELL_ORDER.index(cell[s, g]) if (s, g) in cell else 99 for g in genes), s))
     shown = samples[:ONCOPRINT_SAMPLES]
-    fig = _figure(min(16, 2.5 + 0.07 * len(shown)), 0.3 * len(genes) + 1.6)
-    ax = fig.add_subplot(1, 1, 1)
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    # one image, not a patch per cell: a cell is its class number (0 = none) in a colour table
-    code = {k: i + 1 for i, k in enumerate(CELL_ORDER)}
-    grid = [[code.get(cell.get((s, g), ""), 0) for s in shown] for g in genes]
-    colours = ListedColormap(["#eeeeee", *(CELL_COLOURS[k] for k in CELL_ORDER)])
-    ax.imshow(grid, cmap=colours, vmin=0, vmax=len(CELL_ORDER), aspect="auto", interpolation="nearest")
-    ax.set_xticks([x + 0.5 for x in range(len(shown))], minor=True)
-    ax.set_yticks([y + 0.5 for y in range(len(genes))], minor=True)
-    ax.grid(which="minor", color="white", linewidth=1.2)
-    ax.tick_params(which="minor", length=0)
-    ax.set_yticks(range(len(genes)))
     total = len(samples)
-    ax.set_yticklabels([f"{g} {100 * sum(1 for s in samples if (s, g) in cell) / max(1, total):.0f}%" for g in genes],
-                       fontsize=8)
-    ax.set_xticks([])
-    ax.set_xlabel(f"{len(shown)} of {total} ERBB2-altered samples" if total > len(shown) else f"{total} ERBB2-altered samples",
-                  fontsize=8)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    left, top_y, cell_h = 110, 30, 16
+    cell_w = max(3.0, min(12.0, 900 / max(1, len(shown))))
+    grid_w = cell_w * len(shown)
+    body = []
+    for j, g in enumerate(genes):
+        y = top_y + j * cell_h
+        share = 100 * sum(1 for s in samples if (s, g) in cell) / max(1, total)
+        body.append(f'<text x="{left - 6}" y="{y + cell_h - 4}" text-anchor="end">{_esc(g)} {share:.0f}%</text>')
+        for i, s in enumerate(shown):
+            a = cell.get((s, g))
+            colour = CELL_COLOURS[a] if a else "#eeeeee"
+            tip = f"<title>{_esc(s)} {_esc(g)}: {_esc(a)}</title>" if a else ""
+            body.append(f'<rect x="{left + i * cell_w:.1f}" y="{y + 1}" width="{max(1.0, cell_w - 1):.1f}" '
+                        f'height="{cell_h - 2}" fill="{colour}">{tip}</rect>')
+    bottom = top_y + cell_h * len(genes)
+    label = f"{len(shown)} of {total} ERBB2-altered samples" if total > len(shown) else f"{total} ERBB2-altered samples"
+    body.append(f'<text x="{left + grid_w / 2:.1f}" y="{bottom + 16}" text-anchor="middle">{_esc(label)}</text>')
     present = [k for k in CELL_ORDER if k in set(cell.values())]
-    ax.legend(handles=[Patch(color=CELL_COLOURS[k], label=k) for k in present], fontsize=7, ncol=len(present) or 1,
-              loc="upper left", bbox_to_anchor=(0, -0.12 if total <= len(shown) else -0.2), frameon=False)
-    ax.set_title("ERBB2-altered samples and their co-alterations", fontsize=10)
-    return fig
+    width = max(left + grid_w + 20, 560)
+    legend, legend_h = _legend(left, bottom + 38, [(CELL_COLOURS[k], k) for k in present], width - left - 10)
+    return _svg(width, bottom + 38 + legend_h, body + legend, "ERBB2-altered samples and their co-alterations")
 
 
-def lollipop_figure(lollipop: pl.DataFrame, regions: list[dict[str, Any]], length: int | None) -> Any:
+def lollipop_figure(lollipop: pl.DataFrame, regions: list[dict[str, Any]], length: int | None) -> str:
     """ERBB2 protein changes by residue (height: samples), over the protein's domains."""
-    fig = _figure(10, 3.6)
-    ax = fig.add_subplot(1, 1, 1)
     end = length or max([r["end"] for r in regions] + [1])
     top = max([*lollipop["samples"].to_list(), 1])
-    for row in lollipop.iter_rows(named=True):
-        colour = EFFECT_COLOURS.get(row["effect"], "#969696")
-        ax.plot([row["position"], row["position"]], [0, row["samples"]], color="#9e9e9e", lw=0.8, zorder=1)
-        ax.scatter([row["position"]], [row["samples"]], color=colour, s=28, zorder=2, edgecolors="white", linewidths=0.5)
-    labelled = lollipop.sort("samples", descending=True).head(8)
-    for row in labelled.iter_rows(named=True):
-        ax.annotate(row["protein_change"].removeprefix("p."), (row["position"], row["samples"]),
-                    xytext=(0, 5), textcoords="offset points", ha="center", fontsize=7)
-    from matplotlib.patches import Patch, Rectangle
-
-    bar = -0.12 * top
-    ax.add_patch(Rectangle((1, bar - 0.04 * top), end, 0.08 * top, color="#dddddd", lw=0))
+    ticks = _ticks(top, 4)
+    left, width, top_y, plot_h = 60, 860, 40, 190
+    x_of = lambda p: left + width * p / (end + 10)  # noqa: E731
+    y_of = lambda v: top_y + plot_h * (1 - v / ticks[-1])  # noqa: E731
+    body = [f'<line x1="{left}" y1="{top_y}" x2="{left}" y2="{top_y + plot_h}" stroke="#444"/>']
+    for t in ticks:
+        body.append(f'<line x1="{left - 4}" y1="{y_of(t):.1f}" x2="{left}" y2="{y_of(t):.1f}" stroke="#444"/>'
+                    f'<text x="{left - 7}" y="{y_of(t) + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')
+    body.append(f'<text x="16" y="{top_y + plot_h / 2:.1f}" text-anchor="middle" '
+                f'transform="rotate(-90 16 {top_y + plot_h / 2:.1f})">samples</text>')
+    bar_y = top_y + plot_h + 14
+    body.append(f'<rect x="{x_of(1):.1f}" y="{bar_y - 4}" width="{x_of(end) - x_of(1):.1f}" height="8" fill="#dddddd"/>')
     domains = [r for r in regions if r["level"] == "domain"]
     for i, r in enumerate(domains):
-        ax.add_patch(Rectangle((r["start"], bar - 0.07 * top), r["end"] - r["start"] + 1, 0.14 * top,
-                               color=DOMAIN_COLOURS[i % len(DOMAIN_COLOURS)], lw=0))
-    ax.legend(handles=[Patch(color=DOMAIN_COLOURS[i % len(DOMAIN_COLOURS)], label=f"{r['name']} {r['start']}-{r['end']}")
-                       for i, r in enumerate(domains)]
-              + [Patch(color=v, label=f"effect: {k}") for k, v in EFFECT_COLOURS.items()
-                 if k in set(lollipop["effect"].to_list())],
-              fontsize=7, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.15), frameon=False)
-    ax.set_xlim(0, end + 10)
-    ax.set_ylim(bar - 0.1 * top, top * 1.2)
-    ax.set_xlabel("ERBB2 residue (UniProt P04626 numbering)", fontsize=8)
-    ax.set_ylabel("samples", fontsize=8)
-    ax.spines["top"].set_visible(False)
-    ax.spines["right"].set_visible(False)
-    ax.set_title("ERBB2 protein changes along the protein", fontsize=10)
-    return fig
+        body.append(f'<rect x="{x_of(r["start"]):.1f}" y="{bar_y - 8}" width="{x_of(r["end"] + 1) - x_of(r["start"]):.1f}" '
+                    f'height="16" fill="{DOMAIN_COLOURS[i % len(DOMAIN_COLOURS)]}"><title>{_esc(r["name"])} '
+                    f'{r["start"]}-{r["end"]}</title></rect>')
+    for t in _ticks(end, 6):
+        if t <= end:
+            body.append(f'<text x="{x_of(t):.1f}" y="{bar_y + 24}" text-anchor="middle">{_fmt(t)}</text>')
+    body.append(f'<text x="{left + width / 2:.1f}" y="{bar_y + 40}" text-anchor="middle">'
+                "ERBB2 residue (UniProt P04626 numbering)</text>")
+    rows = lollipop.sort("samples").iter_rows(named=True)  # the tallest drawn last, on top
+    for row in rows:
+        x, y = x_of(row["position"]), y_of(row["samples"])
+        colour = EFFECT_COLOURS.get(row["effect"], "#969696")
+        body.append(f'<line x1="{x:.1f}" y1="{top_y + plot_h}" x2="{x:.1f}" y2="{y:.1f}" stroke="#9e9e9e"/>'
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}" stroke="white" stroke-width="0.6">'
+                    f'<title>{_esc(row["protein_change"])} ({_esc(row["effect"])}): {row["samples"]} samples</title>'
+                    "</circle>")
+    for row in lollipop.sort("samples", descending=True).head(8).iter_rows(named=True):
+        body.append(f'<text x="{x_of(row["position"]):.1f}" y="{y_of(row["samples"]) - 8:.1f}" text-anchor="middle" '
+                    f'font-size="10">{_esc(row["protein_change"].removeprefix("p."))}</text>')
+    items = [(DOMAIN_COLOURS[i % len(DOMAIN_COLOURS)], f"{r['name']} {r['start']}-{r['end']}")
+             for i, r in enumerate(domains)]
+    items += [(v, f"effect: {k}") for k, v in EFFECT_COLOURS.items() if k in set(lollipop["effect"].to_list())]
+    legend, legend_h = _legend(left, bar_y + 64, items, width)
+    return _svg(left + width + 20, bar_y + 64 + legend_h, body + legend, "ERBB2 protein changes along the protein")
 
 
 def _pct(r: dict[str, Any]) -> str:
@@ -178,12 +220,11 @@ def render_screen(screen: Screen, kb_version: str) -> str:
                             r["samples"], r["rows"]] for r in alleles.head(60).iter_rows(named=True)])
     refused = _table(["record", "reason", "gene", "value"],
                      [[r["record"], r["reason"], r["gene"], r["value"]] for r in screen.rejected.head(50).iter_rows(named=True)])
-    figures = [_img(prevalence_figure(tt), "prevalence by tumour type")]
+    figures = [prevalence_figure(tt)]
     if screen.oncoprint.height:
-        figures.append(_img(oncoprint_figure(screen.oncoprint), "oncoprint of ERBB2-altered samples"))
+        figures.append(oncoprint_figure(screen.oncoprint))
     if screen.lollipop.height:
-        figures.append(_img(lollipop_figure(screen.lollipop, screen.regions, screen.protein_length),
-                            "ERBB2 lollipop"))
+        figures.append(lollipop_figure(screen.lollipop, screen.regions, screen.protein_length))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in [*screen.notes, *screen.warnings])
     files = ", ".join(html.escape(f) for f in a["files"])
     return f"""<!doctype html>
@@ -193,7 +234,7 @@ body {{ font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 11
 h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
 table {{ border-collapse: collapse; font-size: 12px; margin: .5em 0; }}
 th, td {{ border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }}
-th {{ background: #f4f4f4; }} img {{ max-width: 100%; display: block; margin: .8em 0; }}
+th {{ background: #f4f4f4; }} figure {{ margin: .8em 0; overflow-x: auto; }} svg {{ display: block; }}
 .ruo {{ background: #fff3cd; padding: .4em .8em; border: 1px solid #e0c97a; }}
 </style></head><body>
 <h1>Cohort screen for neratinib-relevant alterations</h1>

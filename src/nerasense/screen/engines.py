@@ -17,7 +17,7 @@ from typing import Any
 from nerasense.errors import InputError, Problem
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.screen.inputs import Part
-from nerasense.screen.partition import Knowledge, Options, PartResult, screen_part
+from nerasense.screen.partition import Knowledge, Options, PartResult, screen_part, threads_recording
 
 Progress = Callable[[int], None]  # called with the bytes of input a finished part covered
 
@@ -27,7 +27,7 @@ def run_local(parts: Sequence[Part], gk: Knowledge, options: Options, *, workers
     results: list[PartResult] = []
     pending: set[Future[PartResult]] = set()
     todo = list(parts)
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="screen") as pool:
+    with threads_recording(), ThreadPoolExecutor(max(1, workers), thread_name_prefix="screen") as pool:
         while todo or pending:
             while todo and len(pending) < max(1, workers):
                 pending.add(pool.submit(screen_part, todo.pop(0), gk, options))

@@ -13,11 +13,14 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from nerasense.errors import InputError, Problem
 from nerasense.ingest.files import read_head, require_file
 from nerasense.ingest.table import guess_format
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PartKind = Literal["maf-text", "maf-file", "parquet", "cna"]
 # cBioPortal / GENIE study folder: the files nerasense screen reads from it, by name
@@ -200,4 +203,28 @@ def plan(inputs: list[str], *, cna: list[str] | None = None, clinical: list[str]
     return Plan(tuple(parts), tuple(clinical_paths), tuple(dict.fromkeys(p.path for p in parts)), tuple(notes))
 
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CHUNK_ROWS", "Part", "Plan", "plan"]
+def read_clinical(paths: tuple[Path, ...] | list[Path]) -> pl.DataFrame:
+    """sample, tumour from cBioPortal/GENIE sample files (``SAMPLE_ID``, ``ONCOTREE_CODE``; '#' lines skipped)."""
+    import polars as pl
+
+    frames, problems = [], []
+    for path in paths:
+        try:
+            frame = pl.read_csv(path, separator="\t", comment_prefix="#", infer_schema=False, quote_char=None)
+        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("--clinical", str(path), "a tab-separated cBioPortal sample file",
+                                    str(exc).splitlines()[0][:120]))
+            continue
+        missing = [c for c in ("SAMPLE_ID", "ONCOTREE_CODE") if c not in frame.columns]
+        if missing:
+            problems.append(Problem("--clinical", str(path), "a sample file with SAMPLE_ID and ONCOTREE_CODE columns",
+                                    f"{path.name} has no {', '.join(missing)} column"))
+            continue
+        frames.append(frame.select(pl.col("SAMPLE_ID").alias("sample"), pl.col("ONCOTREE_CODE").alias("tumour")))
+    if problems:
+        raise InputError(problems)
+    out = pl.concat(frames) if frames else pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
+    return out.drop_nulls("sample").unique("sample", keep="first", maintain_order=True)
+
+
+__all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CHUNK_ROWS", "Part", "Plan", "plan", "read_clinical"]

@@ -10,18 +10,19 @@ for row.
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 
 from nerasense.ingest.cna import ANNOTATION_COLS, GENE_COLS, read_cna
-from nerasense.ingest.hgvs_protein import parse_protein_change
-from nerasense.ingest.maf import OnShift, read_maf, read_maf_rows, read_maf_text
+from nerasense.ingest.maf import OnShift, count_byte, read_maf, read_maf_rows, read_maf_text, read_maf_text_plain
 from nerasense.ingest.table import AlterationTable, resolve_gene_column
-from nerasense.interpret.variants import annotate_frame
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.screen.inputs import Part
 
@@ -56,8 +57,7 @@ class PartResult:
     no_call: int
     newlines: int  # line ends in the part's own bytes (maf-text): renumbers later parts' refused lines
     samples: pl.Series  # every sample named by a row of the part (accepted or refused)
-    flags: pl.DataFrame  # sample + FLAG_COLUMNS, for samples with at least one flag
-    relevant: pl.DataFrame  # RELEVANT_COLUMNS rows
+    candidates: pl.DataFrame  # CANDIDATE_COLUMNS of the accepted rows of relevant genes, in line order
     keys: pl.Series  # UInt64 hash of (sample, gene, kind, chrom, pos, ref, alt) of each accepted row
     rejected: pl.DataFrame  # REJECTED_SCHEMA rows
     tumours: pl.DataFrame  # sample, tumour (from Options.tumour_column)
@@ -71,44 +71,53 @@ def relevant_genes(gk: GenomicsKnowledge) -> list[str]:
     return sorted({"ERBB2", "ERBB3"} | set(gk.rules) | set(gk.regions) | set(gk.pathway_genes))
 
 
-def _read(part: Part, gk: Knowledge, options: Options) -> tuple[AlterationTable, int, pl.DataFrame]:
-    """The part's table, its line ends (maf-text) and its (sample, tumour) pairs."""
+def _part_text(part: Part) -> bytes:
+    """A maf-text part's own bytes (later parts: data lines only; ``part.header`` is the file's header line)."""
+    with open(part.path, "rb") as fh:
+        fh.seek(part.start)
+        return fh.read(part.stop - part.start)
+
+
+def _read(part: Part, gk: Knowledge, options: Options, text: bytes | None = None
+          ) -> tuple[AlterationTable, pl.DataFrame]:
+    """The part's table through the annotate readers, and its (sample, tumour) pairs."""
     name = Path(part.path).name
     empty = pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
     column = options.tumour_column
     if part.kind == "maf-text":
-        with open(part.path, "rb") as fh:
-            fh.seek(part.start)
-            body = fh.read(part.stop - part.start)
-        data = part.header + body if part.header else body
+        assert text is not None
         taken: list[pl.DataFrame] = []
-        table = read_maf_text(data, name, gk, on_shift=options.on_shift,
+        table = read_maf_text(text, name, gk, on_shift=options.on_shift,
                               seen=(lambda rows: taken.append(_tumours(rows, column))) if column else None)
-        return table, body.count(b"\n"), taken[0] if taken else empty
+        return table, taken[0] if taken else empty
     if part.kind == "parquet":
         frame = pl.scan_parquet(part.path).slice(part.start, part.stop - part.start).collect()
         tumours = _tumours(frame, column) if column is not None else empty
         table = read_maf_rows(frame, name, gk, first_line=part.start + 1, on_shift=options.on_shift)
-        return table, 0, tumours
+        return table, tumours
     if part.kind == "maf-file":
         table = read_maf(part.path, gk, on_shift=options.on_shift)
-        return table, 0, empty
+        return table, empty
     table = read_cna(part.path)
     loaded = gk() if callable(gk) else gk
     if table.frame.height:  # the MAF reader resolves gene aliases (HER2) itself; annotate does this for CNA
         table.frame = table.frame.with_columns(resolve_gene_column(table.frame, "gene", loaded))
-    return table, 0, empty
+    return table, empty
 
 
 def _tumours(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """(sample, tumour) pairs in the order rows first name them (a sample's rows are usually together, so only
+    the rows where the pair changes are compared)."""
     from nerasense.errors import InputError, Problem
 
     if column not in frame.columns or SAMPLE_COLUMN not in frame.columns:
         raise InputError(Problem("--tumour-column", column,
                                  f"a column of the mutation table ({', '.join(frame.columns[:8])}, ...)",
                                  "name the column that holds each sample's tumour type"))
-    return frame.select(pl.col(SAMPLE_COLUMN).cast(pl.String).alias("sample"),
-                        pl.col(column).cast(pl.String).alias("tumour")).unique().drop_nulls("sample")
+    pairs = frame.select(pl.col(SAMPLE_COLUMN).cast(pl.String).alias("sample"),
+                         pl.col(column).cast(pl.String).alias("tumour"))
+    changed = pairs.select(pl.any_horizontal(pl.all().ne_missing(pl.all().shift(1))).fill_null(True)).to_series()
+    return pairs.filter(changed).unique(maintain_order=True).drop_nulls("sample")
 
 
 def _cna_samples(part: Part, table: AlterationTable) -> pl.Series:
@@ -121,20 +130,118 @@ def _cna_samples(part: Part, table: AlterationTable) -> pl.Series:
     return seen.unique().sort().alias("sample")
 
 
-def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResult:
-    """Read, classify and reduce one part (see the module docstring). ``knowledge`` is the genomics knowledge
-    or a function that returns it (called once the part's text is read, as ``read_maf`` does: the first parts
-    are read while the knowledge loads)."""
-    with warnings.catch_warnings(record=True) as caught:
+_local = threading.local()  # .caught: the warnings of the part this thread runs (under threads_recording)
+_recording = threading.Event()
+
+
+@contextmanager
+def threads_recording() -> Iterator[None]:
+    """Record the warnings of parts run in several threads, each part its own. ``warnings.catch_warnings`` is
+    process-wide state: one thread leaving it while another is inside would restore the other's filters (a
+    warning could then be raised as an error, or lost). The engine enters this once around its threads; each
+    part then collects into its thread's own list."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        caught = getattr(_local, "caught", None)
+        if caught is not None:
+            caught.append(str(message))
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
-        table, newlines, tumours = _read(part, knowledge, options)
-    gk = knowledge() if callable(knowledge) else knowledge
-    genes = relevant_genes(gk)
+        shown = warnings.showwarning
+        warnings.showwarning = show
+        _recording.set()
+        try:
+            yield
+        finally:
+            _recording.clear()
+
+
+@contextmanager
+def _part_warnings() -> Iterator[list[str]]:
+    """The warnings raised while this part is read, as text."""
+    if _recording.is_set():
+        caught: list[str] = []
+        _local.caught = caught
+        try:
+            yield caught
+        finally:
+            _local.caught = None
+        return
+    with warnings.catch_warnings(record=True) as recorded:
+        warnings.simplefilter("always")
+        texts: list[str] = []
+        yield texts
+    texts.extend(str(w.message) for w in recorded)
+
+
+# the 64-bit hash of an accepted row that says which rows are duplicates (same in every process and engine)
+ROW_KEY = pl.struct(pl.col("sample").cast(pl.String), pl.col("gene").cast(pl.String), pl.col("kind").cast(pl.String),
+                    pl.col("chrom").cast(pl.String), pl.col("pos").cast(pl.Int64), pl.col("ref").cast(pl.String),
+                    pl.col("alt").cast(pl.String)).hash(seed=0).alias("key")
+# what annotate_frame and the part's reduction read of an accepted row
+ROW_COLUMNS = ("sample", "gene", "kind", "protein_change", "vaf", "line")
+CANDIDATE_COLUMNS = ROW_COLUMNS[:-1]
+
+
+@dataclass
+class _Rows:
+    """A part read and checked: what the reduction needs of it."""
+
+    accepted: int
+    input_records: int
+    no_call: int
+    candidates: pl.DataFrame  # ROW_COLUMNS of accepted rows of relevant genes, in line order
+    keys: pl.Series  # ROW_KEY of every accepted row
+    samples: pl.Series  # every sample a row names (accepted or refused)
+    table: AlterationTable  # refused rows, notes (and, for copy number, the profiled samples)
+    tumours: pl.DataFrame
+
+
+def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
+                ) -> _Rows | None:
+    """A maf-text part through :func:`~nerasense.ingest.maf.read_maf_text_plain` (None: it needs the full
+    reader). The plain rows are reduced in polars; the other rows come back finished by the annotate reader."""
+    column = options.tumour_column
+    read = read_maf_text_plain(text, Path(part.path).name, gk, keep=(column,) if column else (), header=part.header)
+    if read is None:
+        return None
+    tumours = _tumours(read.rows, column) if column else pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
+    rest = read.rest.frame
+    relevant = pl.col("gene").is_in(genes())
+    rule = read.passed.select(read.plain.alias("_plain"), (relevant & read.plain).alias("_candidate"), ROW_KEY)
+    plain_candidates = read.passed.filter(rule["_candidate"]).with_columns(
+        pl.col("raw_change").alias("protein_change"))  # a plain row's change is as written
+    candidates = pl.concat([plain_candidates.select(ROW_COLUMNS), rest.filter(relevant).select(ROW_COLUMNS)]).sort("line")
+    keys = pl.concat([rule["key"].filter(rule["_plain"]), rest.select(ROW_KEY).to_series()])
+    if column:  # the pairs name every sample
+        samples = tumours["sample"]
+    else:
+        names = read.rows.get_column(SAMPLE_COLUMN)
+        samples = names.filter(names.ne_missing(names.shift(1)).fill_null(True))
+    return _Rows(accepted=read.accepted, input_records=read.input_records, no_call=0,
+                 candidates=candidates, keys=keys, samples=samples, table=read.rest, tumours=tumours)
+
+
+def _full_read(part: Part, text: bytes | None, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
+               ) -> _Rows:
+    table, tumours = _read(part, gk, options, text)
     frame = table.frame
-    # only the rows of genes the knowledge base says something about are classified: the rows of every other
-    # gene can only be of unknown or likely-neutral effect, which no figure of the screen counts
-    annotated = annotate_frame(frame.filter(pl.col("gene").is_in(genes)), gk, parse_protein_change) \
-        if frame.height else None
+    return _Rows(accepted=frame.height, input_records=table.input_records, no_call=table.not_alterations,
+                 candidates=frame.filter(pl.col("gene").is_in(genes())).select(ROW_COLUMNS),
+                 keys=frame.select(ROW_KEY).to_series(), samples=frame["sample"], table=table, tumours=tumours)
+
+
+def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The candidate rows of every part classified by the annotate rules (:func:`annotate_frame`, once per
+    distinct allele): the relevant rows (RELEVANT_COLUMNS: every row whose effect is not likely-neutral) and the
+    per-sample flags (sample + FLAG_COLUMNS, samples with at least one flag)."""
+    from nerasense.ingest.hgvs_protein import parse_protein_change
+    from nerasense.interpret.variants import annotate_frame
+
+    annotated = annotate_frame(candidates, gk, parse_protein_change)
     c = pl.col
     mutation = ~c("kind").is_in(COPY_NUMBER_KINDS)
     erbb2, erbb3 = c("gene") == "ERBB2", c("gene") == "ERBB3"
@@ -152,28 +259,40 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
         "erbb3_activating": erbb3 & mutation & (effect == "activating"),
         "resistance": effect == "resistance",
     }
-    if annotated is not None:
-        relevant = annotated.filter(called | (effect == "resistance")).select(RELEVANT_COLUMNS)
-        flags = (relevant.group_by("sample").agg(**{k: v.fill_null(False).any() for k, v in flag_exprs.items()})
-                 .filter(pl.any_horizontal(FLAG_COLUMNS)))
-        keys = frame.select(pl.struct("sample", "gene", "kind", "chrom", "pos", "ref", "alt").hash(seed=0)).to_series()
-        samples = frame["sample"]
-    else:
-        relevant = pl.DataFrame(schema=RELEVANT_SCHEMA)
-        flags = pl.DataFrame(schema={"sample": pl.String, **dict.fromkeys(FLAG_COLUMNS, pl.Boolean)})
-        keys = pl.Series("keys", [], dtype=pl.UInt64)
-        samples = pl.Series("sample", [], dtype=pl.String)
-    relevant = relevant.cast(RELEVANT_SCHEMA)  # type: ignore[arg-type]
+    relevant = annotated.filter(called | (effect == "resistance")).select(RELEVANT_COLUMNS)
+    flags = (relevant.group_by("sample").agg(**{k: v.fill_null(False).any() for k, v in flag_exprs.items()})
+             .filter(pl.any_horizontal(FLAG_COLUMNS)))
+    return relevant.cast(RELEVANT_SCHEMA), flags.sort("sample")  # type: ignore[arg-type]
+
+
+def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResult:
+    """Read, classify and reduce one part (see the module docstring). ``knowledge`` is the genomics knowledge
+    or a function that returns it (called once the part's text is read, as ``read_maf`` does: the first parts
+    are read while the knowledge loads).
+
+    A plain-MAF part is read by the plain-row reader (:func:`~nerasense.ingest.maf.read_maf_text_plain`:
+    the annotate reader's checks, with its own last step for every row the plain-row rule does not accept),
+    or, when its text needs it, by the annotate reader itself; either gives the same rows and refusals."""
+    def genes() -> list[str]:
+        return relevant_genes(knowledge() if callable(knowledge) else knowledge)
+
+    text = _part_text(part) if part.kind == "maf-text" else None
+    newlines = count_byte(text, b"\n") if text is not None else 0
+    with _part_warnings() as caught:
+        rows = _plain_read(part, text, knowledge, options, genes) if text is not None else None
+        if rows is None:
+            rows = _full_read(part, part.header + text if text is not None else None, knowledge, options, genes)
+    table = rows.table
     profiled = _cna_samples(part, table) if part.kind == "cna" else pl.Series("sample", [], dtype=pl.String)
-    seen = pl.concat([samples, table.rejected["sample"], profiled]).drop_nulls().unique().sort().alias("sample")
+    seen = pl.concat([rows.samples.cast(pl.String), table.rejected["sample"], profiled]).drop_nulls().unique().sort()
     return PartResult(
-        index=part.index, path=part.path, kind=part.kind, input_records=table.input_records,
-        accepted=table.frame.height, no_call=table.not_alterations, newlines=newlines, samples=seen,
-        flags=flags.sort("sample"), relevant=relevant, keys=keys, rejected=table.rejected, tumours=tumours,
-        cna_samples=profiled,
-        notes=list(table.notes), warnings=[str(w.message) for w in caught],
+        index=part.index, path=part.path, kind=part.kind, input_records=rows.input_records,
+        accepted=rows.accepted, no_call=rows.no_call, newlines=newlines, samples=seen.alias("sample"),
+        candidates=rows.candidates.select(CANDIDATE_COLUMNS), keys=rows.keys.alias("keys"), rejected=table.rejected,
+        tumours=rows.tumours, cna_samples=profiled,
+        notes=list(table.notes), warnings=list(caught),
     )
 
 
-__all__ = ["COPY_NUMBER_KINDS", "FLAG_COLUMNS", "RELEVANT_COLUMNS", "RELEVANT_SCHEMA", "Options", "PartResult", "relevant_genes",
-           "screen_part"]
+__all__ = ["COPY_NUMBER_KINDS", "FLAG_COLUMNS", "RELEVANT_COLUMNS", "RELEVANT_SCHEMA", "Options", "PartResult", "classify",
+           "relevant_genes", "screen_part", "threads_recording"]

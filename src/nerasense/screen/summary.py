@@ -16,28 +16,29 @@ Definitions (every count is of samples, never of rows, so duplicated rows change
   counts as met; HER2 protein status (IHC/ISH) is not in DNA data and stays unknown. ``met`` / ``not met`` /
   ``unknown`` are the three-valued answer (Kleene logic, as the engine evaluates conditions).
 
-Proportions carry exact Clopper–Pearson 95% intervals (:func:`nerasense.stats.response.response_rate`).
+Proportions carry exact Clopper–Pearson 95% intervals (:func:`nerasense.stats.response.clopper_pearson`, the
+bounds of :func:`~nerasense.stats.response.response_rate` for many proportions at once).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from nerasense.engine.assess import assess_eligibility
 from nerasense.engine.conditions import evaluate
+from nerasense.engine.eligibility import assess_eligibility
 from nerasense.engine.facts import FACTS, FactValue
-from nerasense.errors import InputError, Problem
+from nerasense.errors import InputError
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.knowledge.conditions import Condition, Leaf, leaves
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.knowledge.oncotree import oncotree
 from nerasense.knowledge.schema import Regimen, TumourLineageRule
-from nerasense.screen.partition import COPY_NUMBER_KINDS, FLAG_COLUMNS, RELEVANT_SCHEMA, PartResult
-from nerasense.stats.response import response_rate
+from nerasense.screen.inputs import read_clinical
+from nerasense.screen.partition import CANDIDATE_COLUMNS, COPY_NUMBER_KINDS, FLAG_COLUMNS, RELEVANT_SCHEMA, PartResult, classify
+from nerasense.stats.response import clopper_pearson
 
 MOLECULAR_FAMILIES = ("tumour type", "HER2 alteration")
 # the HER2-alteration facts a mutation / copy-number table gives (the rest of that family is IHC/ISH)
@@ -75,28 +76,6 @@ class Screen:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_clinical(paths: tuple[Path, ...] | list[Path]) -> pl.DataFrame:
-    """sample, tumour from cBioPortal/GENIE sample files (``SAMPLE_ID``, ``ONCOTREE_CODE``; '#' lines skipped)."""
-    frames, problems = [], []
-    for path in paths:
-        try:
-            frame = pl.read_csv(path, separator="\t", comment_prefix="#", infer_schema=False, quote_char=None)
-        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem("--clinical", str(path), "a tab-separated cBioPortal sample file",
-                                    str(exc).splitlines()[0][:120]))
-            continue
-        missing = [c for c in ("SAMPLE_ID", "ONCOTREE_CODE") if c not in frame.columns]
-        if missing:
-            problems.append(Problem("--clinical", str(path), "a sample file with SAMPLE_ID and ONCOTREE_CODE columns",
-                                    f"{path.name} has no {', '.join(missing)} column"))
-            continue
-        frames.append(frame.select(pl.col("SAMPLE_ID").alias("sample"), pl.col("ONCOTREE_CODE").alias("tumour")))
-    if problems:
-        raise InputError(problems)
-    out = pl.concat(frames) if frames else pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
-    return out.drop_nulls("sample").unique("sample", keep="first", maintain_order=True)
-
-
 def _renumbered(results: list[PartResult]) -> pl.DataFrame:
     """Refused rows of every part, with the lines of later parts of a cut MAF counted from the file's start."""
     frames, seen_lines = [], dict[str, int]()
@@ -117,22 +96,21 @@ def _renumbered(results: list[PartResult]) -> pl.DataFrame:
 def _duplicates(results: list[PartResult]) -> int:
     """Rows whose (sample, gene, kind, chromosome, position, alleles) hash repeats another row's, over all parts.
 
-    The parts' hashes are gathered into one array, sorted in place and compared with their neighbours (a
-    hash table of 21 million keys would take several times their 8 bytes each); each part's hashes are let go
-    as they are copied, so the peak is one copy. Two different rows share a 64-bit hash with probability about
-    n^2 / 2^65 (1e-5 for 21 million rows)."""
-    import numpy as np
-
-    total = sum(r.keys.len() for r in results)
-    keys = np.empty(total, dtype=np.uint64)
-    at = 0
+    The parts' hashes are gathered into one column (each part lets its own go), sorted (polars' radix sort:
+    about three times numpy's for 64-bit keys) and compared with their neighbours; a hash table of 21 million
+    keys would take several times their 8 bytes each. Two different rows share a 64-bit hash with probability
+    about n^2 / 2^65 (1e-5 for 21 million rows)."""
+    pieces = []
     for r in results:
-        n = r.keys.len()
-        keys[at:at + n] = r.keys.to_numpy()
-        at += n
+        pieces.append(r.keys)
         r.keys = r.keys.clear()  # the summary consumes the hashes
-    keys.sort()
-    return int(np.count_nonzero(keys[1:] == keys[:-1])) if total else 0
+    if not pieces:
+        return 0
+    keys = pl.concat(pieces)
+    pieces.clear()
+    keys = keys.sort()
+    n = keys.len()
+    return int((keys.slice(1) == keys.slice(0, n - 1)).sum()) if n > 1 else 0
 
 
 def _tumour_frame(codes: pl.DataFrame, gk: GenomicsKnowledge, vocabulary: str) -> pl.DataFrame:
@@ -234,10 +212,7 @@ def _rate_rows(group: str, counts: dict[str, int]) -> list[dict[str, Any]]:
         if denominator == "cna_profiled" and counts.get("cna_profiled") is None:
             continue
         n, k = counts[denominator or "screened"], counts[flag]
-        est = response_rate(k, n) if n else None
-        rows.append({"tumour_type": group, "measure": measure, "label": label, "count": k, "denominator": n,
-                     "proportion": est.rate if est else None, "ci_low": est.ci_low if est else None,
-                     "ci_high": est.ci_high if est else None})
+        rows.append({"tumour_type": group, "measure": measure, "label": label, "count": k, "denominator": n})
     return rows
 
 
@@ -280,7 +255,11 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
     if bad_codes:
         notes.append(f"tumour codes that are not OncoTree codes, kept as their own groups: {', '.join(bad_codes[:20])}")
 
-    flags = pl.concat([r.flags for r in results]).group_by("sample").agg(c(f).any() for f in FLAG_COLUMNS)
+    # only the rows of genes the knowledge base says something about are classified (each part keeps them): the
+    # rows of every other gene can only be of unknown or likely-neutral effect, which no figure counts
+    candidates = (pl.concat([r.candidates for r in results]) if results
+                  else pl.DataFrame(schema={k: RELEVANT_SCHEMA[k] for k in CANDIDATE_COLUMNS}))
+    relevant, flags = classify(candidates, gk)
     samples = samples.join(flags, on="sample", how="left").with_columns(c(f).fill_null(False) for f in FLAG_COLUMNS)
     if has_cna:
         profiled = pl.concat([r.cna_samples for r in results]).unique()
@@ -314,7 +293,6 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
                                                                  maintain_order="left").select(status_cols)],
                         how="horizontal")
 
-    relevant = pl.concat([r.relevant for r in results]) if results else pl.DataFrame(schema=RELEVANT_SCHEMA)
     texts = [
         _alteration_text(relevant, c("gene") == "ERBB2", "erbb2_alterations"),
         _alteration_text(relevant, c("gene") == "ERBB3", "erbb3_alterations"),
@@ -361,12 +339,14 @@ def _tumour_table(per_sample: pl.DataFrame, criteria: list[dict[str, Any]], has_
             counts["cna_profiled"] = None
         rows += _rate_rows(counts["tumour_type"], counts)
         for x in criteria:
-            n, k = counts["screened"], counts[x["id"]]
-            est = response_rate(k, n) if n else None
             rows.append({"tumour_type": counts["tumour_type"], "measure": x["id"],
-                         "label": f"molecular criteria met: {x['name']}", "count": k, "denominator": n,
-                         "proportion": est.rate if est else None, "ci_low": est.ci_low if est else None,
-                         "ci_high": est.ci_high if est else None, "unknown": counts[x["id"] + ":unknown"]})
+                         "label": f"molecular criteria met: {x['name']}", "count": counts[x["id"]],
+                         "denominator": counts["screened"], "unknown": counts[x["id"] + ":unknown"]})
+    # every proportion with a denominator gets its exact interval, all in one call
+    rated = [r for r in rows if r.get("denominator")]
+    low, high = clopper_pearson([r["count"] for r in rated], [r["denominator"] for r in rated])
+    for r, lo, hi in zip(rated, low, high, strict=True):
+        r.update(proportion=r["count"] / r["denominator"], ci_low=lo, ci_high=hi)
     schema = {"tumour_type": pl.String, "measure": pl.String, "label": pl.String, "count": pl.Int64,
               "denominator": pl.Int64, "proportion": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
               "unknown": pl.Int64}

@@ -18,7 +18,7 @@ from nerasense.errors import InputError, Problem
 from nerasense.service import accounts, cases, jobs
 from nerasense.service.accounts import Principal
 from nerasense.service.cases import Context
-from nerasense.service.storage import Upload, make_upload
+from nerasense.service.storage import UnsupportedMedia, Upload, make_upload
 
 
 class ProblemItem(BaseModel):
@@ -147,6 +147,7 @@ async def _read_submission(request: Request) -> tuple[dict[str, Any], list[Uploa
         doc = cases.parse_document(text, name, "json" if name.lower().endswith(".json") else "yaml")
         uploads: list[Upload] = []
         problems = []
+        unsupported = False
         for i, part in enumerate(form.getlist("files")):
             if not isinstance(part, FilePart):
                 problems.append(Problem(f"files[{i}]", str(part)[:80], "an uploaded file"))
@@ -155,8 +156,9 @@ async def _read_submission(request: Request) -> tuple[dict[str, Any], list[Uploa
                 uploads.append(make_upload(part.filename, part.data, f"files[{i}]"))
             except InputError as err:
                 problems += err.problems
+                unsupported = unsupported or isinstance(err, UnsupportedMedia)
         if problems:
-            raise InputError(problems)
+            raise UnsupportedMedia(problems) if unsupported else InputError(problems)
         region = form.get("region")
         return doc, uploads, region if isinstance(region, str) and region else None
     raise HTTPException(415, f"Content-Type {kind or '(none)'} is not accepted; allowed: application/json, "
@@ -206,11 +208,18 @@ def _text(body: bytes, field: str) -> str:
     return decode(body, field, field=field)
 
 
-@router.post("/v1/patients", status_code=201, openapi_extra=_SUBMIT_BODY, tags=["patients"])
+@router.post("/v1/patients", status_code=201, openapi_extra=_SUBMIT_BODY, tags=["patients"],
+             responses={202: {"description": "the files name reads (BAM/CRAM/FASTQ): a job was made; poll status_url"}})
 async def submit_patient(request: Request, who: Caller, idempotency_key: IdemKey = None) -> JSONResponse:
     """Submit a patient (JSON, YAML, or multipart with its sequencing and plasma files) and get the assessment.
     A retried request with the same ``Idempotency-Key`` answers with the first record (200) and never makes two."""
     doc, uploads, region = await _read_submission(request)
+    from nerasense.service import upload_jobs
+
+    if upload_jobs.has_reads(uploads):  # calling reads is long work: a job (202, poll status_url)
+        job = await run_in_threadpool(upload_jobs.create_reads_job, ctx_of(request), who, doc, uploads, region,
+                                      idempotency_key, address(request))
+        return JSONResponse(job, status_code=202, headers={"Location": job["status_url"]})
     record, replay = await cases.submit_async(ctx_of(request), who, doc, uploads, region, idempotency_key,
                                               address(request))
     return JSONResponse(record, status_code=200 if replay else 201,

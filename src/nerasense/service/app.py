@@ -10,7 +10,8 @@ a role that may not do this              403     ``detail``
 another team's record, or none           404     ``detail`` (the same answer for both)
 idempotency key reused for another body  409     ``detail``
 body over the size limit                 413     ``detail`` naming the limit
-wrong content type                       415     ``detail`` naming the types allowed
+wrong content type, or an upload of a    415     ``detail`` naming the types allowed (and
+kind the service does not read                  ``problems`` for an upload)
 database unreachable                     503     ``detail``, ``Retry-After``
 a compute worker died                    503     ``detail``, ``Retry-After``
 =======================================  ======  ================================================
@@ -38,6 +39,7 @@ from nerasense.errors import InputError, KnowledgeError
 from nerasense.service.accounts import Principal
 from nerasense.service.cases import Conflict, Forbidden, NotFound
 from nerasense.service.settings import Settings, settings_from_env
+from nerasense.service.storage import UnsupportedMedia
 
 log = logging.getLogger("nerasense.service")
 DB_SLOTS = 8  # threads for the database work of the async routes on PostgreSQL (its pool holds 10 + 30)
@@ -158,6 +160,10 @@ def create_app(settings: Settings | None = None, own_compute: bool = False) -> F
     async def _input(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(problem_body(exc), status_code=422)
 
+    @app.exception_handler(UnsupportedMedia)
+    async def _unsupported(_: Request, exc: UnsupportedMedia) -> JSONResponse:
+        return JSONResponse(problem_body(exc), status_code=415)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_validation_body(exc), status_code=422)
@@ -204,10 +210,14 @@ def create_app(settings: Settings | None = None, own_compute: bool = False) -> F
             return JSONResponse({"detail": exc.detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    from nerasense.service import api, web
+    from nerasense.service import admin_web, api, cohort_api, cohort_web, upload_api, web
 
     app.include_router(api.router)
+    app.include_router(cohort_api.router)
+    app.include_router(upload_api.router)
     web.mount(app)
+    admin_web.mount(app)
+    cohort_web.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 

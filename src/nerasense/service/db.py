@@ -132,11 +132,12 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(32))  # annotate | assess
+    kind: Mapped[str] = mapped_column(String(32))  # variants | assess | maf | reads
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    source_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # an uploaded MAF / reads (r0002)
 
 
 class JobItem(Base):

@@ -3,8 +3,9 @@ so a restart loses nothing (items left ``running`` by a stopped server are queue
 runs only the items that failed.
 
 Kinds: ``variants`` (a list of gene/change queries, 500 per item) and ``assess`` (a list of patient documents,
-one per item). A query or patient the knowledge refuses is an answer (its problems are the result), not a
-failure; an item fails only when it could not be done (the database went away, a bug).
+one per item); ``maf`` and ``reads`` come from uploaded files (:mod:`~nerasense.service.upload_jobs`). A query
+or patient the knowledge refuses is an answer (its problems are the result), not a failure; an item fails only
+when it could not be done (the database went away, a bug).
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def _status(s: Any, job: Job, with_results: bool = False) -> dict[str, Any]:
                            "items": {k: counts.get(k, 0) for k in ("queued", "running", "done", "failed")},
                            "status_url": f"/v1/jobs/{job.id}", "created": job.created.isoformat() + "Z",
                            "updated": job.updated.isoformat() + "Z"}
+    if job.source_json:  # a job from an uploaded file (upload_jobs)
+        out["source"] = {k: v for k, v in json.loads(job.source_json).items() if k != "request"}
     if with_results:
         results: list[Any] = []
         failed: list[dict[str, Any]] = []
@@ -171,6 +174,10 @@ Runner = Callable[[Context, str, list[Any], Principal], list[Any]]
 
 
 def run_item(ctx: Context, kind: str, inputs: list[Any], who: Principal) -> list[Any]:
+    if kind in ("maf", "reads"):  # jobs from uploaded files
+        from nerasense.service import upload_jobs
+
+        return upload_jobs.run_item(ctx, kind, inputs, who)
     if kind == "variants":
         return [annotate_one(ctx, q) for q in inputs]
     out = []

@@ -14,6 +14,7 @@ NERASENSE_SECURE_COOKIES       mark cookies Secure (behind HTTPS)               
 NERASENSE_COMPUTE_WORKERS      processes that assess and draw reports (0 = in the     the number of cores, at
                                server process)                                         most 4
 NERASENSE_COMPUTE_NICE         how much lower their OS priority is (os.nice, 0-19)     10
+NERASENSE_EXPORT_SECRET        key of the cohort exports' pseudonyms (32+ characters)  random, kept in the data folder
 =============================  =====================================================  ==========================
 """
 
@@ -44,6 +45,7 @@ class Settings:
     secure_cookies: bool = False
     compute_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     compute_nice: int = 10
+    export_secret: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
@@ -66,6 +68,7 @@ _ENV = {
     "secure_cookies": ("NERASENSE_SECURE_COOKIES", lambda t: t.strip() in ("1", "true", "yes")),
     "compute_workers": ("NERASENSE_COMPUTE_WORKERS", int),
     "compute_nice": ("NERASENSE_COMPUTE_NICE", int),
+    "export_secret": ("NERASENSE_EXPORT_SECRET", str),
 }
 
 
@@ -94,4 +97,7 @@ def settings_from_env(**overrides: object) -> Settings:
     url = str(values.get("database_url") or "")
     if url and not url.startswith(("sqlite", "postgresql")):
         raise InputError(Problem("database_url", url, "sqlite:///FILE or postgresql+psycopg://USER:PASS@HOST/DB"))
+    secret = str(values.get("export_secret") or "")
+    if secret and len(secret) < 32:
+        raise InputError(Problem("NERASENSE_EXPORT_SECRET", "(hidden)", "at least 32 characters (a random key)"))
     return Settings(**values)  # type: ignore[arg-type]

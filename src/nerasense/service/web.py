@@ -24,7 +24,7 @@ from nerasense.errors import InputError, Problem
 from nerasense.service import accounts, cases
 from nerasense.service.accounts import Principal
 from nerasense.service.api import FilePart, address, ctx_of, read_form
-from nerasense.service.storage import Upload, make_upload
+from nerasense.service.storage import READS_KINDS, Upload, make_upload
 
 COOKIE = "nerasense_session"
 LOGIN_CSRF = "nerasense_login_csrf"
@@ -56,8 +56,16 @@ HER2_FIELDS: list[tuple[str, str, str, str, tuple[str, ...]]] = [
 ]
 
 
+def when(stamp: object) -> str:
+    """A stored UTC time stamp as people read it: ``2026-12-07 10:35 UTC`` (the ISO text stays in the API)."""
+    text = str(stamp or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] in "T " else text
+
+
 def _templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(_HERE / "templates"))
+    templates = Jinja2Templates(directory=str(_HERE / "templates"))
+    templates.env.filters["when"] = when
+    return templates
 
 
 def _session_principal(request: Request) -> Principal | None:
@@ -134,6 +142,49 @@ def form_to_patient(form: Any) -> tuple[dict[str, Any], list[Problem]]:
     return doc, problems
 
 
+def _reads_from_form(form: Any, problems: list[Problem]) -> tuple[dict[str, Any] | None, list[Upload]]:
+    """The case form's reads (one BAM/CRAM, or one or two FASTQ) with their reference FASTA, as a patient file's
+    ``sequencing`` entry (``format: reads``) and the uploads; problems at the form's fields."""
+    reads: list[Upload] = []
+    for part in form.getlist("reads"):
+        if isinstance(part, FilePart) and part.filename:
+            try:
+                reads.append(make_upload(part.filename, part.data, "reads"))
+            except InputError as err:
+                problems += err.problems
+    ref = form.get("reference")
+    reference = None
+    if isinstance(ref, FilePart) and ref.filename:
+        try:
+            reference = make_upload(ref.filename, ref.data, "reference")
+        except InputError as err:
+            problems += err.problems
+    if not reads and reference is None:
+        return None, []
+    companions = [u for u in reads if u.kind == "bai"]  # a BAM's index may come along
+    reads = [u for u in reads if u.kind != "bai"]
+    wrong = [u.name for u in reads if u.kind not in READS_KINDS]
+    if wrong:
+        problems.append(Problem("reads", ", ".join(wrong), "BAM, CRAM or FASTQ reads (other files go under "
+                                "Sequencing files)"))
+    if not reads:
+        problems.append(Problem("reads", None, "the reads the reference FASTA is for (BAM, CRAM or FASTQ)"))
+    elif len(reads) > 2 or (len(reads) == 2 and any(u.kind != "fastq" for u in reads)):
+        problems.append(Problem("reads", ", ".join(u.name for u in reads), "one BAM or CRAM, or one or two FASTQ"))
+    if reference is None:
+        problems.append(Problem("reference", None, "the reference FASTA the reads are called against"))
+    elif reference.kind != "fasta":
+        problems.append(Problem("reference", reference.name, "a FASTA file ('>' records)"))
+    if not reads or reference is None:
+        return None, []
+    origin = str(form.get("reads_origin") or "tissue")
+    entry: dict[str, Any] = {"path": reads[0].name, "format": "reads", "reference": reference.name,
+                             "origin": origin if origin in ("tissue", "plasma") else "tissue"}
+    if len(reads) == 2:
+        entry["mate"] = reads[1].name
+    return entry, [*reads, *companions, reference]
+
+
 def _number(value: str, kind: str) -> Any:
     try:
         if kind == "integer":
@@ -153,7 +204,8 @@ def field_errors(problems: list[Problem]) -> tuple[dict[str, list[str]], list[st
     the rest for the top of the form."""
     form_names = {f[1]: f[0] for f in SCHEMA_FIELDS} | {"alterations": "alterations",
                                                           "prior_therapies": "prior_therapies",
-                                                          "medications": "medications", "sequencing": "files",
+                                                          "medications": "medications", "sequencing": "files", "reads": "reads",
+                                                          "reference": "reference",
                                                           "ctdna": "plasma", "files": "files"}
     her2 = {f[1]: f[0] for f in HER2_FIELDS}
     by_field: dict[str, list[str]] = {}
@@ -257,7 +309,22 @@ def mount(app: FastAPI) -> None:
                 doc["ctdna"] = {"series_file": up.name}
             except InputError as err:
                 problems += err.problems
+        reads_entry, reads_uploads = _reads_from_form(form, problems)
+        if reads_entry is not None:
+            doc.setdefault("sequencing", []).append(reads_entry)
+            uploads += reads_uploads
         values = {k: v for k, v in form.text().items() if k != "csrf"}
+        if not problems and reads_entry is not None:  # calling reads is long work: a job, with a page to watch
+            from nerasense.service import upload_jobs
+
+            try:
+                job = await run_in_threadpool(upload_jobs.create_reads_job, ctx_of(request), who, doc, uploads,
+                                              doc.get("region"), None, address(request))
+                return RedirectResponse(f"/jobs/{job['job_id']}", status_code=303)
+            except InputError as err:
+                problems += err.problems
+            except cases.Forbidden as exc:
+                problems.append(Problem("role", who.role, str(exc)))
         if not problems:
             try:
                 record, _ = await cases.submit_async(ctx_of(request), who, doc, uploads, doc.get("region"), None,
@@ -317,6 +384,40 @@ def mount(app: FastAPI) -> None:
         except cases.Forbidden as exc:
             return HTMLResponse(str(exc), status_code=403)
         return RedirectResponse(f"/patients/{out['patient_id']}", status_code=303)
+
+    @app.get("/jobs/{job_id}", include_in_schema=False)
+    def job_page(request: Request, job_id: int) -> Response:
+        """A job's state (reads being called); reload to follow it; links to the assessment when done."""
+        from nerasense.service import jobs
+
+        who = _session_principal(request)
+        if who is None:
+            return _login_page(request, 401, "Log in to continue.")
+        if not 1 <= job_id <= 2**31 - 1:
+            return _page(request, "missing.html", who, status=404)
+        try:
+            status = jobs.status(ctx_of(request), who, job_id, address(request))
+        except cases.NotFound:
+            return _page(request, "missing.html", who, status=404)
+        return _page(request, "job.html", who, job=status)
+
+    @app.post("/jobs/{job_id}/retry", include_in_schema=False)
+    async def job_retry_page(request: Request, job_id: int) -> Response:
+        from nerasense.service import jobs
+
+        who = _session_principal(request)
+        if who is None:
+            return _login_page(request, 401, "Log in to continue.")
+        form = await read_form(request, max_files=0, max_fields=4)
+        if not _csrf_ok(who, form):
+            return HTMLResponse("The form expired; reload the page.", status_code=403)
+        if not 1 <= job_id <= 2**31 - 1:
+            return _page(request, "missing.html", who, status=404)
+        try:
+            await run_in_threadpool(jobs.retry, ctx_of(request), who, job_id, address(request))
+        except cases.NotFound:
+            return _page(request, "missing.html", who, status=404)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: str) -> Response:

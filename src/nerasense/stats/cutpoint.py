@@ -39,21 +39,29 @@ import numpy as np
 
 from nerasense.errors import AnalysisError, InputError, NerasenseWarning, Problem
 
-# relative tolerance under which two cut-points' statistics count as tied (floating-point rounding only)
-TIE_TOLERANCE = 1e-10
+
+def _r_cumsum(values: np.ndarray) -> np.ndarray:
+    """Running sums as R's ``cumsum`` makes them: added in order in a long double, each rounded to a double.
+    The same arithmetic as R, so that statistics R sees as tied or ordered by one unit in the last place come
+    out tied or ordered the same way here (``argmax_as_r``)."""
+    return np.cumsum(np.asarray(values, dtype=float).astype(np.longdouble)).astype(float)
+
+
+def _r_sum(values: np.ndarray) -> float:
+    """R's ``sum`` of doubles: a long double accumulator, in order."""
+    return float(_r_cumsum(values)[-1]) if len(values) else 0.0
 
 
 def logrank_scores(time: Any, event: Any) -> np.ndarray:
-    """Savage / log-rank scores with max-rank ties (``exactRankTests::cscores.Surv``)."""
+    """Savage / log-rank scores with max-rank ties (``exactRankTests::cscores.Surv``), computed in its order:
+    ``fact = δ/(N − r + 1)`` per patient (r the max rank of its time), ``a = δ − cumsum(fact[order(time)])[r]``."""
     t = np.asarray(time, dtype=float)
     d = np.asarray(event, dtype=float)
     n = len(t)
-    ut, inv, counts = np.unique(t, return_inverse=True, return_counts=True)
-    max_rank = np.cumsum(counts)  # max rank of each distinct time
-    d_at = np.bincount(inv, weights=d, minlength=len(ut))
-    # Σ over j with rank_j ≤ rank_i: all observations at distinct times ≤ t_i, each δ_j/(N − maxrank_j + 1)
-    cum = np.cumsum(d_at / (n - max_rank + 1.0))
-    return d - cum[inv]
+    order = np.argsort(t, kind="stable")  # R's order(): stable
+    max_rank = np.searchsorted(t[order], t, side="right")  # exactRankTests::irank: ties get the max rank
+    fact = d / (n - max_rank + 1.0)
+    return d - _r_cumsum(fact[order])[max_rank - 1]
 
 
 @dataclass(frozen=True)
@@ -83,14 +91,23 @@ class CutpointResult:
 
 
 def _split_stats(x_sorted_scores: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
+    """``maxstat:::cmaxstat``'s statistics, term by term in its order: ``ss = sum(y)``, ``E = m/N·ss``,
+    ``V = m(N − m)/(N²(N − 1))·(N·sum(y²) − ss²)``, ``|cumsum(y)[m] − E| / √V``."""
     a = x_sorted_scores
-    s_all = a.sum()
-    v_all = n * np.sum(a * a) - s_all**2
-    s_m = np.cumsum(a)[m - 1]
+    s_all = _r_sum(a)
+    v_all = n * _r_sum(a * a) - s_all**2
+    s_m = _r_cumsum(a)[m - 1]
     e_m = m / n * s_all
     v_m = m * (n - m) / (n * n * (n - 1.0)) * v_all
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.abs(s_m - e_m) / np.sqrt(v_m)
+
+
+def argmax_as_r(stats: np.ndarray) -> int:
+    """The first cut-point whose statistic equals the maximum exactly (``min(which(Test == max(Test)))``).
+    With the statistics computed in R's arithmetic (``_split_stats``), a tie in exact arithmetic is broken as R
+    breaks it; which of two exactly tied cuts is chosen can then depend on the order of the rows, as in R."""
+    return int(np.flatnonzero(stats == np.nanmax(stats))[0])
 
 
 def p_lau92(b: float, minprop: float, maxprop: float) -> float:
@@ -160,10 +177,7 @@ def maxstat_logrank(
     stats = _split_stats(a_sorted, m, n)
     if np.all(np.isnan(stats)):
         raise AnalysisError("the log-rank scores have no variance (all times or events identical)")
-    # R's maxstat takes the first maximum in marker order; statistics equal in exact arithmetic can differ in
-    # the last bits with the order of the rows, so the first cut within rounding of the maximum is taken
-    top = float(np.nanmax(stats))
-    best = int(np.flatnonzero(stats >= top - TIE_TOLERANCE * max(abs(top), 1.0))[0])
+    best = argmax_as_r(stats)
     big_m = float(stats[best])
     from scipy.stats import norm
 

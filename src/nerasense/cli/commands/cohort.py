@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = co_sub.add_parser("report", help="run the analyses a cohort YAML asks for and write an HTML report")
     p.add_argument("spec", type=Path, help="cohort description (YAML); paths inside are relative to it")
     p.add_argument("-o", "--output", type=Path, default=None, help="HTML file to write")
+    p.add_argument("--allow-dir", type=Path, action="append", default=[], metavar="FOLDER",
+                   help="a folder, besides the YAML's own, that its tables may be read from (repeatable)")
     add_json_flag(p)
     p.set_defaults(handler=_report)
     co.set_defaults(handler=_no_action)
@@ -27,7 +29,7 @@ def _no_action(args: argparse.Namespace) -> CommandResult:
 def _report(args: argparse.Namespace) -> CommandResult:
     from nerasense.report.cohort import build_report
 
-    page, payload = build_report(args.spec)
+    page, payload = build_report(args.spec, allowed=args.allow_dir)
     if args.output is not None:
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)

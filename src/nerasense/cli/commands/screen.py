@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -19,9 +19,11 @@ from nerasense.cli.commands.annotate import _default_hotspots, _genomics
 from nerasense.errors import InputError, Problem
 from nerasense.safe_io import atomic_output, output_error
 from nerasense.screen.engines import run_dask, run_local
-from nerasense.screen.inputs import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, plan
+from nerasense.screen.inputs import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, plan, read_clinical
 from nerasense.screen.partition import Options
-from nerasense.screen.summary import Screen, combine, read_clinical
+
+if TYPE_CHECKING:
+    from nerasense.screen.summary import Screen
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,16 +101,19 @@ def _screen(args: argparse.Namespace) -> CommandResult:
     options = Options(on_shift=args.on_shift, tumour_column=args.tumour_column)
     with _progress(sys.stderr.isatty(), the_plan.total) as advance, ThreadPoolExecutor(2) as pool:
         # the knowledge and the hotspot table load while the first parts are read (as in annotate), and the
-        # libraries of the summary (statsmodels, matplotlib: about two seconds of imports) while the parts run
+        # summary's modules (the engine's criteria, the intervals' scipy.special) while the parts run
         later = pool.submit(_genomics, hotspot_path)
-        for module in ("statsmodels.stats.proportion", *(() if args.no_html else ("nerasense.report.screen_report",))):
-            pool.submit(importlib.import_module, module)  # the intervals' and the figures' libraries
+        for module in ("nerasense.screen.summary", "scipy.special",
+                       *(() if args.no_html else ("nerasense.report.screen_report",))):
+            pool.submit(importlib.import_module, module)
         if args.engine == "dask":
             results = run_dask(the_plan.parts, later.result(), options, scheduler=args.scheduler,
                                workers=args.workers, progress=advance)
         else:
             results = run_local(the_plan.parts, later.result, options, workers=args.workers, progress=advance)
         gk = later.result()
+    from nerasense.screen.summary import combine
+
     screen = combine(results, gk, clinical=clinical, vocabulary=args.tumour_vocabulary, files=the_plan.files)
     screen.notes[:0] = list(the_plan.notes)
     seconds = time.perf_counter() - started
