@@ -42,7 +42,8 @@ from nerasense.service.settings import Settings, settings_from_env
 from nerasense.service.storage import UnsupportedMedia
 
 log = logging.getLogger("nerasense.service")
-DB_SLOTS = 8  # threads for the database work of the async routes on PostgreSQL (its pool holds 10 + 30)
+DB_SLOTS = 8  # threads for the database work of the async routes on PostgreSQL (its pool keeps 40)
+WARM_CONNECTIONS = 16  # PostgreSQL connections opened when the app starts
 
 
 class BodyLimit:
@@ -117,9 +118,10 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     return {"detail": detail, "problems": problems}
 
 
-def create_app(settings: Settings | None = None, own_compute: bool = False) -> FastAPI:
-    """The service. ``settings`` default to the environment's (read now, not at import). ``own_compute``: stop the
-    process's compute pool with the app (``nerasense serve``; tests share one pool between their apps)."""
+def create_app(settings: Settings | None = None, serving: bool = False) -> FastAPI:
+    """The service. ``settings`` default to the environment's (read now, not at import). ``serving`` (``nerasense
+    serve``): open PostgreSQL connections on start, and stop the process's compute pool with the app (the tests
+    build many apps, which share one pool and open connections as they need them)."""
     settings = settings or settings_from_env()
 
     @asynccontextmanager
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None, own_compute: bool = False) -> F
         ctx = open_context(settings)
         # the async routes' database work: on SQLite one writer at a time anyway (a second one waits ready)
         ctx.db_slots = anyio.CapacityLimiter(2 if ctx.db.serial_writes else DB_SLOTS)
+        if serving and not ctx.db.serial_writes:
+            await anyio.to_thread.run_sync(ctx.db.warm, WARM_CONNECTIONS)
         ctx.pool.warm()
         app.state.ctx = ctx
         worker = None
@@ -144,7 +148,7 @@ def create_app(settings: Settings | None = None, own_compute: bool = False) -> F
         finally:
             if worker is not None:
                 worker.stop()
-            if own_compute:
+            if serving:
                 from nerasense.service import compute
 
                 compute.shutdown()

@@ -195,7 +195,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True, pool_timeout=10,
+    # connections are kept for every thread that may hold one (40 request threads, 8 for the async routes, the job
+    # worker): a connection past pool_size is closed when given back, and opening one (SCRAM) costs CPU under load
+    return create_engine(url, pool_size=40, max_overflow=10, pool_pre_ping=True, pool_timeout=10,
                          connect_args={"connect_timeout": 5})
 
 
@@ -225,6 +227,12 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    def warm(self, n: int) -> None:
+        """Open ``n`` pooled connections now, so the first burst of requests does not open them all at once."""
+        held = [self.engine.connect() for _ in range(min(n, self.engine.pool.size()))]  # type: ignore[attr-defined]
+        for conn in held:
+            conn.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
