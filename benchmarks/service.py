@@ -10,7 +10,8 @@ asyncio HTTP/1.1 (no client library), so that it takes little of the CPU the ser
 
 With PostgreSQL a third run restarts the database half-way (``pg_ctlcluster 15 main restart``, needs root):
 requests during the outage must fail with a clear 503 and succeed again after it, and every submission the
-server acknowledged (201) must be in the database at the end (the rows are counted).
+server acknowledged (201) must be in the database at the end (the rows are counted). After each run the audit
+chain is checked (``nerasense audit verify``).
 
     python benchmarks/service.py                       # SQLite, PostgreSQL (NERASENSE_TEST_PG_URL), restart
     python benchmarks/service.py --backends sqlite --duration 20 --clients 50
@@ -277,6 +278,16 @@ async def load(server: Server, clients: int, duration: float, restart_at: float 
             "restart": restarted, "cpu": cpu, "series": series, "retry_after": retry_after, "mix": mix}
 
 
+def audit_chain(env: dict[str, str]) -> dict[str, Any]:
+    """``nerasense audit verify`` over the run's database: every read and write under load left a row, chained."""
+    out = subprocess.run([str(BIN), "audit", "verify", "--json"], env=env, capture_output=True, text=True)
+    try:
+        answer: dict[str, Any] = json.loads(out.stdout)
+    except ValueError:
+        return {"ok": False, "problems": out.stderr[-300:]}
+    return answer
+
+
 def count_rows(url: str, ids: list[int]) -> int:
     import sqlalchemy as sa
 
@@ -419,6 +430,10 @@ def main() -> None:
             log = server.stop()
         label = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "restart": "PostgreSQL, restarted half-way"}[backend]
         results[backend] = report(label, res, url)
+        chain = audit_chain(server.env)
+        print(f"   audit chain after the run: {chain.get('rows')} rows, "
+              + ("intact" if chain.get("ok") else f"BROKEN: {chain.get('problems', chain)}"))
+        results[backend]["audit_chain"] = {"rows": chain.get("rows"), "ok": chain.get("ok")}
         if "Traceback" in log:
             print("   server log has a traceback:\n" + log)
         if drop is not None:
