@@ -114,10 +114,10 @@ def _tumours(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         raise InputError(Problem("--tumour-column", column,
                                  f"a column of the mutation table ({', '.join(frame.columns[:8])}, ...)",
                                  "name the column that holds each sample's tumour type"))
-    pairs = frame.select(pl.col(SAMPLE_COLUMN).cast(pl.String).alias("sample"),
-                         pl.col(column).cast(pl.String).alias("tumour"))
-    changed = pairs.select(pl.any_horizontal(pl.all().ne_missing(pl.all().shift(1))).fill_null(True)).to_series()
-    return pairs.filter(changed).unique(maintain_order=True).drop_nulls("sample")
+    sample, tumour = frame[SAMPLE_COLUMN].cast(pl.String), frame[column].cast(pl.String)
+    changed = (sample.ne_missing(sample.shift(1)) | tumour.ne_missing(tumour.shift(1))).fill_null(True)
+    pairs = pl.DataFrame([sample.filter(changed).alias("sample"), tumour.filter(changed).alias("tumour")])
+    return pairs.unique(maintain_order=True).drop_nulls("sample")
 
 
 def _cna_samples(part: Part, table: AlterationTable) -> pl.Series:
@@ -198,6 +198,7 @@ class _Rows:
     samples: pl.Series  # every sample a row names (accepted or refused)
     table: AlterationTable  # refused rows, notes (and, for copy number, the profiled samples)
     tumours: pl.DataFrame
+    line_ends: int = 0  # newlines in a maf-text part's own bytes
 
 
 def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
@@ -221,8 +222,8 @@ def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes:
     else:
         names = read.rows.get_column(SAMPLE_COLUMN)
         samples = names.filter(names.ne_missing(names.shift(1)).fill_null(True))
-    return _Rows(accepted=read.accepted, input_records=read.input_records, no_call=0,
-                 candidates=candidates, keys=keys, samples=samples, table=read.rest, tumours=tumours)
+    return _Rows(accepted=read.accepted, input_records=read.input_records, no_call=0, candidates=candidates,
+                 keys=keys, samples=samples, table=read.rest, tumours=tumours, line_ends=read.line_ends)
 
 
 def _full_read(part: Part, text: bytes | None, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
@@ -277,11 +278,12 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
         return relevant_genes(knowledge() if callable(knowledge) else knowledge)
 
     text = _part_text(part) if part.kind == "maf-text" else None
-    newlines = count_byte(text, b"\n") if text is not None else 0
     with _part_warnings() as caught:
         rows = _plain_read(part, text, knowledge, options, genes) if text is not None else None
         if rows is None:
             rows = _full_read(part, part.header + text if text is not None else None, knowledge, options, genes)
+            rows.line_ends = count_byte(text, b"\n") if text is not None else 0
+    newlines = rows.line_ends
     table = rows.table
     profiled = _cna_samples(part, table) if part.kind == "cna" else pl.Series("sample", [], dtype=pl.String)
     seen = pl.concat([rows.samples.cast(pl.String), table.rejected["sample"], profiled]).drop_nulls().unique().sort()
