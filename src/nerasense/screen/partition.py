@@ -177,10 +177,18 @@ def _part_warnings() -> Iterator[list[str]]:
     texts.extend(str(w.message) for w in recorded)
 
 
-# the 64-bit hash of an accepted row that says which rows are duplicates (same in every process and engine)
-ROW_KEY = pl.struct(pl.col("sample").cast(pl.String), pl.col("gene").cast(pl.String), pl.col("kind").cast(pl.String),
-                    pl.col("chrom").cast(pl.String), pl.col("pos").cast(pl.Int64), pl.col("ref").cast(pl.String),
-                    pl.col("alt").cast(pl.String)).hash(seed=0).alias("key")
+# the 64-bit hash of an accepted row that says which rows are duplicates (the same in every process and engine:
+# polars' row hash with a fixed seed, over these columns with these types)
+KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "sample": pl.String, "gene": pl.String, "kind": pl.String, "chrom": pl.String, "pos": pl.Int64,
+    "ref": pl.String, "alt": pl.String}
+
+
+def row_keys(frame: pl.DataFrame) -> pl.Series:
+    """The row hash of every row of ``frame`` (accepted rows: the reader's column names)."""
+    return frame.select(pl.col(k).cast(v) for k, v in KEY_SCHEMA.items()).hash_rows(seed=0).alias("key")
+
+
 # what annotate_frame and the part's reduction read of an accepted row
 ROW_COLUMNS = ("sample", "gene", "kind", "protein_change", "vaf", "line")
 CANDIDATE_COLUMNS = ROW_COLUMNS[:-1]
@@ -194,7 +202,7 @@ class _Rows:
     input_records: int
     no_call: int
     candidates: pl.DataFrame  # ROW_COLUMNS of accepted rows of relevant genes, in line order
-    keys: pl.Series  # ROW_KEY of every accepted row
+    keys: pl.Series  # row_keys of every accepted row
     samples: pl.Series  # every sample a row names (accepted or refused)
     table: AlterationTable  # refused rows, notes (and, for copy number, the profiled samples)
     tumours: pl.DataFrame
@@ -212,11 +220,11 @@ def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes:
     tumours = _tumours(read.rows, column) if column else pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
     rest = read.rest.frame
     relevant = pl.col("gene").is_in(genes())
-    rule = read.passed.select(read.plain.alias("_plain"), (relevant & read.plain).alias("_candidate"), ROW_KEY)
-    plain_candidates = read.passed.filter(rule["_candidate"]).with_columns(
+    candidate = read.plain & read.passed["gene"].is_in(genes())
+    plain_candidates = read.passed.filter(candidate).with_columns(
         pl.col("raw_change").alias("protein_change"))  # a plain row's change is as written
     candidates = pl.concat([plain_candidates.select(ROW_COLUMNS), rest.filter(relevant).select(ROW_COLUMNS)]).sort("line")
-    keys = pl.concat([rule["key"].filter(rule["_plain"]), rest.select(ROW_KEY).to_series()])
+    keys = pl.concat([row_keys(read.passed).filter(read.plain), row_keys(rest)])
     if column:  # the pairs name every sample
         samples = tumours["sample"]
     else:
@@ -232,7 +240,7 @@ def _full_read(part: Part, text: bytes | None, gk: Knowledge, options: Options, 
     frame = table.frame
     return _Rows(accepted=frame.height, input_records=table.input_records, no_call=table.not_alterations,
                  candidates=frame.filter(pl.col("gene").is_in(genes())).select(ROW_COLUMNS),
-                 keys=frame.select(ROW_KEY).to_series(), samples=frame["sample"], table=table, tumours=tumours)
+                 keys=row_keys(frame), samples=frame["sample"], table=table, tumours=tumours)
 
 
 def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFrame, pl.DataFrame]:
