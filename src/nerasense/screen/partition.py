@@ -1,11 +1,14 @@
-"""The per-partition function both engines run: read one part with the ``annotate`` readers, classify every row
-with :func:`~nerasense.interpret.variants.annotate_frame`, and keep only what the cohort summary needs.
+"""The per-partition function both engines run: read one part with the ``annotate`` readers and keep only what
+the cohort summary needs; and :func:`classify`, which the summary runs once over every part's candidate rows.
 
-What a part hands back (:class:`PartResult`) is small next to its rows: the samples it saw, per-sample flags,
-the rows of neratinib-relevant genes (ERBB2, ERBB3, the knowledge base's pathway and rule genes, and any row
-whose effect is resistance), a 64-bit hash per accepted row (for counting duplicated rows across parts) and
-the refused rows with their reasons. Nothing here depends on which engine runs it, so the engines agree row
-for row.
+A plain-MAF part goes through the plain-row reader (:func:`~nerasense.ingest.maf.read_maf_text_plain`: annotate's
+pass over every row, annotate's last step for the rows the plain-row rule does not accept), else through
+``read_maf_text``; Parquet row ranges, gzipped MAFs and copy-number tables through ``read_maf_rows``, ``read_maf``
+and ``read_cna``. What a part hands back (:class:`PartResult`) is small next to its rows: the samples it saw, the
+accepted rows of neratinib-relevant genes (ERBB2, ERBB3, the knowledge base's pathway, rule and region genes: the
+candidates :func:`classify` gives effects to), a 64-bit hash per accepted row (for counting duplicated rows
+across parts) and the refused rows with their reasons. Nothing here depends on which engine runs it, so the
+engines agree row for row.
 """
 
 from __future__ import annotations
