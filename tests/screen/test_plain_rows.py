@@ -76,8 +76,9 @@ CASES: list[tuple[str, dict[str, str] | str, str]] = [
     ("depth 'NA'", {"t_depth": "NA"}, TEXT),
     ("depth '.'", {"t_depth": "."}, TEXT),
     ("Variant_Type not a Variant_Type (shifted columns?)", {"Variant_Type": "C"}, TEXT),
-    ("empty last field", {"Cohort": ""}, TEXT),
+    ("empty last field (each line's tabs counted)", {"Cohort": ""}, PLAIN),
     ("truncated line", "ERBB2\t17\t37880220", TEXT),
+    ("truncated line that keeps all but its last field", "TRUNCATED", TEXT),
     ("line with an extra field", "EXTRA", TEXT),
     ("blank line", "", TEXT),
     ("non-ASCII value", {"Cohort": "Sjögren"}, TEXT),
@@ -96,6 +97,8 @@ def _line(change: dict[str, str] | str, columns: list[str] = COLUMNS) -> str:
         return whole + "\textra"
     if change == "CR":
         return whole + "\r"
+    if change == "TRUNCATED":
+        return whole.rsplit("\t", 1)[0]
     return change if isinstance(change, str) else "\t".join({**values, **change}[c] for c in columns)
 
 
@@ -224,3 +227,14 @@ def test_screen_with_and_without_the_plain_reader(gk: GenomicsKnowledge, tmp_pat
         assert a.rejected.equals(b.rejected)
         assert a.samples.equals(b.samples)
         assert a.tumours.equals(b.tumours)
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_short_and_long_lines_that_balance_the_tab_count(width: str, gk: GenomicsKnowledge) -> None:
+    """A truncated line and a line with an extra field add up to the right number of tabs; with an empty last value
+    elsewhere the per-line count must still send the text to the annotate reader."""
+    columns = WIDTHS[width]
+    lines = [_line({"Cohort": ""}, columns), _line("TRUNCATED", columns), _line("EXTRA", columns)]
+    text = ("\t".join(columns) + "\n" + "\n".join(lines) + "\n").encode()
+    assert text.count(b"\t") == (len(columns) - 1) * 4
+    assert read_maf_text_plain(text, "x.maf", gk) is None

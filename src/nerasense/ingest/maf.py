@@ -214,6 +214,22 @@ def count_byte(data: bytes, byte: bytes) -> int:
     return total
 
 
+def _every_line_has(data: bytes, start: int, tabs: int, lines: int) -> bool:
+    """Whether ``data`` from ``start`` holds exactly ``lines`` lines of exactly ``tabs`` tabs each (numpy: the
+    line ends, then the tabs summed between them)."""
+    import numpy as np
+
+    view = np.frombuffer(data, dtype=np.uint8)[start:]
+    ends = np.flatnonzero(view == ord("\n"))
+    if view.size and view[-1] != ord("\n"):
+        ends = np.append(ends, view.size)
+    if ends.size != lines:
+        return False
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    counts = np.add.reduceat(view == ord("\t"), starts, dtype=np.int64)
+    return bool((counts == tabs).all())
+
+
 def _count_tabs(data: bytes | mmap.mmap) -> int:
     if isinstance(data, mmap.mmap):
         data = data[:]  # a map has no count(); this rare fallback pays one copy
@@ -350,9 +366,10 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
     (integers as integers, Variant_Type as its enumeration), in one multi-threaded polars read (every column
     when that would skip less than a third of them). The text needs
     :func:`read_maf_text` (None) when it is not ASCII, has a carriage return, a count that is not an integer, a
-    Variant_Type that is not one (the first sign of shifted columns), a missing last field (a short line, or an
-    empty last column: the two cannot be told apart here), a line with too many fields (a partial read finds it
-    by the tab count: (fields - 1) x lines), or no data line. Otherwise every row goes
+    Variant_Type that is not one (the first sign of shifted columns), a line with too few or too many fields (a
+    read of every column refuses a long line itself and leaves a short line's last field empty; a partial read
+    compares the tab count with (fields - 1) x lines; where the last column has empty values, each line's tabs
+    are counted), or no data line. Otherwise every row goes
     through the reader's own pass (:func:`_pass`: every check, every output column), the rows the plain-row
     rule (:func:`plain_row`) accepts are kept as they are, and the others go through the reader's own last step
     (:func:`_finish`), so accepted rows, refused rows, reasons and notes are those of :func:`read_maf_text`."""
@@ -388,8 +405,12 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
     if rows.columns != [label[h] for h in names]:
         return None
     rows.columns = names
-    if (rows.height == 0 or rows[fields[-1]].null_count()
-            or (partial and count_byte(data, b"\t") - data[:body_at].count(b"\t") != (n - 1) * rows.height)):
+    if rows.height == 0:
+        return None
+    if rows[fields[-1]].null_count():  # an empty last value, or a short line: each line's tab count tells
+        if not _every_line_has(data, body_at, n - 1, rows.height):
+            return None
+    elif partial and count_byte(data, b"\t") - data[:body_at].count(b"\t") != (n - 1) * rows.height:
         return None
     first_line = comments + 2
     rows = rows.with_columns(pl.int_range(first_line, first_line + rows.height, dtype=pl.Int64).alias("line_no"))

@@ -277,6 +277,15 @@ def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFr
     return relevant.cast(RELEVANT_SCHEMA), flags.sort("sample")  # type: ignore[arg-type]
 
 
+def _own(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of a small frame that holds its own strings. A filtered polars string column still points into the
+    buffers of the column it came from (a whole part's), which would live as long as the part's result: over the
+    97 parts of a 21-million-row file, several hundred MB. The frames a part hands back are small (a few thousand
+    rows), so this costs milliseconds."""
+    return pl.DataFrame([pl.Series(c.name, c.to_list(), dtype=c.dtype) for c in frame.get_columns()],
+                        schema=frame.schema)
+
+
 def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResult:
     """Read, classify and reduce one part (see the module docstring). ``knowledge`` is the genomics knowledge
     or a function that returns it (called once the part's text is read, as ``read_maf`` does: the first parts
@@ -300,9 +309,10 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
     seen = pl.concat([rows.samples.cast(pl.String), table.rejected["sample"], profiled]).drop_nulls().unique().sort()
     return PartResult(
         index=part.index, path=part.path, kind=part.kind, input_records=rows.input_records,
-        accepted=rows.accepted, no_call=rows.no_call, newlines=newlines, samples=seen.alias("sample"),
-        candidates=rows.candidates.select(CANDIDATE_COLUMNS), keys=rows.keys.alias("keys"), rejected=table.rejected,
-        tumours=rows.tumours, cna_samples=profiled,
+        accepted=rows.accepted, no_call=rows.no_call, newlines=newlines,
+        samples=_own(pl.DataFrame([seen.alias("sample")]))["sample"],
+        candidates=_own(rows.candidates.select(CANDIDATE_COLUMNS)), keys=rows.keys.alias("keys"),
+        rejected=_own(table.rejected), tumours=_own(rows.tumours), cna_samples=_own(pl.DataFrame([profiled]))["sample"],
         notes=list(table.notes), warnings=list(caught),
     )
 
