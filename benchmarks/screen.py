@@ -15,7 +15,9 @@ Plain reads and screens alternate (a busy spell on the shared machine then falls
 gives every run, the best of each and the median paired ratio, with the load average before each run.
 Targets (issue 19): x8 screened in under 10 s and within 2x of the plain read; x30 under 2 GB peak.
 
-    .venv/bin/python benchmarks/screen.py [--scale 8] [--big 30] [--pairs 3] [--scaling]
+    .venv/bin/python benchmarks/screen.py [--scale 8] [--big 30] [--pairs 3] [--scaling] [--cache DIR]
+
+``--cache DIR`` keeps the MAF files in DIR and reuses them on the next run (writing x30 takes a while).
 """
 
 from __future__ import annotations
@@ -75,7 +77,11 @@ def load() -> str:
 
 
 def run(step: str, path: Path, out: Path, *extra: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(out.parent / "pycache")}
+    # Python's bytecode is cached (outside the checkout), as for an installed package, which pip compiles at
+    # install: a shell with PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module in every child
+    # (about a second of CPU for the screen's imports, a third of that for polars alone)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
     before = load()
     done = subprocess.run([sys.executable, "-c", CHILD, step, str(path), str(out), *extra], capture_output=True,
                           text=True, env=env, check=False)
@@ -99,14 +105,22 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=30, help="the memory run (0: skip)")
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--scaling", action="store_true", help="also the 1/2-worker and part-size table")
+    ap.add_argument("--cache", type=Path, default=None, help="keep (and reuse) the MAF files in this folder")
     args = ap.parse_args()
     if not MC3.is_file():
         raise SystemExit(f"{MC3} is absent")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; load {load()}")
     with tempfile.TemporaryDirectory(prefix="nerasense-screen-bench-") as tmp:
         folder = Path(tmp)
-        path = write_maf(args.scale, folder)
+        maf_folder = args.cache or folder
+        maf_folder.mkdir(parents=True, exist_ok=True)
+        path = write_maf(args.scale, maf_folder)
         print(f"x{args.scale}: {path.stat().st_size / 2**20:,.0f} MB of MAF text")
+        warm = folder / "warm.maf"  # one small screen and read first, untimed: the bytecode cache is written
+        with path.open("rb") as fh:
+            warm.write_bytes(b"".join(fh.readline() for _ in range(2000)))
+        run("plain", warm, folder / "o")
+        run("screen", warm, folder / "warm")
         plains, screens, ratios = [], [], []
         for i in range(args.pairs):
             p = run("plain", path, folder / "o")
@@ -138,9 +152,10 @@ def main() -> None:
                                                                    "--chunk-mb", "96"))):
                 r = run("screen", path, folder / "scale", *extra)
                 show(label + f" ({r['json']['accounting']['parts']} parts)", r)
-        path.unlink()
+        if args.cache is None:
+            path.unlink()
         if args.big:
-            big = write_maf(args.big, folder)
+            big = write_maf(args.big, maf_folder)
             print(f"x{args.big}: {big.stat().st_size / 2**20:,.0f} MB of MAF text")
             r = run("screen", big, folder / "big")
             show(f"screen local x{args.big}", r)

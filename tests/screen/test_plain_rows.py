@@ -76,22 +76,35 @@ CASES: list[tuple[str, dict[str, str] | str, str]] = [
     ("depth 'NA'", {"t_depth": "NA"}, TEXT),
     ("depth '.'", {"t_depth": "."}, TEXT),
     ("Variant_Type not a Variant_Type (shifted columns?)", {"Variant_Type": "C"}, TEXT),
-    ("empty last field", {"Cohort": ""}, TEXT),
+    ("empty last field (each line's tabs counted)", {"Cohort": ""}, PLAIN),
     ("truncated line", "ERBB2\t17\t37880220", TEXT),
-    ("line with an extra field", "\t".join([*GOOD.values(), "extra"]), TEXT),
+    ("truncated line that keeps all but its last field", "TRUNCATED", TEXT),
+    ("line with an extra field", "EXTRA", TEXT),
     ("blank line", "", TEXT),
     ("non-ASCII value", {"Cohort": "Sjögren"}, TEXT),
-    ("carriage return", "\t".join(GOOD.values()) + "\r", TEXT),
+    ("carriage return", "CR", TEXT),
 ]
+# a wide MAF (GENIE's have dozens of columns the checks never read): the reader parses only the columns it
+# needs and finds a line with too many fields by counting tabs
+WIDE = [*COLUMNS[:-1], *(f"Extra_{i}" for i in range(20)), COLUMNS[-1]]
+WIDTHS = {"narrow": COLUMNS, "wide": WIDE}
 
 
-def _line(change: dict[str, str] | str) -> str:
-    return change if isinstance(change, str) else "\t".join({**GOOD, **change}[c] for c in COLUMNS)
+def _line(change: dict[str, str] | str, columns: list[str] = COLUMNS) -> str:
+    values = {**GOOD, **dict.fromkeys(WIDE[len(COLUMNS) - 1:-1], "x")}
+    whole = "\t".join(values[c] for c in columns)
+    if change == "EXTRA":
+        return whole + "\textra"
+    if change == "CR":
+        return whole + "\r"
+    if change == "TRUNCATED":
+        return whole.rsplit("\t", 1)[0]
+    return change if isinstance(change, str) else "\t".join({**values, **change}[c] for c in columns)
 
 
-def _text(line: str, comments: str = "") -> bytes:
-    other = "\t".join({**GOOD, "Hugo_Symbol": "KRAS", **KRAS_G12D, "Tumor_Sample_Barcode": "S9"}[c] for c in COLUMNS)
-    return (comments + "\t".join(COLUMNS) + "\n" + "\n".join([other, line, other]) + "\n").encode()
+def _text(line: str, comments: str = "", columns: list[str] = COLUMNS) -> bytes:
+    other = _line({"Hugo_Symbol": "KRAS", **KRAS_G12D, "Tumor_Sample_Barcode": "S9"}, columns)
+    return (comments + "\t".join(columns) + "\n" + "\n".join([other, line, other]) + "\n").encode()
 
 
 def _accepted(read: PlainRead) -> pl.DataFrame:
@@ -128,10 +141,12 @@ def test_every_kind_of_case_is_there() -> None:
     assert len({_line(change) for _, change, _ in CASES}) == len(CASES)
 
 
+@pytest.mark.parametrize("width", sorted(WIDTHS))
 @pytest.mark.parametrize(("case", "change", "where"), CASES, ids=[c[0] for c in CASES])
-def test_plain_reader_equals_annotate_reader(case: str, change: dict[str, str] | str, where: str,
+def test_plain_reader_equals_annotate_reader(case: str, change: dict[str, str] | str, where: str, width: str,
                                              gk: GenomicsKnowledge) -> None:
-    text = _text(_line(change))
+    columns = WIDTHS[width]
+    text = _text(_line(change, columns), columns=columns)
     full, plain, full_warnings, plain_warnings = _both(text, gk)
     if where == TEXT:
         assert plain is None, f"{case}: the text should go to the annotate reader"
@@ -148,6 +163,7 @@ def test_plain_reader_equals_annotate_reader(case: str, change: dict[str, str] |
     assert later is not None
     assert _accepted(later).equals(_accepted(plain))
     assert later.rest.rejected.equals(plain.rest.rejected)
+    assert (plain.line_ends, later.line_ends) == (text.count(b"\n"), body.count(b"\n"))
 
 
 def test_comment_lines_above_the_header(gk: GenomicsKnowledge) -> None:
@@ -211,3 +227,14 @@ def test_screen_with_and_without_the_plain_reader(gk: GenomicsKnowledge, tmp_pat
         assert a.rejected.equals(b.rejected)
         assert a.samples.equals(b.samples)
         assert a.tumours.equals(b.tumours)
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_short_and_long_lines_that_balance_the_tab_count(width: str, gk: GenomicsKnowledge) -> None:
+    """A truncated line and a line with an extra field add up to the right number of tabs; with an empty last value
+    elsewhere the per-line count must still send the text to the annotate reader."""
+    columns = WIDTHS[width]
+    lines = [_line({"Cohort": ""}, columns), _line("TRUNCATED", columns), _line("EXTRA", columns)]
+    text = ("\t".join(columns) + "\n" + "\n".join(lines) + "\n").encode()
+    assert text.count(b"\t") == (len(columns) - 1) * 4
+    assert read_maf_text_plain(text, "x.maf", gk) is None

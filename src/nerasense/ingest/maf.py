@@ -214,6 +214,22 @@ def count_byte(data: bytes, byte: bytes) -> int:
     return total
 
 
+def _every_line_has(data: bytes, start: int, tabs: int, lines: int) -> bool:
+    """Whether ``data`` from ``start`` holds exactly ``lines`` lines of exactly ``tabs`` tabs each (numpy: the
+    line ends, then the tabs summed between them)."""
+    import numpy as np
+
+    view = np.frombuffer(data, dtype=np.uint8)[start:]
+    ends = np.flatnonzero(view == ord("\n"))
+    if view.size and view[-1] != ord("\n"):
+        ends = np.append(ends, view.size)
+    if ends.size != lines:
+        return False
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    counts = np.add.reduceat(view == ord("\t"), starts, dtype=np.int64)
+    return bool((counts == tabs).all())
+
+
 def _count_tabs(data: bytes | mmap.mmap) -> int:
     if isinstance(data, mmap.mmap):
         data = data[:]  # a map has no count(); this rare fallback pays one copy
@@ -314,6 +330,7 @@ class PlainRead:
     plain: pl.Series
     rest: AlterationTable
     input_records: int
+    line_ends: int  # newlines in ``data``
 
     @property
     def accepted(self) -> int:
@@ -346,11 +363,13 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
     ``data`` is MAF text (comment lines, a header line, data lines) or, when ``header`` is given, the data lines
     alone and ``header`` the header line (lines are numbered as if it came first: the first data line is 2).
     Only the columns the checks look at (:data:`READER_COLUMNS`), the last column and ``keep`` are parsed
-    (integers as integers, Variant_Type as its enumeration), in one multi-threaded polars read. The text needs
+    (integers as integers, Variant_Type as its enumeration), in one multi-threaded polars read (every column
+    when that would skip less than a third of them). The text needs
     :func:`read_maf_text` (None) when it is not ASCII, has a carriage return, a count that is not an integer, a
-    Variant_Type that is not one (the first sign of shifted columns), a missing last field (a short line, or an
-    empty last column: the two cannot be told apart here) or a tab count other than (fields - 1) x lines (a
-    line with too many fields, which a partial read passes over), or no data line. Otherwise every row goes
+    Variant_Type that is not one (the first sign of shifted columns), a line with too few or too many fields (a
+    read of every column refuses a long line itself and leaves a short line's last field empty; a partial read
+    compares the tab count with (fields - 1) x lines; where the last column has empty values, each line's tabs
+    are counted), or no data line. Otherwise every row goes
     through the reader's own pass (:func:`_pass`: every check, every output column), the rows the plain-row
     rule (:func:`plain_row`) accepts are kept as they are, and the others go through the reader's own last step
     (:func:`_finish`), so accepted rows, refused rows, reasons and notes are those of :func:`read_maf_text`."""
@@ -364,6 +383,11 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
         return None  # non-ASCII text: the full reader also checks the columns this one does not parse
     wanted = {*READER_COLUMNS, fields[-1], *keep}
     at = [i for i, h in enumerate(fields) if h in wanted]
+    # a partial read passes over a line's extra fields, so the tabs must be counted; a read of every column
+    # refuses such a line itself, which costs less when the partial read would skip few columns
+    partial = 3 * (n - len(at)) >= n
+    if not partial:
+        at = list(range(n))
     names = [fields[i] for i in at]
     # without a header line polars names the columns it reads by their 0-based number (column_0, column_2, ...;
     # checked below: a reader that names them otherwise sends the text to the full reader)
@@ -381,8 +405,12 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
     if rows.columns != [label[h] for h in names]:
         return None
     rows.columns = names
-    if (rows.height == 0 or rows[fields[-1]].null_count()
-            or count_byte(data, b"\t") - data[:body_at].count(b"\t") != (n - 1) * rows.height):
+    if rows.height == 0:
+        return None
+    if rows[fields[-1]].null_count():  # an empty last value, or a short line: each line's tab count tells
+        if not _every_line_has(data, body_at, n - 1, rows.height):
+            return None
+    elif partial and count_byte(data, b"\t") - data[:body_at].count(b"\t") != (n - 1) * rows.height:
         return None
     first_line = comments + 2
     rows = rows.with_columns(pl.int_range(first_line, first_line + rows.height, dtype=pl.Int64).alias("line_no"))
@@ -391,7 +419,10 @@ def read_maf_text_plain(data: bytes, name: str, gk: GenomicsKnowledge | Callable
     passed = _pass(rows.lazy(), cols, {}, {})
     plain = passed.select(plain_row(known)).to_series()
     rest = _finish(passed.filter(~plain), cols, path, flavour, [], known)
-    return PlainRead(rows=rows, passed=passed, plain=plain, rest=rest, input_records=rows.height)
+    # every line is a data row here (a blank line would have left the last column empty)
+    line_ends = (0 if header else comments + 1) + rows.height - (0 if data.endswith(b"\n") else 1)
+    return PlainRead(rows=rows, passed=passed, plain=plain, rest=rest, input_records=rows.height,
+                     line_ends=line_ends)
 
 
 @input_boundary("MAF rows (a table with MAF columns)")
@@ -815,6 +846,8 @@ def _hotspot_changes(frame: pl.DataFrame, gene: pl.Series, change: pl.Series, co
     rows = frame.select("chrom", "pos", "ref", "alt", "genome_build").gather(at).with_columns(
         gene.gather(at).alias("gene"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"))
     loci = _loci_frame(gk)
+    # only the loci at these rows' positions take part in the join (a hash of a few positions, not of the table)
+    loci = loci.filter(pl.col("pos").is_in(rows["pos"].unique().implode()))
     build = pl.col("genome_build").replace_strict(BUILDS, default=None, return_dtype=pl.String)
     found = pl.Series("_change", [None] * rows.height, dtype=pl.String)
     for candidate in ("GRCh37", "GRCh38"):

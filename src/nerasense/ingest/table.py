@@ -166,10 +166,14 @@ class ChangeAnswers:
 
 
 def fast_alias_keys(gk: GenomicsKnowledge) -> list[str]:
-    """Legacy names a knowledge alias maps that are already in normalised form (the rows may hold them as is)."""
-    keys = sorted({k for by in alias_map(gk).values() for k in by})
-    frame = pl.DataFrame({"raw_change": keys}, schema={"raw_change": pl.String})
-    return frame.filter(fast_change()).to_series().to_list()
+    """Legacy names a knowledge alias maps that are already in normalised form (the rows may hold them as is).
+    Worked out once per knowledge object (kept beside its cached properties: a screen asks once per part)."""
+    cached = gk.__dict__.get("_fast_alias_keys")
+    if cached is None:
+        keys = sorted({k for by in alias_map(gk).values() for k in by})
+        frame = pl.DataFrame({"raw_change": keys}, schema={"raw_change": pl.String})
+        cached = gk.__dict__["_fast_alias_keys"] = frame.filter(fast_change()).to_series().to_list()
+    return list(cached)
 
 
 def attach_changes(frame: pl.DataFrame, gk: GenomicsKnowledge) -> pl.DataFrame:

@@ -1,11 +1,14 @@
-"""The per-partition function both engines run: read one part with the ``annotate`` readers, classify every row
-with :func:`~nerasense.interpret.variants.annotate_frame`, and keep only what the cohort summary needs.
+"""The per-partition function both engines run: read one part with the ``annotate`` readers and keep only what
+the cohort summary needs; and :func:`classify`, which the summary runs once over every part's candidate rows.
 
-What a part hands back (:class:`PartResult`) is small next to its rows: the samples it saw, per-sample flags,
-the rows of neratinib-relevant genes (ERBB2, ERBB3, the knowledge base's pathway and rule genes, and any row
-whose effect is resistance), a 64-bit hash per accepted row (for counting duplicated rows across parts) and
-the refused rows with their reasons. Nothing here depends on which engine runs it, so the engines agree row
-for row.
+A plain-MAF part goes through the plain-row reader (:func:`~nerasense.ingest.maf.read_maf_text_plain`: annotate's
+pass over every row, annotate's last step for the rows the plain-row rule does not accept), else through
+``read_maf_text``; Parquet row ranges, gzipped MAFs and copy-number tables through ``read_maf_rows``, ``read_maf``
+and ``read_cna``. What a part hands back (:class:`PartResult`) is small next to its rows: the samples it saw, the
+accepted rows of neratinib-relevant genes (ERBB2, ERBB3, the knowledge base's pathway, rule and region genes: the
+candidates :func:`classify` gives effects to), a 64-bit hash per accepted row (for counting duplicated rows
+across parts) and the refused rows with their reasons. Nothing here depends on which engine runs it, so the
+engines agree row for row.
 """
 
 from __future__ import annotations
@@ -114,10 +117,10 @@ def _tumours(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         raise InputError(Problem("--tumour-column", column,
                                  f"a column of the mutation table ({', '.join(frame.columns[:8])}, ...)",
                                  "name the column that holds each sample's tumour type"))
-    pairs = frame.select(pl.col(SAMPLE_COLUMN).cast(pl.String).alias("sample"),
-                         pl.col(column).cast(pl.String).alias("tumour"))
-    changed = pairs.select(pl.any_horizontal(pl.all().ne_missing(pl.all().shift(1))).fill_null(True)).to_series()
-    return pairs.filter(changed).unique(maintain_order=True).drop_nulls("sample")
+    sample, tumour = frame[SAMPLE_COLUMN].cast(pl.String), frame[column].cast(pl.String)
+    changed = (sample.ne_missing(sample.shift(1)) | tumour.ne_missing(tumour.shift(1))).fill_null(True)
+    pairs = pl.DataFrame([sample.filter(changed).alias("sample"), tumour.filter(changed).alias("tumour")])
+    return pairs.unique(maintain_order=True).drop_nulls("sample")
 
 
 def _cna_samples(part: Part, table: AlterationTable) -> pl.Series:
@@ -177,10 +180,18 @@ def _part_warnings() -> Iterator[list[str]]:
     texts.extend(str(w.message) for w in recorded)
 
 
-# the 64-bit hash of an accepted row that says which rows are duplicates (same in every process and engine)
-ROW_KEY = pl.struct(pl.col("sample").cast(pl.String), pl.col("gene").cast(pl.String), pl.col("kind").cast(pl.String),
-                    pl.col("chrom").cast(pl.String), pl.col("pos").cast(pl.Int64), pl.col("ref").cast(pl.String),
-                    pl.col("alt").cast(pl.String)).hash(seed=0).alias("key")
+# the 64-bit hash of an accepted row that says which rows are duplicates (the same in every process and engine:
+# polars' row hash with a fixed seed, over these columns with these types)
+KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "sample": pl.String, "gene": pl.String, "kind": pl.String, "chrom": pl.String, "pos": pl.Int64,
+    "ref": pl.String, "alt": pl.String}
+
+
+def row_keys(frame: pl.DataFrame) -> pl.Series:
+    """The row hash of every row of ``frame`` (accepted rows: the reader's column names)."""
+    return frame.select(pl.col(k).cast(v) for k, v in KEY_SCHEMA.items()).hash_rows(seed=0).alias("key")
+
+
 # what annotate_frame and the part's reduction read of an accepted row
 ROW_COLUMNS = ("sample", "gene", "kind", "protein_change", "vaf", "line")
 CANDIDATE_COLUMNS = ROW_COLUMNS[:-1]
@@ -194,10 +205,11 @@ class _Rows:
     input_records: int
     no_call: int
     candidates: pl.DataFrame  # ROW_COLUMNS of accepted rows of relevant genes, in line order
-    keys: pl.Series  # ROW_KEY of every accepted row
+    keys: pl.Series  # row_keys of every accepted row
     samples: pl.Series  # every sample a row names (accepted or refused)
     table: AlterationTable  # refused rows, notes (and, for copy number, the profiled samples)
     tumours: pl.DataFrame
+    line_ends: int = 0  # newlines in a maf-text part's own bytes
 
 
 def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
@@ -211,18 +223,18 @@ def _plain_read(part: Part, text: bytes, gk: Knowledge, options: Options, genes:
     tumours = _tumours(read.rows, column) if column else pl.DataFrame(schema={"sample": pl.String, "tumour": pl.String})
     rest = read.rest.frame
     relevant = pl.col("gene").is_in(genes())
-    rule = read.passed.select(read.plain.alias("_plain"), (relevant & read.plain).alias("_candidate"), ROW_KEY)
-    plain_candidates = read.passed.filter(rule["_candidate"]).with_columns(
+    candidate = read.plain & read.passed["gene"].is_in(genes())
+    plain_candidates = read.passed.filter(candidate).with_columns(
         pl.col("raw_change").alias("protein_change"))  # a plain row's change is as written
     candidates = pl.concat([plain_candidates.select(ROW_COLUMNS), rest.filter(relevant).select(ROW_COLUMNS)]).sort("line")
-    keys = pl.concat([rule["key"].filter(rule["_plain"]), rest.select(ROW_KEY).to_series()])
+    keys = pl.concat([row_keys(read.passed).filter(read.plain), row_keys(rest)])
     if column:  # the pairs name every sample
         samples = tumours["sample"]
     else:
         names = read.rows.get_column(SAMPLE_COLUMN)
         samples = names.filter(names.ne_missing(names.shift(1)).fill_null(True))
-    return _Rows(accepted=read.accepted, input_records=read.input_records, no_call=0,
-                 candidates=candidates, keys=keys, samples=samples, table=read.rest, tumours=tumours)
+    return _Rows(accepted=read.accepted, input_records=read.input_records, no_call=0, candidates=candidates,
+                 keys=keys, samples=samples, table=read.rest, tumours=tumours, line_ends=read.line_ends)
 
 
 def _full_read(part: Part, text: bytes | None, gk: Knowledge, options: Options, genes: Callable[[], list[str]]
@@ -231,7 +243,7 @@ def _full_read(part: Part, text: bytes | None, gk: Knowledge, options: Options, 
     frame = table.frame
     return _Rows(accepted=frame.height, input_records=table.input_records, no_call=table.not_alterations,
                  candidates=frame.filter(pl.col("gene").is_in(genes())).select(ROW_COLUMNS),
-                 keys=frame.select(ROW_KEY).to_series(), samples=frame["sample"], table=table, tumours=tumours)
+                 keys=row_keys(frame), samples=frame["sample"], table=table, tumours=tumours)
 
 
 def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -265,6 +277,15 @@ def classify(candidates: pl.DataFrame, gk: GenomicsKnowledge) -> tuple[pl.DataFr
     return relevant.cast(RELEVANT_SCHEMA), flags.sort("sample")  # type: ignore[arg-type]
 
 
+def _own(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of a small frame that holds its own strings. A filtered polars string column still points into the
+    buffers of the column it came from (a whole part's), which would live as long as the part's result: over the
+    97 parts of a 21-million-row file, several hundred MB. The frames a part hands back are small (a few thousand
+    rows), so this costs milliseconds."""
+    return pl.DataFrame([pl.Series(c.name, c.to_list(), dtype=c.dtype) for c in frame.get_columns()],
+                        schema=frame.schema)
+
+
 def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResult:
     """Read, classify and reduce one part (see the module docstring). ``knowledge`` is the genomics knowledge
     or a function that returns it (called once the part's text is read, as ``read_maf`` does: the first parts
@@ -277,19 +298,21 @@ def screen_part(part: Part, knowledge: Knowledge, options: Options) -> PartResul
         return relevant_genes(knowledge() if callable(knowledge) else knowledge)
 
     text = _part_text(part) if part.kind == "maf-text" else None
-    newlines = count_byte(text, b"\n") if text is not None else 0
     with _part_warnings() as caught:
         rows = _plain_read(part, text, knowledge, options, genes) if text is not None else None
         if rows is None:
             rows = _full_read(part, part.header + text if text is not None else None, knowledge, options, genes)
+            rows.line_ends = count_byte(text, b"\n") if text is not None else 0
+    newlines = rows.line_ends
     table = rows.table
     profiled = _cna_samples(part, table) if part.kind == "cna" else pl.Series("sample", [], dtype=pl.String)
     seen = pl.concat([rows.samples.cast(pl.String), table.rejected["sample"], profiled]).drop_nulls().unique().sort()
     return PartResult(
         index=part.index, path=part.path, kind=part.kind, input_records=rows.input_records,
-        accepted=rows.accepted, no_call=rows.no_call, newlines=newlines, samples=seen.alias("sample"),
-        candidates=rows.candidates.select(CANDIDATE_COLUMNS), keys=rows.keys.alias("keys"), rejected=table.rejected,
-        tumours=rows.tumours, cna_samples=profiled,
+        accepted=rows.accepted, no_call=rows.no_call, newlines=newlines,
+        samples=_own(pl.DataFrame([seen.alias("sample")]))["sample"],
+        candidates=_own(rows.candidates.select(CANDIDATE_COLUMNS)), keys=rows.keys.alias("keys"),
+        rejected=_own(table.rejected), tumours=_own(rows.tumours), cna_samples=_own(pl.DataFrame([profiled]))["sample"],
         notes=list(table.notes), warnings=list(caught),
     )
 

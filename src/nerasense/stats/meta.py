@@ -30,13 +30,14 @@ and Egger are written here.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from nerasense.errors import AnalysisError, InputError, Problem
+from nerasense.errors import AnalysisError, InputError, NerasenseWarning, Problem
 
 METHODS = ("DL", "REML", "PM")
 MEASURES = ("PLO", "PFT", "GLMM", "HR", "GEN")
@@ -322,6 +323,7 @@ def glmm_proportions(events: Any, n: Any, level: float = 0.95) -> MetaResult:
                    options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000})
     fit = minimize(_glmm_deviance, fit.x, args=(x, m), method="BFGS", options={"gtol": 1e-9})
     mu, tau = float(fit.x[0]), abs(float(fit.x[1]))
+    _warn_second_mode(x, m, mu, tau, float(fit.fun))
     hess = _num_hessian(lambda th: _glmm_deviance(th, x, m), np.array([mu, tau]))
     try:
         cov = np.linalg.inv(hess / 2.0)
@@ -341,6 +343,44 @@ def glmm_proportions(events: Any, n: Any, level: float = 0.95) -> MetaResult:
         mu - crit * math.sqrt(se * se + tau2), mu + crit * math.sqrt(se * se + tau2), level,
     )
     return with_pooled(res, eff)
+
+
+# the τ grid of the profile likelihood searched for a second mode, and how close (in −2 log L) a mode must come
+# to the maximum to be named: a likelihood-ratio of e (1 unit of deviance per 2)
+_PROFILE_TAU = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5, 4.0,
+                5.0, 6.0)
+_SECOND_MODE_GAP = 2.0
+
+
+def glmm_profile(x: np.ndarray, m: np.ndarray) -> list[tuple[float, float, float]]:
+    """(τ, best μ at that τ, −2 log L) over ``_PROFILE_TAU``: the profile likelihood of the binomial-normal model."""
+    from scipy.optimize import minimize_scalar
+
+    out = []
+    start = float(np.log((x.sum() + 0.5) / (m.sum() - x.sum() + 0.5)))
+    for tau in _PROFILE_TAU:
+        r = minimize_scalar(lambda mu, tau=tau: _glmm_deviance(np.array([mu, tau]), x, m),
+                            bracket=(start - 1.0, start + 1.0))
+        out.append((float(tau), float(r.x), float(r.fun)))
+    return out
+
+
+def _warn_second_mode(x: np.ndarray, m: np.ndarray, mu: float, tau: float, deviance: float) -> None:
+    """Warn when the likelihood has another local maximum close to the one found (``glmm_second_mode``): with
+    two modes (typically τ = 0 and a large τ, when a study sits at 0 % or 100 %) a program that starts its search
+    elsewhere — R's metafor through lme4 starts at τ > 0 — can stop at the other one and print other numbers."""
+    profile = glmm_profile(x, m)
+    dev = [p[2] for p in profile]
+    for i, (t, mu_t, d) in enumerate(profile):
+        left = dev[i - 1] if i > 0 else math.inf
+        right = dev[i + 1] if i + 1 < len(dev) else math.inf
+        if d <= left and d <= right and abs(t - tau) > 0.25 * max(tau, t, 0.2) and d - deviance < _SECOND_MODE_GAP:
+            warnings.warn(
+                f"GLMM: the likelihood has a second local maximum near τ² = {t * t:.3g} (μ = {mu_t:.3g}, −2 log L "
+                f"{d - deviance:.3g} above the maximum found at τ² = {tau * tau:.3g}, μ = {mu:.3g}); a program that "
+                "starts its search at τ > 0, such as R's metafor::rma.glmm through lme4, can report that one",
+                NerasenseWarning, stacklevel=3)
+            return
 
 
 def _num_hessian(f: Any, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
