@@ -211,6 +211,9 @@ def test_survival_refuses_a_duplicated_column(tmp_path: Path, capsys: pytest.Cap
      "--seed"),
     (["survival", "km", "COHORT", "--time", "t", "--event", "e", "--group", "site", "--strata", "site"], "--strata"),
     (["stats", "orr", "--responders", "-1", "--evaluable", "10"], "--responders"),
+    # found by the fuzz test: an infinite ISH value reached the JSON writer
+    (["her2", "--ihc", "0", "--ish-ratio", "INF", "--her2-signals", "0", "--cep17-signals", "INF"], "ish_ratio='INF'"),
+    (["her2", "--ihc", "2+", "--ish-ratio", "2.5", "--her2-signals=-inf", "--cep17-signals", "2"], "her2_signals='-inf'"),
 ])
 def test_numbers_out_of_range_are_refused_by_option(tmp_path: Path, argv: list[str], says: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from nerasense.domain.alterations import AlterationKind, ProteinChange
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AlterationType(StrEnum):

@@ -31,7 +31,7 @@ IHC_ALIASES = {"0+": "ultralow", ">0<1+": "ultralow", "0-null": "null", "1": "1+
 class Her2Tests(BaseModel):
     """Every HER2 test result nerasense reads. All optional: missing tests change the answer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     ihc: IhcScore | None = None
     ish_ratio: float | None = Field(default=None, gt=0, description="HER2/CEP17 ratio (dual-probe)")
