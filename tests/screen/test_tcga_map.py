@@ -171,27 +171,51 @@ def test_mc3_screen_with_tcga_vocabulary_matches_polars(gk: GenomicsKnowledge) -
     assert "Colorectal Cancer" in got and "READ" not in got
     # tumour-type criteria are decided where the map is verified: breast samples are read for breast regimens
     breast = screen.samples.filter(pl.col("tumour_code") == "BRCA")
-    assert breast.height == 1_026 and breast["regimen:extended-adjuvant"].is_in(["met", "not met", "unknown"]).all()
-    ids = [c["id"] for c in screen.criteria]
-    statuses = screen.samples.select("tumour_code", *ids)
-    # a U mapping sets no tumour fact: no criterion of a MESO/THYM/LGG sample is "not met" for its tumour type
-    # alone, while the same criterion is "not met" for a verified non-breast study (bladder)
-    breast_only = "regimen:extended-adjuvant"
-    assert set(statuses.filter(pl.col("tumour_code") == "BLCA")[breast_only]) == {"not met"}
-    assert set(statuses.filter(pl.col("tumour_code") == "MESO")[breast_only]) == {"unknown"}
+    assert breast.height == 1_026
+    # tumour-type criteria are decided: a breast-only regimen is "not met" for every bladder sample
+    assert set(screen.samples.filter(pl.col("tumour_code") == "BLCA")["regimen:extended-adjuvant"]) == {"not met"}
     assert screen.vocabulary["name"] == "tcga" and "tcga_oncotree.yaml sha256:" in screen.vocabulary["map"]
-    assert {s["study"] for s in screen.vocabulary["studies"] if s["verification"] == "U"} == {"LGG", "MESO", "THYM"}
-    assert any(n.startswith("unverified mapping (U): TCGA MESO") for n in screen.notes)
+    assert {s["study"] for s in screen.vocabulary["studies"]} == set(raw["Cohort"].unique())
+    assert {s["study"]: s["verification"] for s in screen.vocabulary["studies"] if s["verification"] != "V"} == {
+        "LGG": "P", "MESO": "P", "THYM": "P"}
 
 
-def test_cli_tcga_vocabulary_says_which_map_and_flags_unverified_rows(tmp_path: Path) -> None:
-    rows = [(*r[:7], f"T{i}", *r[8:]) for i, r in enumerate(ROWS[:4])]  # four samples
-    cohorts = ["BRCA", "MESO", "SARC", "XYZ"]  # verified, unverified, unmappable, not a TCGA study
+def _tcga_maf(tmp_path: Path, cohorts: list[str]) -> Path:
+    rows = [(*r[:7], f"T{i}", *r[8:]) for i, r in enumerate(ROWS[:len(cohorts)])]  # one sample per cohort
     lines = maf_text(rows).splitlines()
-    text = "\n".join([lines[0] + "\tCohort", *(ln + "\t" + c for ln, c in zip(lines[1:], cohorts, strict=True))]) + "\n"
-    (tmp_path / "t.maf").write_text(text)
+    text = "\n".join([lines[0] + "\tCohort", *(ln + "\t" + c for ln, c in zip(lines[1:], cohorts, strict=True))])
+    (tmp_path / "t.maf").write_text(text + "\n")
+    return tmp_path / "t.maf"
+
+
+def test_an_unverified_row_groups_but_decides_no_tumour_criterion(tmp_path: Path, gk: GenomicsKnowledge) -> None:
+    """A row tagged U names the main type but sets no tumour fact, and the output lists it as unverified."""
+    maf = _tcga_maf(tmp_path, ["BRCA", "BLCA"])
+    copy = tmp_path / "data"
+    shutil.copytree(default_data_dir(), copy)
+    _edit_map(copy, lambda es: next(e for e in es if e["study"] == "BRCA").update(verification="U"))
+    gk_u = GenomicsKnowledge(load_knowledge(copy))
+    parts = plan([str(maf)]).parts
+    verified = combine(run_local(parts, gk, Options(tumour_column="Cohort")), gk, vocabulary="tcga")
+    unverified = combine(run_local(parts, gk_u, Options(tumour_column="Cohort")), gk_u, vocabulary="tcga")
+    # neratinib + fulvestrant: breast cancer with an activating ERBB2 mutation (regimens.yaml); T0 (BRCA) has S310F
+    col = "regimen:neratinib-fulvestrant"
+    v, u = (dict(x.samples.select("tumour_code", col).iter_rows()) for x in (verified, unverified))
+    assert v["BRCA"] == "met" and u["BRCA"] == "unknown"  # the breast fact is unknown, not true, under U
+    assert v["BLCA"] == u["BLCA"] == "not met"
+    assert set(unverified.samples["tumour_type"]) == set(verified.samples["tumour_type"]) == {"Breast Cancer",
+                                                                                             "Bladder Cancer"}
+    assert any(n.startswith("unverified mapping (U): TCGA BRCA -> OncoTree BRCA") for n in unverified.notes)
+    assert not any("unverified" in n for n in verified.notes)
+    from nerasense.report.screen_report import render_screen
+    assert "U (unverified)" in render_screen(unverified, gk_u.kb.kb_version)
+
+
+def test_cli_tcga_vocabulary_says_which_map_was_used(tmp_path: Path) -> None:
+    # verified, partly verified, no OncoTree code, not a TCGA study
+    maf = _tcga_maf(tmp_path, ["BRCA", "MESO", "SARC", "XYZ"])
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "nerasense", "screen", str(tmp_path / "t.maf"), "--tumour-column",
+    run = subprocess.run([sys.executable, "-m", "nerasense", "screen", str(maf), "--tumour-column",
                           "Cohort", "--tumour-vocabulary", "tcga", "-o", str(out), "--json"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -200,10 +224,13 @@ def test_cli_tcga_vocabulary_says_which_map_and_flags_unverified_rows(tmp_path: 
     assert vocab["name"] == "tcga" and vocab["map"].startswith("tcga_oncotree.yaml sha256:")
     assert payload["kb_version"] in vocab["map"]
     seen = {s["study"]: s for s in vocab["studies"]}
-    assert set(seen) == {"BRCA", "MESO", "SARC"} and seen["MESO"]["verification"] == "U"
+    assert set(seen) == {"BRCA", "MESO", "SARC"} and seen["MESO"]["verification"] == "P"
+    assert seen["SARC"]["oncotree"] is None and seen["SARC"]["match"] == "none"
     types = {r["tumour_type"] for r in payload["tumour_types"]}
     assert types == {ALL_SAMPLES, "Breast Cancer", "Mesothelioma", "SARC (TCGA study without an OncoTree code)",
                      "XYZ (not a TCGA study)"}
     page = (out / "summary.html").read_text(encoding="utf-8")
-    assert "Tumour vocabulary" in page and vocab["map"] in page and "U (unverified)" in page
+    assert "Tumour vocabulary" in page and vocab["map"] in page
+    assert any(n.startswith("TCGA SARC has no OncoTree code") for n in payload["notes"])
+    assert any("XYZ" in n and "not TCGA studies" in n for n in payload["notes"])
     assert HEADER[0] not in payload["notes"]
