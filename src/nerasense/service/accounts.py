@@ -165,7 +165,9 @@ def principal_from_token(s: Session, token: str) -> Principal | None:
     if not token.startswith(_PREFIX) or "." not in token or len(token) > 256:
         return None
     token_id, secret = token[len(_PREFIX):].split(".", 1)
-    row = s.get(ApiToken, token_id)
+    row = s.execute(select(ApiToken.secret_hash, ApiToken.revoked, ApiToken.expires, User.id, User.username,
+                           User.role, User.team_id, User.active)
+                    .join(User, User.id == ApiToken.user_id).where(ApiToken.id == token_id)).first()
     if row is None or row.revoked is not None or row.expires <= utcnow():
         return None
     key = hashlib.sha256(token.encode()).hexdigest()
@@ -179,10 +181,9 @@ def principal_from_token(s: Session, token: str) -> Principal | None:
             if len(_verified) > 10_000:
                 _verified.clear()
             _verified[key] = now + TOKEN_CACHE_S
-    user = s.get(User, row.user_id)
-    if user is None or not user.active:
+    if not row.active:  # one query reads the token and its user: expiry and revocation on every request
         return None
-    return Principal(user.id, user.username, user.role, user.team_id, "token")
+    return Principal(row.id, row.username, row.role, row.team_id, "token")
 
 
 def throttled(s: Session, username: str, address: str, attempts: int, window_s: int) -> bool:

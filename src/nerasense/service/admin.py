@@ -22,7 +22,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from nerasense.service.app import create_app
 
     open_database(settings).dispose()  # migrate before the first request, and fail early on a bad URL
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(create_app(settings, serving=True), host=host, port=port, access_log=False, log_level="warning")
 
 
 def add_user(settings: Settings, username: str, password: str, role: str, team: str | None) -> dict[str, Any]:

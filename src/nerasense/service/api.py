@@ -220,8 +220,8 @@ async def submit_patient(request: Request, who: Caller, idempotency_key: IdemKey
         job = await run_in_threadpool(upload_jobs.create_reads_job, ctx_of(request), who, doc, uploads, region,
                                       idempotency_key, address(request))
         return JSONResponse(job, status_code=202, headers={"Location": job["status_url"]})
-    record, replay = await run_in_threadpool(cases.submit, ctx_of(request), who, doc, uploads, region,
-                                             idempotency_key, address(request))
+    record, replay = await cases.submit_async(ctx_of(request), who, doc, uploads, region, idempotency_key,
+                                              address(request))
     return JSONResponse(record, status_code=200 if replay else 201,
                         headers={"Location": f"/v1/assessments/{record['assessment_id']}",
                                  "Idempotent-Replayed": "true" if replay else "false"})
@@ -241,23 +241,24 @@ def patient_history(request: Request, who: Caller, patient_id: PatientId) -> dic
 
 @router.get("/v1/assessments/{assessment_id}", tags=["patients"],
             responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}}})
-def get_assessment(request: Request, who: Caller, assessment_id: RecordId,
-                   format: Literal["json", "html", "pdf"] = "json") -> Response:
+async def get_assessment(request: Request, who: Caller, assessment_id: RecordId,
+                         format: Literal["json", "html", "pdf"] = "json") -> Response:
     """One assessment as it was made: JSON, or the report as HTML or PDF (the CLI's report)."""
     ctx = ctx_of(request)
-    record, doc = cases.get_assessment(ctx, who, assessment_id, address(request), action=f"read-{format}")
     if format == "json":
-        return JSONResponse(record)
+        body = await ctx.in_db(cases.assessment_json, ctx, who, assessment_id, address(request))
+        return Response(body, media_type="application/json")
+    record, doc = await ctx.in_db(cases.get_assessment, ctx, who, assessment_id, address(request), f"read-{format}")
     if format == "html":
-        return HTMLResponse(cases.report_html(ctx, record["result"], doc, assessment_id))
-    return Response(cases.report_pdf(ctx, record["result"], doc, assessment_id), media_type="application/pdf",
+        return HTMLResponse(await cases.report_html_async(ctx, record["result"], doc, assessment_id))
+    return Response(await cases.report_pdf_async(ctx, record["result"], doc, assessment_id), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="assessment-{assessment_id}.pdf"'})
 
 
 @router.post("/v1/assessments/{assessment_id}/rerun", status_code=201, tags=["patients"])
-def rerun_assessment(request: Request, who: Caller, assessment_id: RecordId) -> dict[str, Any]:
+async def rerun_assessment(request: Request, who: Caller, assessment_id: RecordId) -> dict[str, Any]:
     """Assess the same submission again on today's knowledge; the answer lists the differences."""
-    return cases.rerun(ctx_of(request), who, assessment_id, address(request))
+    return await cases.rerun_async(ctx_of(request), who, assessment_id, address(request))
 
 
 # ------------------------------------------------------------------------------------------------ variants
@@ -270,11 +271,12 @@ class VariantQuery(BaseModel):
 
 
 @router.get("/v1/variants", tags=["knowledge"])
-def variant(request: Request, who: Caller, gene: Annotated[str, Query(max_length=64)],
-            change: Annotated[str, Query(max_length=256)]) -> dict[str, Any]:
+async def variant(request: Request, who: Caller, gene: Annotated[str, Query(max_length=64)],
+                  change: Annotated[str, Query(max_length=256)]) -> dict[str, Any]:
     """One alteration classified (as ``nerasense variant --json``)."""
     ctx = ctx_of(request)
-    return jobs.classify(ctx, gene, change)
+    known = jobs.classified(ctx, gene, change)  # answered from memory on the event loop; made in a thread
+    return known if known is not None else await run_in_threadpool(jobs.classify, ctx, gene, change)
 
 
 @router.post("/v1/variants/annotate", tags=["knowledge"])

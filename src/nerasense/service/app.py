@@ -13,6 +13,7 @@ body over the size limit                 413     ``detail`` naming the limit
 wrong content type, or an upload of a    415     ``detail`` naming the types allowed (and
 kind the service does not read                  ``problems`` for an upload)
 database unreachable                     503     ``detail``, ``Retry-After``
+a compute worker died                    503     ``detail``, ``Retry-After``
 =======================================  ======  ================================================
 """
 
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,6 +42,8 @@ from nerasense.service.settings import Settings, settings_from_env
 from nerasense.service.storage import UnsupportedMedia
 
 log = logging.getLogger("nerasense.service")
+DB_SLOTS = 8  # threads for the database work of the async routes on PostgreSQL (its pool keeps 40)
+WARM_CONNECTIONS = 16  # PostgreSQL connections opened when the app starts
 
 
 class BodyLimit:
@@ -114,16 +118,25 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     return {"detail": detail, "problems": problems}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service. ``settings`` default to the environment's (read now, not at import)."""
+def create_app(settings: Settings | None = None, serving: bool = False) -> FastAPI:
+    """The service. ``settings`` default to the environment's (read now, not at import). ``serving`` (``nerasense
+    serve``): open PostgreSQL connections on start, and stop the process's compute pool with the app (the tests
+    build many apps, which share one pool and open connections as they need them)."""
     settings = settings or settings_from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio
+
         from nerasense.service import jobs
         from nerasense.service.runtime import open_context
 
         ctx = open_context(settings)
+        # the async routes' database work: on SQLite one writer at a time anyway (a second one waits ready)
+        ctx.db_slots = anyio.CapacityLimiter(2 if ctx.db.serial_writes else DB_SLOTS)
+        if serving and not ctx.db.serial_writes:
+            await anyio.to_thread.run_sync(ctx.db.warm, WARM_CONNECTIONS)
+        ctx.pool.warm()
         app.state.ctx = ctx
         worker = None
         if settings.worker:
@@ -135,6 +148,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if worker is not None:
                 worker.stop()
+            if serving:
+                from nerasense.service import compute
+
+                compute.shutdown()
             ctx.db.dispose()
 
     app = FastAPI(title="nerasense", version=software_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -179,6 +196,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for kind in (OperationalError, PoolTimeout):
         app.add_exception_handler(kind, _db_down)
 
+    @app.exception_handler(BrokenProcessPool)
+    async def _pool_down(_: Request, exc: BrokenProcessPool) -> JSONResponse:
+        log.warning("a compute worker stopped; the pool is made again")
+        return JSONResponse({"detail": "the compute workers were restarted; retry in a few seconds"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated or "connection" in str(exc.orig).lower():
@@ -212,21 +235,37 @@ def _metrics(app: FastAPI) -> None:
     requests = Counter("nerasense_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram("nerasense_request_seconds", "HTTP request latency", ["method", "route"], registry=registry,
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+    app.add_middleware(Metrics, requests=requests, latency=latency)
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+
+class Metrics:
+    """Count and time each request by its route template (plain ASGI: no task or stream per request)."""
+
+    def __init__(self, app: ASGIApp, requests: Any, latency: Any) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, sending)
         finally:
-            route = request.scope.get("route")
-            name = getattr(route, "path", "(unmatched)")
-            requests.labels(request.method, name, str(status)).inc()
-            latency.labels(request.method, name).observe(time.perf_counter() - start)
-            log.info("%s %s %s %.3fs", request.method, name, status, time.perf_counter() - start)
+            took = time.perf_counter() - start
+            name = getattr(scope.get("route"), "path", "(unmatched)")
+            method = scope.get("method", "")
+            self.requests.labels(method, name, str(status)).inc()
+            self.latency.labels(method, name).observe(took)
+            log.info("%s %s %s %.3fs", method, name, status, took)
 
 
 def who_or_none(request: Request) -> Principal | None:

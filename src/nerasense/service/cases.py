@@ -10,7 +10,7 @@ import logging
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from nerasense.report.answers import assessment_answer
 from nerasense.safe_io import check_id, load_json, load_yaml
 from nerasense.service import audit
 from nerasense.service.accounts import Principal
+from nerasense.service.compute import Compute
 from nerasense.service.db import AssessmentRecord, Database, PatientRecord, StoredFile, Submission
 from nerasense.service.storage import Store, Upload
 
@@ -59,11 +60,25 @@ class Memo:
         self._lock = threading.Lock()
 
     def get(self, key: Any, make: Callable[[], T]) -> T:
+        found, value = self.peek(key)
+        if found:
+            return value
+        return self.put(key, make())
+
+    async def aget(self, key: Any, make: Callable[[], Awaitable[T]]) -> T:
+        found, value = self.peek(key)
+        if found:
+            return value
+        return self.put(key, await make())
+
+    def peek(self, key: Any) -> tuple[bool, Any]:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
+                return True, self._items[key]
+        return False, None
+
+    def put(self, key: Any, value: T) -> T:
         with self._lock:
             self._items[key] = value
             while len(self._items) > self.size:
@@ -78,6 +93,24 @@ class Context:
     kb: KnowledgeBase
     gk: GenomicsKnowledge
     reports: Memo = field(default_factory=lambda: Memo(128))  # per database: record numbers are per database
+    compute: Compute | None = None  # where assessments and reports are computed (None: in this process)
+    db_slots: Any = None  # an anyio CapacityLimiter for the database work of the async routes (set by the app)
+
+    def __post_init__(self) -> None:
+        if self.compute is None:
+            self.compute = Compute(self.kb, self.gk, workers=0)
+
+    @property
+    def pool(self) -> Compute:
+        assert self.compute is not None
+        return self.compute
+
+    async def in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` (database work, short) in a thread, at most ``db_slots`` at a time: requests waiting
+        to write wait here, on the event loop, not in the threads that answer look-ups."""
+        from anyio import to_thread
+
+        return await to_thread.run_sync(fn, *args, limiter=self.db_slots)
 
 
 def parse_document(text: str, name: str, kind: str, field: str = "patient") -> dict[str, Any]:
@@ -164,32 +197,56 @@ def captured(fn: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
 
 
 
-def report_html(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> str:
-    """The report, as the command line writes it (its figures use pyplot: one at a time). ``key`` (the stored
-    assessment's id) lets a report made today be served again without drawing it anew."""
+def _html(kb: KnowledgeBase, _gk: GenomicsKnowledge, result: dict[str, Any], doc: dict[str, Any]) -> str:
     from nerasense.report.patient_report import render_html
 
-    def make() -> str:
-        with _PLOTTING:
-            return render_html(result, ctx.kb, doc)
+    with _PLOTTING:  # its figures use pyplot: one at a time in a process
+        return render_html(result, kb, doc)
 
+
+def _pdf(_kb: KnowledgeBase, _gk: GenomicsKnowledge, html: str) -> bytes:
+    from weasyprint import HTML
+
+    with _PLOTTING:
+        pdf: bytes = HTML(string=html).write_pdf()
+    return pdf
+
+
+def report_html(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> str:
+    """The report, as the command line writes it. ``key`` (the stored assessment's id) lets a report made today be
+    served again without drawing it anew."""
     if key is None:
-        return make()
-    return ctx.reports.get(("html", key, dt.date.today()), make)
+        return ctx.pool.call(_html, result, doc)
+    return ctx.reports.get(("html", key, dt.date.today()), lambda: ctx.pool.call(_html, result, doc))
 
 
 def report_pdf(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> bytes:
-    from weasyprint import HTML
-
     def make() -> bytes:
-        html = report_html(ctx, result, doc, key)
-        with _PLOTTING:
-            pdf: bytes = HTML(string=html).write_pdf()
-        return pdf
+        return ctx.pool.call(_pdf, report_html(ctx, result, doc, key))
 
     if key is None:
         return make()
     return ctx.reports.get(("pdf", key, dt.date.today()), make)
+
+
+async def report_html_async(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> str:
+    """:func:`report_html` from the event loop: drawn in the compute pool."""
+
+    async def make() -> str:
+        return await ctx.pool.run(_html, result, doc)
+
+    if key is None:
+        return await make()
+    return await ctx.reports.aget(("html", key, dt.date.today()), make)
+
+
+async def report_pdf_async(ctx: Context, result: dict[str, Any], doc: dict[str, Any], key: Any = None) -> bytes:
+    async def make() -> bytes:
+        return await ctx.pool.run(_pdf, await report_html_async(ctx, result, doc, key))
+
+    if key is None:
+        return await make()
+    return await ctx.reports.aget(("pdf", key, dt.date.today()), make)
 
 
 def with_warnings(payload: dict[str, Any], messages: list[str]) -> dict[str, Any]:
@@ -198,22 +255,40 @@ def with_warnings(payload: dict[str, Any], messages: list[str]) -> dict[str, Any
     return payload
 
 
-def assess_case(ctx: Context, patient_file: Path, region: str | None) -> dict[str, Any]:
-    """Run the pipeline on a case folder: names resolve only inside it (no ``allowed`` folders)."""
+def _assess(kb: KnowledgeBase, gk: GenomicsKnowledge, patient_file: Path, region: str | None) -> dict[str, Any]:
+    """Run the pipeline on a case folder: names resolve only inside it (no ``allowed`` folders). Pure computation
+    (files in, the answer out), so it runs in a compute worker as well as here."""
 
     def run() -> dict[str, Any]:
-        prepared = prepare(patient_file, ctx.kb, ctx.gk, allowed=())
+        prepared = prepare(patient_file, kb, gk, allowed=())
         if prepared.ctdna is None:
-            return assessment_answer(prepared, ctx.kb, region)
-        with _PLOTTING:
-            return assessment_answer(prepared, ctx.kb, region)
+            return assessment_answer(prepared, kb, region)
+        with _PLOTTING:  # the ctDNA timeline is drawn with pyplot
+            return assessment_answer(prepared, kb, region)
 
     return with_warnings(*captured(run))
 
 
-def submit(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Upload], region: str | None,
-           idem_key: str | None, address: str) -> tuple[dict[str, Any], bool]:
-    """Validate, assess and store one patient; (the stored assessment, whether it was a replay)."""
+def assess_case(ctx: Context, patient_file: Path, region: str | None) -> dict[str, Any]:
+    return ctx.pool.call(_assess, patient_file, region)
+
+
+@dataclass
+class _Staged:
+    """A submission checked and written to its scratch folder, waiting for its assessment."""
+
+    team: int
+    digest: str
+    text: str
+    scratch: Path
+    patient_file: Path
+
+
+Outcome = tuple[dict[str, Any], bool]  # (the stored assessment, whether it was a replay)
+
+
+def _submit_check(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Upload], region: str | None,
+                  idem_key: str | None, address: str) -> Outcome | _Staged:
     if not who.can_write():
         raise Forbidden("researchers read; clinicians and admins submit")
     team = _team(who)
@@ -239,12 +314,20 @@ def submit(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Uplo
     scratch = ctx.store.scratch()
     try:
         patient_file = ctx.store.write_case(scratch, text, uploads)
-        result = assess_case(ctx, patient_file, region)
-        case_dir = ctx.store.keep(scratch, uploads, digest)
     except BaseException:
         ctx.store.discard(scratch)
         raise
-    del case_dir
+    return _Staged(team, digest, text, scratch, patient_file)
+
+
+def _submit_store(ctx: Context, who: Principal, staged: _Staged, uploads: list[Upload], region: str | None,
+                  idem_key: str | None, address: str, result: dict[str, Any]) -> Outcome:
+    team, digest, text = staged.team, staged.digest, staged.text
+    try:
+        ctx.store.keep(staged.scratch, uploads, digest)
+    except BaseException:
+        ctx.store.discard(staged.scratch)
+        raise
     try:
         with ctx.db.session() as s:
             patient = s.scalar(select(PatientRecord).where(PatientRecord.team_id == team,
@@ -272,6 +355,35 @@ def submit(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Uplo
             if replay is not None:
                 return replay, True
         raise
+
+
+def submit(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Upload], region: str | None,
+           idem_key: str | None, address: str) -> Outcome:
+    """Validate, assess and store one patient; (the stored assessment, whether it was a replay)."""
+    staged = _submit_check(ctx, who, doc, uploads, region, idem_key, address)
+    if not isinstance(staged, _Staged):
+        return staged
+    try:
+        result = assess_case(ctx, staged.patient_file, region)
+    except BaseException:
+        ctx.store.discard(staged.scratch)
+        raise
+    return _submit_store(ctx, who, staged, uploads, region, idem_key, address, result)
+
+
+async def submit_async(ctx: Context, who: Principal, doc: dict[str, Any], uploads: list[Upload], region: str | None,
+                       idem_key: str | None, address: str) -> Outcome:
+    """:func:`submit` from the event loop: the checks and the storing in a database thread, the assessment in the
+    compute pool (no thread held while it runs)."""
+    staged = await ctx.in_db(_submit_check, ctx, who, doc, uploads, region, idem_key, address)
+    if not isinstance(staged, _Staged):
+        return staged
+    try:
+        result = await ctx.pool.run(_assess, staged.patient_file, region)
+    except BaseException:
+        ctx.store.discard(staged.scratch)
+        raise
+    return await ctx.in_db(_submit_store, ctx, who, staged, uploads, region, idem_key, address, result)
 
 
 def _replay(ctx: Context, who: Principal, team: int, key: str, digest: str, address: str) -> dict[str, Any] | None:
@@ -303,9 +415,10 @@ def _visible(s: Session, who: Principal, rec_team: int) -> bool:
     return who.team_id is not None and rec_team == who.team_id
 
 
-def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read"
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the stored assessment with its result, the patient document) or NotFound."""
+def _read_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str
+                     ) -> tuple[dict[str, Any], str, str]:
+    """(the stored assessment without its result, the result as stored JSON text, the patient document as text),
+    the read audited in the same transaction; or NotFound."""
     with ctx.db.session() as s:
         rec = s.get(AssessmentRecord, assessment_id)
         if rec is None or not _visible(s, who, rec.team_id):
@@ -313,10 +426,25 @@ def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: st
         sub = s.get(Submission, rec.submission_id)
         patient = s.get(PatientRecord, rec.patient_pk)
         assert sub is not None and patient is not None
-        out = _record(rec, patient.patient_id, json.loads(rec.result_json))
-        doc = json.loads(sub.patient_json)
+        out = _record(rec, patient.patient_id, None), rec.result_json, sub.patient_json
         audit.append(s, _entry(who, action, f"assessment:{rec.id}", rec.patient_pk, address, ctx.kb.kb_version))
-        return out, doc
+        return out
+
+
+def get_assessment(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read"
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the stored assessment with its result, the patient document) or NotFound."""
+    record, result, doc = _read_assessment(ctx, who, assessment_id, address, action)
+    record["result"] = json.loads(result)
+    return record, json.loads(doc)
+
+
+def assessment_json(ctx: Context, who: Principal, assessment_id: int, address: str, action: str = "read-json") -> bytes:
+    """:func:`get_assessment`'s record as JSON bytes, the stored result spliced in as it is kept (the same JSON
+    value, not parsed and written again: this is the most frequent read)."""
+    record, result, _ = _read_assessment(ctx, who, assessment_id, address, action)
+    head = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return f'{head[:-1]},"result":{result}}}'.encode()
 
 
 def history(ctx: Context, who: Principal, patient_id: str, address: str) -> dict[str, Any]:
@@ -369,34 +497,58 @@ def list_patients(ctx: Context, who: Principal, address: str) -> list[dict[str, 
         return out
 
 
-def rerun(ctx: Context, who: Principal, assessment_id: int, address: str) -> dict[str, Any]:
-    """Assess a stored submission again on today's knowledge; the new record lists what changed."""
+@dataclass
+class _Rerun:
+    assessment_id: int
+    old: dict[str, Any]
+    patient_file: Path
+    region: str | None
+    submission_id: int
+    patient_pk: int
+    team: int
+
+
+def _rerun_load(ctx: Context, who: Principal, assessment_id: int) -> _Rerun:
     if not who.can_write():
         raise Forbidden("researchers read; clinicians and admins re-run")
-    with ctx.db.session() as s:
+    with ctx.db.session(write=False) as s:
         rec = s.get(AssessmentRecord, assessment_id)
         if rec is None or not _visible(s, who, rec.team_id):
             raise NotFound()
         sub = s.get(Submission, rec.submission_id)
         assert sub is not None
         files = [(f.name, f.sha256) for f in s.scalars(select(StoredFile).where(StoredFile.submission_id == sub.id))]
-        old = json.loads(rec.result_json)
         folder = ctx.store.case_folder(sub.request_hash, sub.patient_json, files)
-        region = sub.region
-        sub_id, patient_pk, team = sub.id, rec.patient_pk, rec.team_id
-    result = assess_case(ctx, folder / "patient.json", region)
+        return _Rerun(assessment_id, json.loads(rec.result_json), folder / "patient.json", sub.region, sub.id,
+                      rec.patient_pk, rec.team_id)
+
+
+def _rerun_store(ctx: Context, who: Principal, job: _Rerun, result: dict[str, Any], address: str) -> dict[str, Any]:
     with ctx.db.session() as s:
-        new = AssessmentRecord(submission_id=sub_id, patient_pk=patient_pk, team_id=team,
+        new = AssessmentRecord(submission_id=job.submission_id, patient_pk=job.patient_pk, team_id=job.team,
                                software_version=result["software_version"], kb_version=result["kb_version"],
-                               result_json=json.dumps(result, default=str), rerun_of=assessment_id)
+                               result_json=json.dumps(result, default=str), rerun_of=job.assessment_id)
         s.add(new)
         s.flush()
         out = _record(new, result["patient_id"], result)
-        out["changes"] = differences(old, result)
-        out["previous"] = {"assessment_id": assessment_id, "software_version": old.get("software_version"),
-                           "kb_version": old.get("kb_version")}
-        audit.append(s, _entry(who, "rerun", f"assessment:{new.id}", patient_pk, address, ctx.kb.kb_version))
+        out["changes"] = differences(job.old, result)
+        out["previous"] = {"assessment_id": job.assessment_id, "software_version": job.old.get("software_version"),
+                           "kb_version": job.old.get("kb_version")}
+        audit.append(s, _entry(who, "rerun", f"assessment:{new.id}", job.patient_pk, address, ctx.kb.kb_version))
         return out
+
+
+def rerun(ctx: Context, who: Principal, assessment_id: int, address: str) -> dict[str, Any]:
+    """Assess a stored submission again on today's knowledge; the new record lists what changed."""
+    job = _rerun_load(ctx, who, assessment_id)
+    return _rerun_store(ctx, who, job, assess_case(ctx, job.patient_file, job.region), address)
+
+
+async def rerun_async(ctx: Context, who: Principal, assessment_id: int, address: str) -> dict[str, Any]:
+    """:func:`rerun` from the event loop (the assessment in the compute pool)."""
+    job = await ctx.in_db(_rerun_load, ctx, who, assessment_id)
+    result = await ctx.pool.run(_assess, job.patient_file, job.region)
+    return await ctx.in_db(_rerun_store, ctx, who, job, result, address)
 
 
 _REGIMEN_FIELDS = ("call", "level", "score", "status")

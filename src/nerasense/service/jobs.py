@@ -48,6 +48,12 @@ def classify(ctx: Context, gene: str, change: str) -> dict[str, Any]:
     return _variants.get((ctx.kb.kb_version, gene, change), make)
 
 
+def classified(ctx: Context, gene: str, change: str) -> dict[str, Any] | None:
+    """The remembered classification, or None when it has to be made (:func:`classify`)."""
+    found, answer = _variants.peek((ctx.kb.kb_version, gene, change))
+    return answer if found else None
+
+
 def annotate_one(ctx: Context, query: Any) -> dict[str, Any]:
     """One variant query answered: the classification, or the problems with the query. Never dropped."""
     if not isinstance(query, dict) or not isinstance(query.get("gene"), str) or not isinstance(query.get("change"), str):

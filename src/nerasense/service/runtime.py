@@ -6,6 +6,7 @@ from __future__ import annotations
 from nerasense.knowledge import default_knowledge
 from nerasense.knowledge.genomics import GenomicsKnowledge
 from nerasense.service.cases import Context
+from nerasense.service.compute import Compute
 from nerasense.service.db import Database
 from nerasense.service.migrate import upgrade
 from nerasense.service.settings import Settings
@@ -21,4 +22,6 @@ def open_database(settings: Settings, migrate: bool = True) -> Database:
 
 def open_context(settings: Settings) -> Context:
     kb = default_knowledge()
-    return Context(open_database(settings), Store(settings.data_dir / "files"), kb, GenomicsKnowledge(kb))
+    gk = GenomicsKnowledge(kb)
+    compute = Compute(kb, gk, settings.compute_workers, settings.compute_nice)
+    return Context(open_database(settings), Store(settings.data_dir / "files"), kb, gk, compute=compute)

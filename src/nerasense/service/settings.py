@@ -11,6 +11,9 @@ NERASENSE_SESSION_HOURS        lifetime of a page session                       
 NERASENSE_LOGIN_ATTEMPTS       failed log-ins per user and address in 15 minutes       5
 NERASENSE_WORKER               run the job worker thread in the server (0 = off)        1
 NERASENSE_SECURE_COOKIES       mark cookies Secure (behind HTTPS)                      0
+NERASENSE_COMPUTE_WORKERS      processes that assess and draw reports (0 = in the     the number of cores, at
+                               server process)                                         most 4
+NERASENSE_COMPUTE_NICE         how much lower their OS priority is (os.nice, 0-19)     10
 NERASENSE_EXPORT_SECRET        key of the cohort exports' pseudonyms (32+ characters)  random, kept in the data folder
 =============================  =====================================================  ==========================
 """
@@ -40,6 +43,8 @@ class Settings:
     login_window_s: int = 900
     worker: bool = True
     secure_cookies: bool = False
+    compute_workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    compute_nice: int = 10
     export_secret: str = field(default="", repr=False)
 
     @property
@@ -61,6 +66,8 @@ _ENV = {
     "login_attempts": ("NERASENSE_LOGIN_ATTEMPTS", int),
     "worker": ("NERASENSE_WORKER", lambda t: t.strip() not in ("0", "false", "no", "")),
     "secure_cookies": ("NERASENSE_SECURE_COOKIES", lambda t: t.strip() in ("1", "true", "yes")),
+    "compute_workers": ("NERASENSE_COMPUTE_WORKERS", int),
+    "compute_nice": ("NERASENSE_COMPUTE_NICE", int),
     "export_secret": ("NERASENSE_EXPORT_SECRET", str),
 }
 
@@ -80,6 +87,13 @@ def settings_from_env(**overrides: object) -> Settings:
     if problems:
         raise InputError(problems)
     values.update({k: v for k, v in overrides.items() if v is not None})
+    workers, nice = values.get("compute_workers", 0), values.get("compute_nice", 10)
+    if not isinstance(workers, int) or not 0 <= workers <= 64:
+        problems.append(Problem("NERASENSE_COMPUTE_WORKERS", workers, "0 (in the server process) to 64"))
+    if not isinstance(nice, int) or not 0 <= nice <= 19:
+        problems.append(Problem("NERASENSE_COMPUTE_NICE", nice, "0 to 19"))
+    if problems:
+        raise InputError(problems)
     url = str(values.get("database_url") or "")
     if url and not url.startswith(("sqlite", "postgresql")):
         raise InputError(Problem("database_url", url, "sqlite:///FILE or postgresql+psycopg://USER:PASS@HOST/DB"))

@@ -327,8 +327,8 @@ def mount(app: FastAPI) -> None:
                 problems.append(Problem("role", who.role, str(exc)))
         if not problems:
             try:
-                record, _ = await run_in_threadpool(cases.submit, ctx_of(request), who, doc, uploads,
-                                                    doc.get("region"), None, address(request))
+                record, _ = await cases.submit_async(ctx_of(request), who, doc, uploads, doc.get("region"), None,
+                                                     address(request))
                 return RedirectResponse(f"/assessments/{record['assessment_id']}", status_code=303)
             except InputError as err:
                 problems += err.problems
@@ -378,7 +378,7 @@ def mount(app: FastAPI) -> None:
         if not _csrf_ok(who, form):
             return HTMLResponse("The form expired; reload the page.", status_code=403)
         try:
-            out = await run_in_threadpool(cases.rerun, ctx_of(request), who, assessment_id, address(request))
+            out = await cases.rerun_async(ctx_of(request), who, assessment_id, address(request))
         except cases.NotFound:
             return _page(request, "missing.html", who, status=404)
         except cases.Forbidden as exc:
