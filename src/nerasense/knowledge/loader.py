@@ -210,6 +210,7 @@ def load_knowledge(data_dir: Path | None = None) -> KnowledgeBase:
                 problems.extend(_format_validation(path.name, label, err))
 
     problems.extend(_cross_check(entries, files_by_kind))
+    problems.extend(_check_tcga_map(entries, data_dir))
     version, manifest_problems = _check_manifest(data_dir)
     problems.extend(manifest_problems)
     if problems:
@@ -248,6 +249,31 @@ def _cross_check(entries: dict[str, list[BaseModel]], files_by_kind: dict[str, l
                 for p in _numbers_without_source(item, False, f"entry {i}"):
                     problems.append(f"{fname}: {p}: a number with no source; add source: <id>")
     problems.extend(_check_evidence_links(entries))
+    return problems
+
+
+def _check_tcga_map(entries: dict[str, list[BaseModel]], data_dir: Path) -> list[str]:
+    """tcga_oncotree.yaml: one row per study, and every OncoTree code it names is a code of oncotree.tsv."""
+    import csv
+
+    from nerasense.knowledge import schema
+    rows = [e for e in entries.get("tcga_oncotree", []) if isinstance(e, schema.TcgaStudyMap)]
+    if not rows:
+        return []
+    problems: list[str] = []
+    try:
+        with (data_dir / "oncotree.tsv").open(encoding="utf-8") as fh:
+            codes = {r["code"] for r in csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t")}
+    except (OSError, KeyError) as exc:
+        return [f"tcga_oncotree.yaml: oncotree.tsv cannot be read to check the codes ({exc})"]
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if row.study in seen:
+            problems.append(f"tcga_oncotree.yaml: entry {i} (study={row.study!r}): duplicate study")
+        seen.add(row.study)
+        if row.oncotree is not None and row.oncotree not in codes:
+            problems.append(f"tcga_oncotree.yaml: entry {i} (study={row.study!r}): oncotree={row.oncotree!r} "
+                            "is not a code of oncotree.tsv")
     return problems
 
 

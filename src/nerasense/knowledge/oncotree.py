@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from nerasense.knowledge.loader import KnowledgeBase
+from nerasense.knowledge.schema import TcgaStudyMap
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,14 @@ def _read(path: Path) -> OncoTree:
 
 def oncotree(kb: KnowledgeBase) -> OncoTree:
     return _read(kb.data_dir / "oncotree.tsv")
+
+
+TCGA_MAP_FILE = "tcga_oncotree.yaml"
+
+
+def tcga_map(kb: KnowledgeBase) -> tuple[dict[str, TcgaStudyMap], str]:
+    """TCGA study abbreviation -> its OncoTree mapping, and the map's version (``kb_version`` and the first
+    12 hex digits of the file's SHA-256, as the manifest lists it)."""
+    rows = {m.study: m for m in kb.of("tcga_oncotree", TcgaStudyMap)}
+    digest = hashlib.sha256((kb.data_dir / TCGA_MAP_FILE).read_bytes()).hexdigest()[:12]
+    return rows, f"{TCGA_MAP_FILE} sha256:{digest} (knowledge base {kb.kb_version})"

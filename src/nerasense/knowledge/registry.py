@@ -24,6 +24,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "ctdna_emergent_watch": ctdna_schema.EmergentWatch,
     "regimens": schema.Regimen,
     "tumour_lineages": schema.TumourLineageRule,
+    "tcga_oncotree": schema.TcgaStudyMap,
     "genomic_facts": schema.GenomicFactRule,
     "evidence": schema.EvidenceItem,
     "evidence_levels": schema.LevelDefinition,

@@ -380,6 +380,27 @@ class TumourLineageRule(Cited):
     codes: list[str] = Field(min_length=1)
 
 
+class TcgaStudyMap(Cited):
+    """A TCGA study abbreviation and the OncoTree code it maps to (``tcga_oncotree.yaml``).
+
+    ``match``: ``same`` (the study is one OncoTree type), ``common`` (it spans several; the code is the most
+    specific node above them all) or ``none`` (no node below the root covers them; ``oncotree`` is empty)."""
+
+    study: str = Field(pattern=r"^[A-Z]{2,5}$")
+    name: str = Field(min_length=1)
+    oncotree: str | None = None
+    match: Literal["same", "common", "none"]
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _reason_when_not_same(self) -> TcgaStudyMap:
+        if (self.oncotree is None) != (self.match == "none"):
+            raise ValueError("oncotree must be empty exactly when match is none")
+        if self.match != "same" and not self.note.strip():
+            raise ValueError(f"match {self.match!r} needs a note naming the OncoTree types the study spans")
+        return self
+
+
 class GenomicFactRule(Cited):
     """An engine fact set by matching any of the named variant rules."""
 

@@ -194,6 +194,23 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _vocabulary_section(vocabulary: dict[str, Any]) -> str:
+    """Which tumour vocabulary was read; for TCGA studies the map's version and each study's mapping."""
+    name = vocabulary.get("name", "oncotree")
+    said = {"oncotree": "OncoTree codes, rolled up to the OncoTree main type",
+            "label": "labels kept as given (no OncoTree main types; tumour-type criteria stay undecided)",
+            "tcga": "TCGA study abbreviations, mapped to OncoTree codes and then rolled up to the main type"}
+    head = f"<h2>Tumour vocabulary</h2>\n<p>{html.escape(said.get(name, name))}."
+    if name != "tcga":
+        return head + "</p>"
+    rows = [[st["study"], st["name"], st["oncotree"] or "–", st["oncotree_name"] or "–", st["main_type"] or "–",
+             st["match"], st["verification"] + (" (unverified)" if st["verification"] == "U" else ""),
+             st["note"] or "", st["samples"]] for st in vocabulary["studies"]]
+    table = _table(["TCGA study", "study name", "OncoTree code", "OncoTree name", "main type", "match", "tag",
+                    "note", "samples"], rows)
+    return head + f" Map: {html.escape(vocabulary['map'])}.</p>\n{table}"
+
+
 def render_screen(screen: Screen, kb_version: str) -> str:
     c = pl.col
     a = screen.accounting
@@ -226,6 +243,7 @@ def render_screen(screen: Screen, kb_version: str) -> str:
     if screen.lollipop.height:
         figures.append(lollipop_figure(screen.lollipop, screen.regions, screen.protein_length))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in [*screen.notes, *screen.warnings])
+    vocab = _vocabulary_section(screen.vocabulary)
     files = ", ".join(html.escape(f) for f in a["files"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nerasense screen</title>
@@ -245,6 +263,7 @@ th {{ background: #f4f4f4; }} figure {{ margin: .8em 0; overflow-x: auto; }} svg
 {a['duplicate_rows']:,} rows repeat another row's sample, gene and allele (counted once: every figure here counts samples).
 {screen.samples.height:,} samples.</p>
 <ul>{notes}</ul>
+{vocab}
 <h2>Prevalence by tumour type (OncoTree main type, or the labels given; count, %, exact 95% CI)</h2>
 {prevalence}
 {figures[0]}

@@ -34,7 +34,7 @@ from nerasense.errors import InputError
 from nerasense.ingest.hgvs_protein import parse_protein_change
 from nerasense.knowledge.conditions import Condition, Leaf, leaves
 from nerasense.knowledge.genomics import GenomicsKnowledge
-from nerasense.knowledge.oncotree import oncotree
+from nerasense.knowledge.oncotree import oncotree, tcga_map
 from nerasense.knowledge.schema import Regimen, TumourLineageRule
 from nerasense.screen.inputs import read_clinical
 from nerasense.screen.partition import CANDIDATE_COLUMNS, COPY_NUMBER_KINDS, FLAG_COLUMNS, RELEVANT_SCHEMA, PartResult, classify
@@ -46,6 +46,8 @@ SCREEN_FACTS = ("erbb2.sequenced", "erbb2.activating_mutation", "erbb2.kinase_do
                 "erbb2.resistance_mutation", "erbb2.amplified", "erbb3.activating_mutation")
 ALL_SAMPLES = "All samples"
 NOT_ONCOTREE = " (not an OncoTree code)"
+NOT_TCGA = " (not a TCGA study)"
+NO_ONCOTREE_CODE = " (TCGA study without an OncoTree code)"
 MEASURES = (  # (measure id, label, sample flag column, denominator column)
     ("screened", "samples screened", None, None),
     ("erbb2_any", "any ERBB2 alteration", "erbb2_any", "screened"),
@@ -74,6 +76,7 @@ class Screen:
     protein_length: int | None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    vocabulary: dict[str, Any] = field(default_factory=dict)
 
 
 def _renumbered(results: list[PartResult]) -> pl.DataFrame:
@@ -114,22 +117,49 @@ def _duplicates(results: list[PartResult]) -> int:
 
 
 def _tumour_frame(codes: pl.DataFrame, gk: GenomicsKnowledge, vocabulary: str) -> pl.DataFrame:
-    """tumour code -> tumour type (OncoTree main type) and the tumour facts of its lineage."""
+    """tumour code -> tumour type (OncoTree main type) and the tumour facts of its lineage; with the ``tcga``
+    vocabulary a TCGA study abbreviation is first mapped to its OncoTree code (``tcga_oncotree.yaml``)."""
     tree = oncotree(gk.kb)
     rules = {r.fact: set(r.codes) for r in gk.kb.of("tumour_lineages", TumourLineageRule)}
+    studies = tcga_map(gk.kb)[0] if vocabulary == "tcga" else {}
     rows = []
     for code in codes["tumour"].unique().sort().to_list():
+        target = code
+        if vocabulary == "tcga":
+            target = studies[code].oncotree if code in studies else None
         if code is None:
             rows.append({"tumour": None, "tumour_type": "Unknown", **dict.fromkeys(rules)})
-        elif vocabulary == "oncotree" and code in tree:
-            path = {code, *tree.ancestors(code)}
-            rows.append({"tumour": code, "tumour_type": tree.main_type[code],
-                         **{fact: bool(path & cs) for fact, cs in rules.items()}})
+        elif vocabulary != "label" and target in tree:
+            path = {target, *tree.ancestors(target)}
+            # an unverified (U) mapping names the main type but sets no tumour fact: U never decides alone
+            unverified = vocabulary == "tcga" and studies[code].unverified
+            rows.append({"tumour": code, "tumour_type": tree.main_type[target],
+                         **{fact: None if unverified else bool(path & cs) for fact, cs in rules.items()}})
         else:
-            label = code if vocabulary != "oncotree" else code + NOT_ONCOTREE
+            label = {"label": code, "oncotree": code + NOT_ONCOTREE}.get(
+                vocabulary, code + (NO_ONCOTREE_CODE if code in studies else NOT_TCGA))
             rows.append({"tumour": code, "tumour_type": label, **dict.fromkeys(rules)})
     schema = {"tumour": pl.String, "tumour_type": pl.String, **dict.fromkeys(rules, pl.Boolean)}
     return pl.DataFrame(rows, schema=schema)
+
+
+def _vocabulary(samples: pl.DataFrame, gk: GenomicsKnowledge, vocabulary: str) -> dict[str, Any]:
+    """Which tumour vocabulary the screen read; for ``tcga`` the map's version and each study seen."""
+    out: dict[str, Any] = {"name": vocabulary}
+    if vocabulary != "tcga":
+        return out
+    studies, version = tcga_map(gk.kb)
+    tree = oncotree(gk.kb)
+    counts = dict(samples.group_by("tumour").len().iter_rows())
+    out["map"] = version
+    out["studies"] = [
+        {"study": m.study, "name": m.name, "oncotree": m.oncotree,
+         "oncotree_name": tree.name.get(m.oncotree) if m.oncotree else None,
+         "main_type": tree.main_type.get(m.oncotree) if m.oncotree else None,
+         "match": m.match, "verification": str(m.verification), "note": m.note, "source": m.source,
+         "samples": counts[m.study]}
+        for m in sorted(studies.values(), key=lambda m: m.study) if m.study in counts]
+    return out
 
 
 def _is_molecular(fact: str) -> bool:
@@ -254,6 +284,18 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
     bad_codes = tumour_types.filter(c("tumour_type").str.ends_with(NOT_ONCOTREE))["tumour"].to_list()
     if bad_codes:
         notes.append(f"tumour codes that are not OncoTree codes, kept as their own groups: {', '.join(bad_codes[:20])}")
+    used = _vocabulary(samples, gk, vocabulary)
+    if vocabulary == "tcga":
+        notes.append(f"tumour types: TCGA study abbreviations mapped to OncoTree codes by {used['map']}")
+        not_tcga = tumour_types.filter(c("tumour_type").str.ends_with(NOT_TCGA))["tumour"].to_list()
+        if not_tcga:
+            notes.append(f"tumour labels that are not TCGA studies, kept as their own groups: {', '.join(not_tcga[:20])}")
+        for st in used["studies"]:
+            if st["oncotree"] is None:
+                notes.append(f"TCGA {st['study']} has no OncoTree code, kept as its own group: {st['note']}")
+            elif st["verification"] == "U":
+                notes.append(f"unverified mapping (U): TCGA {st['study']} -> OncoTree {st['oncotree']} "
+                             f"({st['main_type']}; grouped there, its tumour-type criteria left undecided): {st['note']}")
 
     # only the rows of genes the knowledge base says something about are classified (each part keeps them): the
     # rows of every other gene can only be of unknown or likely-neutral effect, which no figure counts
@@ -320,7 +362,8 @@ def combine(results: list[PartResult], gk: GenomicsKnowledge, *, clinical: pl.Da
     return Screen(samples=per_sample, tumour_types=tumour_rows, alleles=alleles, rejected=rejected,
                   oncoprint=oncoprint, lollipop=lollipop, accounting=accounting,
                   criteria=[{k: v for k, v in x.items() if not k.startswith("_")} for x in criteria],
-                  regions=regions, protein_length=seq.length if seq else None, notes=notes, warnings=warns)
+                  regions=regions, protein_length=seq.length if seq else None, notes=notes, warnings=warns,
+                  vocabulary=used)
 
 
 def _tumour_table(per_sample: pl.DataFrame, criteria: list[dict[str, Any]], has_cna: bool) -> pl.DataFrame:

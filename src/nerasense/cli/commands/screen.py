@@ -42,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="copy-number table (cBioPortal data_CNA.txt or long table); repeatable")
     p.add_argument("--tumour-column", default=None, metavar="COLUMN",
                    help="a column of the mutation table naming each sample's tumour type (e.g. Cohort in MC3)")
-    p.add_argument("--tumour-vocabulary", choices=("oncotree", "label"), default="oncotree",
-                   help="tumour values are OncoTree codes rolled up to the main type (default), or labels kept as is")
+    p.add_argument("--tumour-vocabulary", choices=("oncotree", "tcga", "label"), default="oncotree",
+                   help="tumour values are OncoTree codes rolled up to the main type (default), TCGA study "
+                   "abbreviations (e.g. MC3's Cohort) mapped to OncoTree codes first, or labels kept as is")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
     p.add_argument("--engine", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -125,6 +126,7 @@ def _screen(args: argparse.Namespace) -> CommandResult:
         "samples": screen.samples.height,
         "tumour_types": _wide(screen.tumour_types).to_dicts(),
         "criteria": screen.criteria,
+        "tumour_vocabulary": screen.vocabulary,
         "files_written": written,
         "notes": screen.notes,
         "warnings": screen.warnings,
