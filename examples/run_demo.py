@@ -129,7 +129,8 @@ def stats_demo() -> int:
                                                        "--n", "31,35,60", "--design", "single-arm"]))
     if (HERE.parent.parent / "shared" / "data" / "summit-biliary").is_dir():
         jobs.append(("stats/cohort-summit-biliary", ["cohort", "report", str(st / "summit_biliary.yaml"),
-                                                     "-o", str(OUT / "stats" / "summit_biliary.html")]))
+                                                     "-o", str(OUT / "stats" / "summit_biliary.html"),
+                                                     "--allow-dir", str(HERE.parent.parent / "shared" / "data")]))
     return sum(run(name, argv) != 0 for name, argv in jobs)
 
 
