@@ -83,16 +83,24 @@ def create(ctx: Context, who: Principal, kind: str, inputs: list[Any], idem_key:
             old = s.scalar(select(Job).where(Job.team_id == who.team_id, Job.idempotency_key == idem_key))
             if old is not None:
                 return _status(s, old)
-        job = Job(team_id=who.team_id, user_id=who.user_id, kind=kind, status="queued", idempotency_key=idem_key)
-        s.add(job)
-        s.flush()
-        for i, chunk in enumerate(chunks):
-            s.add(JobItem(job_id=job.id, seq=i, status="queued", input_json=json.dumps(chunk, default=str), attempts=0))
-        s.flush()
-        out = _status(s, job)
-        audit.append(s, audit.Entry("job-create", f"job:{job.id}", who.username, who.user_id, who.team_id, None,
-                                    address, ctx.kb.kb_version))
-        return out
+        return insert(s, ctx, who, who.team_id, kind, chunks, idem_key, address)
+
+
+def insert(s: Any, ctx: Context, who: Principal, team: int, kind: str, chunks: list[list[Any]], idem_key: str | None,
+           address: str, source: dict[str, Any] | None = None, audit_target: str = "job:{id}") -> dict[str, Any]:
+    """A new job in the caller's transaction: the job row, one queued item per chunk, and its audit row (every kind
+    of job — JSON lists, uploaded MAFs, reads — is made here)."""
+    job = Job(team_id=team, user_id=who.user_id, kind=kind, status="queued", idempotency_key=idem_key,
+              source_json=None if source is None else json.dumps(source, default=str))
+    s.add(job)
+    s.flush()
+    for i, chunk in enumerate(chunks):
+        s.add(JobItem(job_id=job.id, seq=i, status="queued", input_json=json.dumps(chunk, default=str), attempts=0))
+    s.flush()
+    out = _status(s, job)
+    audit.append(s, audit.Entry("job-create", audit_target.format(id=job.id, kind=kind), who.username, who.user_id,
+                                who.team_id, None, address, ctx.kb.kb_version))
+    return out
 
 
 def _status(s: Any, job: Job, with_results: bool = False) -> dict[str, Any]:

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 
 from nerasense.errors import InputError, Problem
-from nerasense.service import audit, cases
+from nerasense.service import cases
 from nerasense.service.accounts import Principal
 from nerasense.service.cases import Conflict, Context, Forbidden
-from nerasense.service.db import Job, JobItem
-from nerasense.service.jobs import MAX_VARIANTS, VARIANTS_PER_ITEM, _status, annotate_one, problems_json
+from nerasense.service.db import Job
+from nerasense.service.jobs import MAX_VARIANTS, VARIANTS_PER_ITEM, _status, annotate_one, insert, problems_json
 from nerasense.service.storage import READS_KINDS, UnsupportedMedia, Upload
 
 MAX_MAF_BYTES = 1 << 30  # decompressed
@@ -100,17 +100,7 @@ def _make(ctx: Context, who: Principal, kind: str, chunks: list[list[Any]], sour
         old = _existing(s, team, idem_key, source["request"])
         if old is not None:
             return old
-        job = Job(team_id=team, user_id=who.user_id, kind=kind, status="queued", idempotency_key=idem_key,
-                  source_json=json.dumps(source, default=str))
-        s.add(job)
-        s.flush()
-        for i, chunk in enumerate(chunks):
-            s.add(JobItem(job_id=job.id, seq=i, status="queued", input_json=json.dumps(chunk, default=str), attempts=0))
-        s.flush()
-        out = _status(s, job)
-        audit.append(s, audit.Entry("job-create", f"job:{job.id}:{kind}", who.username, who.user_id, who.team_id, None,
-                                    address, ctx.kb.kb_version))
-        return out
+        return insert(s, ctx, who, team, kind, chunks, idem_key, address, source, audit_target="job:{id}:{kind}")
 
 
 def create_maf_job(ctx: Context, who: Principal, up: Upload, idem_key: str | None, address: str) -> dict[str, Any]:
