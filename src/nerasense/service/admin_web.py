@@ -16,7 +16,7 @@ from sqlalchemy import select
 from nerasense.errors import InputError, Problem
 from nerasense.service import accounts, audit
 from nerasense.service.accounts import ROLES, Principal
-from nerasense.service.api import address, ctx_of, read_form
+from nerasense.service.api import Form, address, ctx_of, read_form
 from nerasense.service.db import ApiToken, Team, User, WebSession, utcnow
 from nerasense.service.web import _csrf_ok, _login_page, _page, _session_principal
 
@@ -62,6 +62,18 @@ def _admin_or_refusal(request: Request) -> tuple[Principal | None, Response | No
     return who, None
 
 
+async def _admin_form(request: Request) -> tuple[Principal, Form] | Response:
+    """An admin's posted form with its CSRF token checked, or the answer that refuses it (log in, 403, expired)."""
+    who, refusal = _admin_or_refusal(request)
+    if refusal is not None:
+        return refusal
+    assert who is not None
+    form = await read_form(request, max_files=0, max_fields=16)
+    if not _csrf_ok(who, form):
+        return HTMLResponse("The form expired; reload the page.", status_code=403)
+    return who, form
+
+
 def mount(app: FastAPI) -> None:
     @app.get("/admin", include_in_schema=False)
     def admin_page(request: Request) -> Response:
@@ -73,13 +85,10 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/admin/users", include_in_schema=False)
     async def admin_add_user(request: Request) -> Response:
-        who, refusal = _admin_or_refusal(request)
-        if refusal is not None:
-            return refusal
-        assert who is not None
-        form = await read_form(request, max_files=0, max_fields=16)
-        if not _csrf_ok(who, form):
-            return HTMLResponse("The form expired; reload the page.", status_code=403)
+        got = await _admin_form(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
         values = {k: str(form.get(k) or "").strip() for k in ADD_FIELDS}
 
         def add() -> str:
@@ -99,13 +108,10 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/admin/users/{username}/tokens", include_in_schema=False)
     async def admin_issue_token(request: Request, username: str) -> Response:
-        who, refusal = _admin_or_refusal(request)
-        if refusal is not None:
-            return refusal
-        assert who is not None
-        form = await read_form(request, max_files=0, max_fields=16)
-        if not _csrf_ok(who, form):
-            return HTMLResponse("The form expired; reload the page.", status_code=403)
+        got = await _admin_form(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
         days_text = str(form.get("days") or "").strip()
         label = str(form.get("label") or "")[:128]
 
@@ -133,13 +139,10 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/admin/tokens/{token_id}/revoke", include_in_schema=False)
     async def admin_revoke(request: Request, token_id: str) -> Response:
-        who, refusal = _admin_or_refusal(request)
-        if refusal is not None:
-            return refusal
-        assert who is not None
-        form = await read_form(request, max_files=0, max_fields=16)
-        if not _csrf_ok(who, form):
-            return HTMLResponse("The form expired; reload the page.", status_code=403)
+        got = await _admin_form(request)
+        if isinstance(got, Response):
+            return got
+        who, _ = got
 
         def revoke() -> None:
             with ctx_of(request).db.session() as s:
@@ -154,13 +157,10 @@ def mount(app: FastAPI) -> None:
 
     @app.post("/admin/users/{username}/active", include_in_schema=False)
     async def admin_set_active(request: Request, username: str) -> Response:
-        who, refusal = _admin_or_refusal(request)
-        if refusal is not None:
-            return refusal
-        assert who is not None
-        form = await read_form(request, max_files=0, max_fields=16)
-        if not _csrf_ok(who, form):
-            return HTMLResponse("The form expired; reload the page.", status_code=403)
+        got = await _admin_form(request)
+        if isinstance(got, Response):
+            return got
+        who, form = got
         active = str(form.get("active") or "")
 
         def change() -> None:
