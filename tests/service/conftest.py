@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,34 @@ def service(service_factory: Any) -> Service:
 
 def example_patient(name: str = "02-her2pos-metastatic-after-two-her2-regimens.yaml") -> str:
     return (EXAMPLES / "patients" / name).read_text(encoding="utf-8")
+
+
+@contextmanager
+def serving(settings: Any) -> Iterator[str]:
+    """The app of ``settings`` served by uvicorn on a free loopback port in a thread, for the browser tests: yields
+    its base URL and stops the server on the way out."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from nerasense.service import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(300):
+            if server.started:
+                break
+            time.sleep(0.05)
+        assert server.started, "the server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -6,16 +6,13 @@ browser half (keyboard only where it matters, labels on every field, screenshots
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.service.conftest import PASSWORD, Service, make_users
+from tests.service.conftest import PASSWORD, Service, make_users, serving
 
 ADMIN_ROUTES = [("GET", "/admin"), ("POST", "/admin/users"), ("POST", "/admin/users/ana/tokens"),
                 ("POST", "/admin/tokens/abc/revoke"), ("POST", "/admin/users/ana/active")]
@@ -106,28 +103,13 @@ def test_admin_manages_users_and_tokens(service: Service) -> None:
 
 @pytest.fixture
 def admin_server(tmp_path: Path, database_url: str) -> Iterator[str]:
-    import uvicorn
 
-    from nerasense.service import create_app
     from nerasense.service.settings import settings_from_env
 
     settings = settings_from_env(data_dir=tmp_path / "data", database_url=database_url, worker=False)
     make_users(settings, {"root": ("admin", "board-1"), "ana": ("clinician", "board-1")})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,29 +22,14 @@ SHOTS = REPO / "out" / "screenshots"
 
 @pytest.fixture
 def live_server(tmp_path: Path, database_url: str) -> Iterator[str]:
-    import uvicorn
 
-    from nerasense.service import create_app
     from nerasense.service.settings import settings_from_env
-    from tests.service.conftest import make_users
+    from tests.service.conftest import make_users, serving
 
     settings = settings_from_env(data_dir=tmp_path / "data", database_url=database_url, worker=False)
     make_users(settings, {"ana": ("clinician", "team-a")})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(300):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import PASSWORD, Service, make_users
+from tests.service.conftest import PASSWORD, Service, make_users, serving
 from tests.service.test_admin_page import _login
 
 SECRET = "a-page-export-key-of-at-least-32-characters-42"
@@ -54,13 +54,8 @@ def test_cohort_page_and_download(svc: Service) -> None:
 
 
 def test_cohort_page_in_the_browser(tmp_path: Path, database_url: str) -> None:
-    import socket
-    import threading
-    import time
 
-    import uvicorn
 
-    from nerasense.service import create_app
     from nerasense.service.settings import settings_from_env
     from tests.service.conftest import need
     from tests.service.test_browser import ARGS, CHROMIUM, _shot, expect
@@ -71,24 +66,12 @@ def test_cohort_page_in_the_browser(tmp_path: Path, database_url: str) -> None:
     settings = settings_from_env(data_dir=tmp_path / "data", database_url=database_url, worker=False,
                                  export_secret=SECRET)
     tokens = make_users(settings, {"ana": ("clinician", "board-1"), "rita": ("researcher", "board-1")})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(300):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with serving(settings) as base:
         backend = database_url.split(":")[0].split("+")[0]
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True,
-                                          base_url=f"http://127.0.0.1:{port}")
+                                          base_url=base)
             page = context.new_page()
             page.set_default_timeout(30_000)
             r = page.request.post("/v1/patients", data={"patient": {"patient_id": "BROWSER-PT", "tumour_type": "BRCA"}},
@@ -109,6 +92,3 @@ def test_cohort_page_in_the_browser(tmp_path: Path, database_url: str) -> None:
             assert text.startswith("pseudonym\t") and "NS-" in text and "BROWSER-PT" not in text
             context.close()
             browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)

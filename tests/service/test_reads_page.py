@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import PASSWORD, Service, make_users
+from tests.service.conftest import PASSWORD, Service, make_users, serving
 from tests.service.test_admin_page import _login
 from tests.service.test_reads_uploads import BAI, BAM, FASTA, PANEL
 
@@ -41,9 +39,7 @@ def test_reads_form_problems_at_their_fields(service: Service) -> None:
 def test_reads_job_from_the_page_in_the_browser(tmp_path: Path, database_url: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     _need_reads()
-    import uvicorn
 
-    from nerasense.service import create_app
     from nerasense.service.settings import settings_from_env
     from tests.service.conftest import need
     from tests.service.test_browser import ARGS, CHROMIUM, _shot, expect
@@ -54,55 +50,39 @@ def test_reads_job_from_the_page_in_the_browser(tmp_path: Path, database_url: st
     monkeypatch.setenv("NERASENSE_CACHE_DIR", str(tmp_path / "cache"))
     settings = settings_from_env(data_dir=tmp_path / "data", database_url=database_url, worker=True)
     make_users(settings, {"ana": ("clinician", "board-1")})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     backend = database_url.split(":")[0].split("+")[0]
-    try:
-        for _ in range(300):
-            if server.started:
+    with serving(settings) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=base)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto("/login")
+        page.get_by_label("User name").fill("ana")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/cases")
+        page.get_by_label("Patient id (letters, digits, . _ -)").fill("PAGE-READS-1")
+        page.get_by_label("Tumour type (OncoTree code, e.g. BRCA, LUAD)").fill("IDC")
+        page.get_by_label("Setting", exact=True).select_option("metastatic")
+        page.get_by_label("HER2 IHC score").select_option("1+")
+        page.get_by_label("Reads (one BAM or CRAM, or one or two FASTQ)").set_input_files([str(BAM), str(BAI)])
+        page.get_by_label("Reference FASTA for the reads").set_input_files(str(FASTA))
+        page.get_by_label("The reads are from").select_option("plasma")
+        page.get_by_role("button", name="Assess").click()
+        page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+        expect(page.get_by_role("heading", name=re.compile(r"Job \d+: reads"))).to_be_visible()
+        for _ in range(240):
+            if "State: done" in page.get_by_role("status").inner_text():
                 break
-            time.sleep(0.05)
-        assert server.started
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=f"http://127.0.0.1:{port}")
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto("/login")
-            page.get_by_label("User name").fill("ana")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.keyboard.press("Enter")
-            page.wait_for_url("**/cases")
-            page.get_by_label("Patient id (letters, digits, . _ -)").fill("PAGE-READS-1")
-            page.get_by_label("Tumour type (OncoTree code, e.g. BRCA, LUAD)").fill("IDC")
-            page.get_by_label("Setting", exact=True).select_option("metastatic")
-            page.get_by_label("HER2 IHC score").select_option("1+")
-            page.get_by_label("Reads (one BAM or CRAM, or one or two FASTQ)").set_input_files([str(BAM), str(BAI)])
-            page.get_by_label("Reference FASTA for the reads").set_input_files(str(FASTA))
-            page.get_by_label("The reads are from").select_option("plasma")
-            page.get_by_role("button", name="Assess").click()
-            page.wait_for_url(re.compile(r".*/jobs/\d+$"))
-            expect(page.get_by_role("heading", name=re.compile(r"Job \d+: reads"))).to_be_visible()
-            for _ in range(240):
-                if "State: done" in page.get_by_role("status").inner_text():
-                    break
-                time.sleep(0.5)
-                page.reload()
-            expect(page.get_by_role("status")).to_contain_text("State: done")
-            expect(page.get_by_role("cell", name="seracare_ctdna_5pct_duplex.bam", exact=True)).to_be_visible()
-            _shot(page, "11-reads-job", backend)
-            page.get_by_role("link", name=re.compile("Assessment \\d+ of patient PAGE-READS-1")).click()
-            page.wait_for_url("**/assessments/*")
-            report = page.frame_locator("iframe.report")
-            expect(report.get_by_text("Hotspots tested in the reads")).to_be_visible()
-            _shot(page, "12-reads-report", backend)
-            context.close()
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+            time.sleep(0.5)
+            page.reload()
+        expect(page.get_by_role("status")).to_contain_text("State: done")
+        expect(page.get_by_role("cell", name="seracare_ctdna_5pct_duplex.bam", exact=True)).to_be_visible()
+        _shot(page, "11-reads-job", backend)
+        page.get_by_role("link", name=re.compile("Assessment \\d+ of patient PAGE-READS-1")).click()
+        page.wait_for_url("**/assessments/*")
+        report = page.frame_locator("iframe.report")
+        expect(report.get_by_text("Hotspots tested in the reads")).to_be_visible()
+        _shot(page, "12-reads-report", backend)
+        context.close()
+        browser.close()
